@@ -1,0 +1,175 @@
+//! The frozen configuration of a scan, built once from the raw arguments and
+//! the `.keytrace.toml` project files: it owns the rules, the matcher and the
+//! source options, so nothing later reads arguments or settings again.
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSetBuilder};
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+use crate::cli::{parse_size, FormatArg, ScanArgs};
+use crate::error::{Error, Result};
+use crate::matcher::{MatchOptions, Matcher};
+use crate::report::Format;
+use crate::rules::RuleSet;
+use crate::source::fs::FsOptions;
+
+/// The name of the per-root settings file.
+pub const PROJECT_FILE: &str = ".keytrace.toml";
+
+/// `.keytrace.toml`: what a repository says about its own scanning.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectFile {
+    #[serde(default)]
+    pub allow: Allow,
+    /// Extra rule files, relative to the settings file.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+}
+
+/// What not to report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Allow {
+    /// Path globs, relative to the scan root (`testdata/**`, `**/*.lock`).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes: a secret matching any of them is not reported.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Rule ids to switch off.
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+impl ProjectFile {
+    pub fn read(path: &Path) -> Result<ProjectFile> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+}
+
+pub struct Config {
+    pub roots: Vec<PathBuf>,
+    pub fs: FsOptions,
+    pub matcher: Matcher,
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub show_secrets: bool,
+    pub progress: bool,
+    pub color: bool,
+}
+
+impl Config {
+    pub fn from_scan_args(args: &ScanArgs) -> Result<Config> {
+        let max_file_size = parse_size(&args.max_file_size).map_err(Error::Usage)?;
+        let threads = match args.threads {
+            Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        for p in &args.paths {
+            if std::fs::symlink_metadata(p).is_err() {
+                return Err(Error::Usage(format!(
+                    "{}: no such file or directory",
+                    p.display()
+                )));
+            }
+        }
+        let mut rule_files = args.rules.clone();
+        let mut skip = Vec::new();
+        let mut allow_values = Vec::new();
+        let mut disabled = Vec::new();
+        let project_files: Vec<(PathBuf, PathBuf)> = match &args.config {
+            Some(file) => args
+                .paths
+                .iter()
+                .map(|r| (r.clone(), file.clone()))
+                .collect(),
+            None => args
+                .paths
+                .iter()
+                .map(|r| (r.clone(), r.join(PROJECT_FILE)))
+                .filter(|(r, f)| r.is_dir() && f.is_file())
+                .collect(),
+        };
+        for (root, file) in &project_files {
+            let pf = ProjectFile::read(file)?;
+            let base = file.parent().unwrap_or(Path::new("."));
+            rule_files.extend(pf.rules.iter().map(|r| base.join(r)));
+            let mut globs = GlobSetBuilder::new();
+            for g in &pf.allow.paths {
+                let glob = Glob::new(g).map_err(|e| Error::Config {
+                    path: file.clone(),
+                    message: format!("allow.paths: {e}"),
+                })?;
+                globs.add(glob);
+            }
+            let globs = globs.build().map_err(|e| Error::Config {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+            skip.push((root.clone(), globs));
+            for v in &pf.allow.values {
+                allow_values.push(Regex::new(v).map_err(|e| Error::Config {
+                    path: file.clone(),
+                    message: format!("allow.values: {e}"),
+                })?);
+            }
+            disabled.extend(pf.allow.rules.iter().cloned());
+        }
+        rule_files.dedup();
+        let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(&disabled)?;
+        if rules.is_empty() {
+            return Err(Error::Usage("no rules to scan with".into()));
+        }
+        let matcher = Matcher::new(
+            rules,
+            MatchOptions {
+                include_invalid: args.include_invalid,
+                allow_values,
+            },
+        )?;
+        let format = match args.format {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Sarif => Format::Sarif,
+        };
+        let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+        let color = match args.color.as_str() {
+            "always" => true,
+            "never" => false,
+            "auto" => to_terminal && std::env::var_os("NO_COLOR").is_none(),
+            other => {
+                return Err(Error::Usage(format!(
+                    "--color takes auto, always or never, not {other:?}"
+                )))
+            }
+        };
+        Ok(Config {
+            roots: args.paths.clone(),
+            fs: FsOptions {
+                no_ignore: args.no_ignore,
+                follow_links: args.follow,
+                max_file_size,
+                threads,
+                skip,
+            },
+            matcher,
+            format,
+            output: args.output.clone(),
+            show_secrets: args.show_secrets,
+            progress: !args.no_progress && std::io::stderr().is_terminal(),
+            color,
+        })
+    }
+}

@@ -1,0 +1,303 @@
+//! Fake credentials in the exact shape providers issue them (prefix, length,
+//! alphabet, checksum), made at run time from a seeded generator, for tests
+//! and benches. Nothing here is a live secret, and because the values are
+//! built when needed, no committed file carries token-shaped strings that
+//! other scanners would flag.
+#![doc(hidden)]
+
+use base64::Engine as _;
+
+use crate::validate::base62;
+
+const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const URLSAFE: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+const B64: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/";
+const HEX: &[u8] = b"0123456789abcdef";
+const UPPER_ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const DIGITS: &[u8] = b"0123456789";
+
+/// A small deterministic generator (xorshift64*): same seed, same fakes.
+#[derive(Debug, Clone)]
+pub struct Fakes {
+    state: u64,
+}
+
+impl Fakes {
+    pub fn new(seed: u64) -> Fakes {
+        Fakes {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// `n` characters of `alphabet`, never a run of three identical ones (so
+    /// no fake trips placeholder rejection by chance).
+    pub fn chars(&mut self, alphabet: &[u8], n: usize) -> String {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let c = alphabet[self.below(alphabet.len())];
+            let l = out.len();
+            if l >= 2 && out[l - 1] == c && out[l - 2] == c {
+                continue;
+            }
+            out.push(c);
+            let s = String::from_utf8_lossy(&out).to_ascii_lowercase();
+            if ["xxx", "example", "dummy", "fake", "test", "here"]
+                .iter()
+                .any(|w| s.ends_with(w))
+            {
+                out.truncate(l);
+            }
+        }
+        String::from_utf8(out).expect("ascii")
+    }
+
+    pub fn alnum(&mut self, n: usize) -> String {
+        self.chars(ALNUM, n)
+    }
+
+    pub fn hex(&mut self, n: usize) -> String {
+        self.chars(HEX, n)
+    }
+
+    /// GitHub `ghp_`/`gho_`/`ghu_`/`ghs_` (30-char body) or `ghr_` (70): body +
+    /// base62(crc32(body)).
+    pub fn github(&mut self, prefix: &str) -> String {
+        let body = self.alnum(if prefix == "ghr" { 70 } else { 30 });
+        let check = base62(crc32fast::hash(body.as_bytes()) as u64, 6);
+        format!("{prefix}_{body}{check}")
+    }
+
+    /// A GitHub-shaped token whose checksum is wrong.
+    pub fn github_bad_checksum(&mut self, prefix: &str) -> String {
+        let good = self.github(prefix);
+        let (head, last) = good.split_at(good.len() - 1);
+        let flipped = if last == "A" { "B" } else { "A" };
+        format!("{head}{flipped}")
+    }
+
+    pub fn github_fine_grained(&mut self) -> String {
+        format!("github_pat_11{}_{}", self.alnum(20), self.alnum(59))
+    }
+
+    /// The installation-token form `ghs_<app id>_<JWT>` (one hour).
+    pub fn github_installation(&mut self) -> String {
+        let app = 100_000 + self.below(900_000);
+        let installation = self.below(90_000_000);
+        let jwt = self.jwt(&format!(
+            r#"{{"iss":"{app}","iat":1767225600,"exp":1767229200,"installation_id":{installation}}}"#
+        ));
+        format!("ghs_{app}_{jwt}")
+    }
+
+    pub fn npm(&mut self) -> String {
+        let body = self.alnum(30);
+        format!(
+            "npm_{body}{}",
+            base62(crc32fast::hash(body.as_bytes()) as u64, 6)
+        )
+    }
+
+    pub fn gitlab_pat(&mut self) -> String {
+        format!("glpat-{}", self.chars(URLSAFE, 20))
+    }
+
+    /// A new-generation AWS key id (`AKIA`/`ASIA`), whose account id decodes.
+    pub fn aws_key_id(&mut self, prefix: &str) -> String {
+        let first = BASE32[16 + self.below(16)] as char; // Q..Z, 2..7
+        format!("{prefix}{first}{}", self.chars(BASE32, 15))
+    }
+
+    pub fn aws_secret(&mut self) -> String {
+        self.chars(B64, 40)
+    }
+
+    /// OpenAI `sk-proj-`, `sk-svcacct-` (74 + marker + 74) or `sk-admin-` (58 + marker + 58).
+    pub fn openai(&mut self, kind: &str) -> String {
+        let n = if kind == "admin" { 58 } else { 74 };
+        format!(
+            "sk-{kind}-{}T3BlbkFJ{}",
+            self.chars(URLSAFE, n),
+            self.chars(URLSAFE, n)
+        )
+    }
+
+    pub fn openai_legacy(&mut self) -> String {
+        format!("sk-{}T3BlbkFJ{}", self.alnum(20), self.alnum(20))
+    }
+
+    /// Anthropic `sk-ant-api03-` or `sk-ant-admin01-`: 93 characters and `AA`.
+    pub fn anthropic(&mut self, kind: &str) -> String {
+        format!("sk-ant-{kind}-{}AA", self.chars(URLSAFE, 93))
+    }
+
+    pub fn huggingface(&mut self) -> String {
+        format!("hf_{}", self.chars(LETTERS, 34))
+    }
+
+    pub fn google_api_key(&mut self) -> String {
+        format!("AIza{}", self.chars(URLSAFE, 35))
+    }
+
+    pub fn slack_bot(&mut self) -> String {
+        format!(
+            "xoxb-{}-{}-{}",
+            self.chars(DIGITS, 12),
+            self.chars(DIGITS, 13),
+            self.alnum(24)
+        )
+    }
+
+    pub fn slack_user(&mut self) -> String {
+        format!(
+            "xoxp-{}-{}-{}-{}",
+            self.chars(DIGITS, 12),
+            self.chars(DIGITS, 12),
+            self.chars(DIGITS, 13),
+            self.hex(32)
+        )
+    }
+
+    pub fn slack_app(&mut self) -> String {
+        format!(
+            "xapp-1-A{}-{}-{}",
+            self.chars(UPPER_ALNUM, 10),
+            self.chars(DIGITS, 13),
+            self.hex(64)
+        )
+    }
+
+    pub fn slack_webhook(&mut self) -> String {
+        format!(
+            "https://hooks.slack.com/services/T{}/B{}/{}",
+            self.chars(UPPER_ALNUM, 10),
+            self.chars(UPPER_ALNUM, 10),
+            self.alnum(24)
+        )
+    }
+
+    /// Stripe `sk_live_` / `rk_live_` with the current 99-character body.
+    pub fn stripe(&mut self, prefix: &str) -> String {
+        format!("{prefix}_live_{}", self.alnum(99))
+    }
+
+    pub fn stripe_webhook_secret(&mut self) -> String {
+        format!("whsec_{}", self.alnum(32))
+    }
+
+    pub fn pypi(&mut self) -> String {
+        format!("pypi-AgEIcHlwaS5vcmc{}", self.chars(URLSAFE, 160))
+    }
+
+    pub fn docker_pat(&mut self) -> String {
+        format!("dckr_pat_{}", self.chars(URLSAFE, 27))
+    }
+
+    /// A PEM block of the given kind (`RSA PRIVATE KEY`, `PRIVATE KEY`, ...)
+    /// with a random body: the right shape, not a usable key.
+    pub fn pem(&mut self, label: &str) -> String {
+        let mut body = String::from("MIIEow");
+        body.push_str(&self.chars(B64, 64 * 20));
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).expect("ascii"))
+            .collect();
+        format!(
+            "-----BEGIN {label}-----\n{}\n-----END {label}-----",
+            lines.join("\n")
+        )
+    }
+
+    /// An unencrypted OpenSSH private key block (cipher `none`).
+    pub fn openssh(&mut self) -> String {
+        let mut raw = b"openssh-key-v1\0".to_vec();
+        for field in [&b"none"[..], b"none", b""] {
+            raw.extend((field.len() as u32).to_be_bytes());
+            raw.extend(field);
+        }
+        raw.extend(1u32.to_be_bytes());
+        for _ in 0..300 {
+            raw.push(self.next_u64() as u8);
+        }
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(70)
+            .map(|c| std::str::from_utf8(c).expect("ascii"))
+            .collect();
+        format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
+            lines.join("\n")
+        )
+    }
+
+    /// A JWT with the given claims and a random HS256-sized signature.
+    pub fn jwt(&mut self, claims: &str) -> String {
+        let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        format!(
+            "{}.{}.{}",
+            e(r#"{"alg":"HS256","typ":"JWT"}"#),
+            e(claims),
+            self.chars(URLSAFE, 43)
+        )
+    }
+
+    pub fn password(&mut self) -> String {
+        format!("{}{}", self.alnum(14), self.chars(b"!#%^*-_", 1))
+    }
+
+    /// A generic secret value: letters and digits, high entropy.
+    pub fn generic_value(&mut self) -> String {
+        loop {
+            let v = self.alnum(28);
+            if v.bytes().any(|b| b.is_ascii_digit()) && v.bytes().any(|b| b.is_ascii_alphabetic()) {
+                return v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::{aws_account_id, crc32_base62, Checksum};
+
+    #[test]
+    fn fakes_have_the_right_shape() {
+        let mut f = Fakes::new(7);
+        for p in ["ghp", "gho", "ghu", "ghs", "ghr"] {
+            let t = f.github(p);
+            assert_eq!(t.len(), if p == "ghr" { 80 } else { 40 });
+            assert_eq!(
+                crc32_base62(t.as_bytes()).unwrap().checksum,
+                Some(Checksum::Valid)
+            );
+            let bad = f.github_bad_checksum(p);
+            assert_eq!(
+                crc32_base62(bad.as_bytes()).unwrap().checksum,
+                Some(Checksum::Invalid)
+            );
+        }
+        assert_eq!(
+            crc32_base62(f.npm().as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+        assert!(aws_account_id(f.aws_key_id("AKIA").as_bytes()).is_some());
+        assert_eq!(f.anthropic("api03").len(), 108);
+        assert_eq!(f.google_api_key().len(), 39);
+        assert_eq!(Fakes::new(1).alnum(50), Fakes::new(1).alnum(50));
+    }
+}

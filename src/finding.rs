@@ -1,0 +1,222 @@
+//! Findings: matches grouped by (rule, secret value), each with every place it
+//! was seen. Receives matches with their origins; hands on findings that carry
+//! a fingerprint and a redacted form, never the secret unless asked.
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::matcher::Match;
+use crate::risks::{self, Risk};
+use crate::rules::{IdentityClass, Lifetime, RuleSet};
+use crate::source::Origin;
+use crate::validate::Checksum;
+
+/// Secret bytes. Its `Debug` is redacted, so a stray `{:?}` leaks nothing.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({})", redact(&self.0))
+    }
+}
+
+/// `sha256:` and the hex SHA-256 of the exact secret bytes.
+pub fn fingerprint(secret: &[u8]) -> String {
+    let digest = Sha256::digest(secret);
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// At most the first 4 and the last 2 characters; fewer for short secrets,
+/// so that at least two thirds of any secret stay hidden.
+pub fn redact(secret: &[u8]) -> String {
+    let s = String::from_utf8_lossy(secret);
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    let (head, tail) = match n {
+        0..=5 => (0, 0),
+        6..=11 => (1, 0),
+        12..=17 => (2, 1),
+        _ => (4, 2),
+    };
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[n - tail..]);
+    out.retain(|c| c != '\n' && c != '\r');
+    out
+}
+
+/// One place a secret was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+    pub commit: Option<String>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+    pub at_head: bool,
+    /// The name the secret is assigned to at this place, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
+    /// The path relative to its scan root (SARIF URIs).
+    #[serde(skip)]
+    pub relative: String,
+}
+
+/// One secret value found by one rule, with every place it was seen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub name: String,
+    pub provider: String,
+    pub fingerprint: String,
+    pub key_id: Option<String>,
+    pub redacted: String,
+    /// The full secret: filled in only under `--show-secrets`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub binding: Option<String>,
+    pub lifetime: Lifetime,
+    pub checksum: Option<Checksum>,
+    pub identity_class: IdentityClass,
+    /// Facts the format revealed offline (JWT claims, AWS account id, ...).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub decoded: BTreeMap<String, Value>,
+    pub locations: Vec<Location>,
+    pub identity: Option<Value>,
+    pub owner: Option<String>,
+    pub risks: Vec<Risk>,
+    #[serde(skip)]
+    pub raw: Secret,
+}
+
+/// Groups matches into findings.
+#[derive(Default)]
+pub struct Collector {
+    by_key: HashMap<(usize, Secret), Finding>,
+}
+
+impl Collector {
+    pub fn add(&mut self, rules: &RuleSet, origin: &Origin, m: Match) {
+        let rule = &rules.rules()[m.rule];
+        let location = Location {
+            path: origin.path.clone(),
+            line: m.line,
+            column: m.column,
+            commit: None,
+            author: None,
+            date: None,
+            at_head: true,
+            binding: m.binding.clone(),
+            relative: origin.relative(),
+        };
+        let secret = Secret::new(m.secret);
+        let f = self
+            .by_key
+            .entry((m.rule, secret.clone()))
+            .or_insert_with(|| Finding {
+                rule: rule.spec.id.clone(),
+                name: rule.spec.name.clone(),
+                provider: rule.spec.provider.clone(),
+                fingerprint: fingerprint(secret.expose()),
+                key_id: None,
+                redacted: redact(secret.expose()),
+                secret: None,
+                binding: None,
+                lifetime: m.lifetime,
+                checksum: m.facts.checksum,
+                identity_class: rule.spec.identity,
+                decoded: BTreeMap::new(),
+                locations: Vec::new(),
+                identity: None,
+                owner: None,
+                risks: Vec::new(),
+                raw: secret,
+            });
+        if f.key_id.is_none() {
+            f.key_id = m.key_id;
+        }
+        if m.lifetime == Lifetime::Short {
+            f.lifetime = Lifetime::Short;
+        }
+        for (k, v) in m.facts.decoded {
+            f.decoded.entry(k).or_insert(v);
+        }
+        f.locations.push(location);
+    }
+
+    /// The findings, in a stable order (rule, then first location), with
+    /// locations sorted and the secret filled in only if `show_secrets`.
+    pub fn finish(self, show_secrets: bool) -> Vec<Finding> {
+        let mut out: Vec<Finding> = self.by_key.into_values().collect();
+        for f in &mut out {
+            f.locations.sort_by(|a, b| {
+                (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
+            });
+            f.locations.dedup();
+            f.binding = f.locations.iter().find_map(|l| l.binding.clone());
+            if show_secrets {
+                f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
+            }
+            f.risks = risks::assess(f);
+        }
+        out.sort_by(|a, b| {
+            let key = |f: &Finding| {
+                let l = &f.locations[0];
+                (l.path.clone(), l.line, l.column)
+            };
+            key(a).cmp(&key(b)).then_with(|| a.rule.cmp(&b.rule))
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_most() {
+        assert_eq!(
+            redact(b"ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            "ghp_…89"
+        );
+        assert_eq!(redact(b"short"), "…");
+        assert_eq!(redact(b"password12"), "p…");
+        for s in ["abcdefghijkl", "abcdefghijklmnopqrstu", "a", "abcdef"] {
+            let r = redact(s.as_bytes());
+            let shown = r.chars().filter(|&c| c != '…').count();
+            assert!(shown * 3 <= s.len(), "{s} -> {r}");
+        }
+        assert!(
+            !format!("{:?}", Secret::new(b"ghp_supersecretvalue123".to_vec()))
+                .contains("supersecret")
+        );
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_of_bytes() {
+        assert_eq!(
+            fingerprint(b"test"),
+            "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! keytrace: finds leaked and long-lived credentials of non-human identities.
+//!
+//! The pipeline, one module per stage: [`source`] (files; git history later)
+//! → [`matcher`] (keyword automaton, windowed regexes, [`validate`]) →
+//! [`finding`] (grouped by rule and secret, with all locations) → [`risks`] →
+//! [`report`]. [`config`] builds the frozen configuration from [`cli`]
+//! arguments; [`scan`] runs the pipeline.
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod fakes;
+pub mod finding;
+pub mod matcher;
+pub mod report;
+pub mod risks;
+pub mod rulecheck;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod time;
+pub mod validate;
+
+pub use error::{Error, Result};

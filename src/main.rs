@@ -1,0 +1,163 @@
+//! The `keytrace` binary: parses arguments, calls the library, and maps the
+//! outcome to an exit code (0 clean, 1 findings, 2 error).
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use keytrace::cli::{Cli, Command, ListFormat, RulesCommand};
+use keytrace::config::Config;
+use keytrace::report::{self, ReportOptions};
+use keytrace::rules::{self, RuleSet};
+use keytrace::{finding, rulecheck, scan};
+
+const CLEAN: u8 = 0;
+const FOUND: u8 = 1;
+const FAILED: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(CLEAN),
+        Err(e) => {
+            eprintln!("keytrace: {e:#}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Scan(args) => {
+            let config = Config::from_scan_args(&args)?;
+            let report = scan::run(&config);
+            let opts = ReportOptions {
+                color: config.color,
+            };
+            let rules = config.matcher.rules();
+            match &config.output {
+                Some(path) => {
+                    let file = File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut w = BufWriter::new(file);
+                    report::write(config.format, &report, rules, opts, &mut w)?;
+                    w.flush()?;
+                }
+                None => {
+                    let mut w = BufWriter::new(io::stdout().lock());
+                    report::write(config.format, &report, rules, opts, &mut w)?;
+                    w.flush()?;
+                }
+            }
+            Ok(if report.findings.is_empty() {
+                CLEAN
+            } else {
+                FOUND
+            })
+        }
+        Command::Rules(RulesCommand::List { format, rules }) => {
+            let set = RuleSet::load(true, &rules)?;
+            let mut w = BufWriter::new(io::stdout().lock());
+            match format {
+                ListFormat::Json => {
+                    let specs: Vec<_> = set.rules().iter().map(|r| &r.spec).collect();
+                    serde_json::to_writer_pretty(&mut w, &specs)?;
+                    writeln!(w)?;
+                }
+                ListFormat::Human => {
+                    for r in set.rules() {
+                        let s = &r.spec;
+                        writeln!(
+                            w,
+                            "{:<36} {:<14} {:<6} {:<8} {}",
+                            s.id,
+                            s.provider,
+                            s.lifetime.as_str(),
+                            format!("{:?}", s.identity).to_lowercase(),
+                            s.name
+                        )?;
+                    }
+                    writeln!(w, "{} rules", set.len())?;
+                }
+            }
+            w.flush()?;
+            Ok(CLEAN)
+        }
+        Command::Rules(RulesCommand::Check { files }) => check_rules(&files),
+        Command::Fingerprint => {
+            let mut input = Vec::new();
+            io::stdin().read_to_end(&mut input)?;
+            // `echo` and here-strings add one newline that is not part of the secret.
+            if input.ends_with(b"\n") {
+                input.pop();
+                if input.ends_with(b"\r") {
+                    input.pop();
+                }
+            }
+            if input.is_empty() {
+                bail!("no secret on standard input");
+            }
+            println!("{}", finding::fingerprint(&input));
+            Ok(CLEAN)
+        }
+    }
+}
+
+fn check_rules(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    let builtin = RuleSet::builtin()?;
+    let mut failed = false;
+    for file in files {
+        let specs = match rules::read_rule_file(file) {
+            Ok(s) => s,
+            Err(keytrace::Error::Io { path, source }) => {
+                bail!("cannot read {}: {source}", path.display())
+            }
+            Err(e) => {
+                println!("{e}");
+                failed = true;
+                continue;
+            }
+        };
+        let clashes: Vec<String> = specs
+            .iter()
+            .filter(|(_, s)| builtin.get(&s.id).is_some())
+            .map(|(_, s)| s.id.clone())
+            .collect();
+        for id in &clashes {
+            println!(
+                "{}: rule {id:?}: id clashes with a built-in rule",
+                file.display()
+            );
+            failed = true;
+        }
+        let n = specs.len();
+        match RuleSet::from_specs(specs) {
+            Ok(set) => {
+                let problems = rulecheck::check(&set, false);
+                for p in &problems {
+                    println!("{}: rule {:?}: {}", p.origin, p.rule, p.message);
+                }
+                if problems.is_empty() && clashes.is_empty() {
+                    println!("{}: {n} rules ok", file.display());
+                } else {
+                    failed = true;
+                }
+            }
+            Err(e) => {
+                println!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed { FOUND } else { CLEAN })
+}

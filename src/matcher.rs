@@ -1,0 +1,477 @@
+//! The matcher: one Aho-Corasick automaton over every rule's keywords finds
+//! where a secret may be; each rule's regex then runs only in a bounded window
+//! around hits of its own keywords, never over whole inputs. Candidates pass,
+//! cheapest first, through entropy, placeholder rejection, context filters and
+//! the rule's validator.
+//!
+//! Receives a byte slice (a file, a chunk of one, a git blob); hands on
+//! [`Match`]es with line and column. It knows nothing about paths or reports.
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex::bytes::Regex;
+use std::sync::LazyLock;
+
+use crate::error::{Error, Result};
+use crate::rules::{Lifetime, RuleSet, Validator};
+use crate::validate::{self, Checksum, Facts};
+
+/// How far before a keyword hit the window reaches (to the line start, at most).
+const BACK: usize = 512;
+/// How far after a keyword hit the window reaches (to the line end, at most).
+const FORWARD: usize = 1024;
+/// Lines within which a `key_id_from` partner pairs with a secret.
+const PAIR_LINES: u32 = 5;
+/// The marker that suppresses every finding on its line.
+pub const ALLOW_MARKER: &[u8] = b"keytrace:allow";
+
+/// Matcher settings that do not come from rules.
+#[derive(Debug, Clone, Default)]
+pub struct MatchOptions {
+    /// Keep tokens whose checksum fails (marked `checksum: invalid`).
+    pub include_invalid: bool,
+    /// Secrets matching any of these are not reported (`.keytrace.toml`).
+    pub allow_values: Vec<Regex>,
+}
+
+/// One secret value found by one rule at one place in a haystack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    /// Index of the rule in the matcher's [`RuleSet`].
+    pub rule: usize,
+    pub secret: Vec<u8>,
+    pub key_id: Option<String>,
+    /// The variable or key the secret is assigned to, where the line says so.
+    pub binding: Option<String>,
+    /// Byte offset of the secret in the haystack.
+    pub offset: usize,
+    /// 1-based line of the secret's first byte.
+    pub line: u32,
+    /// 1-based column, in Unicode code points (bytes of invalid UTF-8 count one each).
+    pub column: u32,
+    pub lifetime: Lifetime,
+    pub facts: Facts,
+}
+
+/// Per-thread scratch space, reused across inputs to avoid allocation.
+#[derive(Default)]
+pub struct Scratch {
+    open: Vec<Option<(usize, usize)>>,
+    windows: Vec<(usize, usize, usize)>,
+    seen: HashSet<(usize, usize)>,
+    /// Secret spans that a non-generic rule's regex matched.
+    claimed: Vec<(usize, usize)>,
+}
+
+pub struct Matcher {
+    rules: RuleSet,
+    ac: AhoCorasick,
+    /// Keyword pattern id → the rules that keyword feeds.
+    keyword_rules: Vec<Vec<usize>>,
+    opts: MatchOptions,
+}
+
+impl Matcher {
+    pub fn new(rules: RuleSet, opts: MatchOptions) -> Result<Matcher> {
+        let mut keywords: Vec<Vec<u8>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for k in &rule.spec.keywords {
+                let k = k.to_ascii_lowercase().into_bytes();
+                match keywords.iter().position(|x| *x == k) {
+                    Some(p) => {
+                        if !keyword_rules[p].contains(&i) {
+                            keyword_rules[p].push(i)
+                        }
+                    }
+                    None => {
+                        keywords.push(k);
+                        keyword_rules.push(vec![i]);
+                    }
+                }
+            }
+        }
+        // A DFA: a few hundred keywords stay small, and it is the fastest
+        // automaton to search with; the keyword set itself is the prefilter.
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .map_err(|e| Error::Rules {
+                file: "<keywords>".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Matcher {
+            rules,
+            ac,
+            keyword_rules,
+            opts,
+        })
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Every match in `hay`, sorted by offset, with line and column.
+    pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        let windows = self.windows(hay, scratch);
+        if windows.is_empty() {
+            scratch.windows = windows;
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        scratch.seen.clear();
+        scratch.claimed.clear();
+        let rules = self.rules.rules();
+        for &(r, ws, we) in windows.iter() {
+            let rule = &rules[r];
+            let generic = rule.spec.validator == Some(Validator::Generic);
+            for caps in rule.regex.captures_iter(&hay[ws..we]) {
+                let Some(s) = caps.get(rule.secret_group) else {
+                    continue;
+                };
+                let offset = ws + s.start();
+                if s.is_empty() || !scratch.seen.insert((r, offset)) {
+                    continue;
+                }
+                if !generic {
+                    // A provider rule's verdict on this span stands, even a
+                    // rejection: the generic rule may not report it instead.
+                    scratch.claimed.push((offset, offset + s.len()));
+                }
+                let m = self.confirm(
+                    hay,
+                    r,
+                    s.as_bytes(),
+                    offset,
+                    caps.get(rule.key_id_group.unwrap_or(usize::MAX))
+                        .map(|g| g.as_bytes()),
+                    caps.get(rule.binding_group.unwrap_or(usize::MAX))
+                        .map(|g| g.as_bytes()),
+                );
+                if let Some(m) = m {
+                    found.push(m);
+                }
+            }
+        }
+        scratch.windows = windows;
+        found.sort_by_key(|m| (m.offset, m.rule));
+        if !scratch.claimed.is_empty() {
+            let claimed = &scratch.claimed;
+            found.retain(|m| {
+                rules[m.rule].spec.validator != Some(Validator::Generic)
+                    || !claimed
+                        .iter()
+                        .any(|&(s, e)| s < m.offset + m.secret.len() && m.offset < e)
+            });
+        }
+        self.drop_shadowed(&mut found);
+        set_lines(hay, &mut found);
+        self.pair_key_ids(&mut found);
+        found
+    }
+
+    /// Per-rule windows around keyword hits, merged where they overlap.
+    fn windows(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<(usize, usize, usize)> {
+        let mut windows = std::mem::take(&mut scratch.windows);
+        windows.clear();
+        let open = &mut scratch.open;
+        open.clear();
+        open.resize(self.rules.len(), None);
+        let rules = self.rules.rules();
+        for hit in self.ac.find_overlapping_iter(hay) {
+            for &r in &self.keyword_rules[hit.pattern().as_usize()] {
+                let ws = line_start(hay, hit.start(), BACK);
+                // Multi-line rules (key blocks) reach `window` bytes past the
+                // keyword, then to that line's end; others stop at their line.
+                let reach = rules[r].spec.window;
+                let we = line_end(hay, (hit.end() + reach).min(hay.len()), FORWARD);
+                match &mut open[r] {
+                    Some((_, end)) if ws <= *end => *end = (*end).max(we),
+                    slot => {
+                        if let Some((s, e)) = slot.take() {
+                            windows.push((r, s, e));
+                        }
+                        *slot = Some((ws, we));
+                    }
+                }
+            }
+        }
+        for (r, w) in open.iter().enumerate() {
+            if let Some((s, e)) = w {
+                windows.push((r, *s, *e));
+            }
+        }
+        windows
+    }
+
+    /// The filters a regex match must pass, cheapest first.
+    fn confirm(
+        &self,
+        hay: &[u8],
+        r: usize,
+        secret: &[u8],
+        offset: usize,
+        key_id: Option<&[u8]>,
+        binding: Option<&[u8]>,
+    ) -> Option<Match> {
+        let rule = &self.rules.rules()[r];
+        let spec = &rule.spec;
+        if let Some(min) = spec.min_entropy {
+            if validate::entropy(secret) < min {
+                return None;
+            }
+        }
+        let is_key_block = spec.validator == Some(Validator::PrivateKey);
+        if !is_key_block && validate::placeholder(secret).is_some() {
+            return None;
+        }
+        let ls = line_start(hay, offset, 4096);
+        let le = line_end(hay, offset, 4096);
+        let line = &hay[ls..le];
+        if memchr::memmem::find(line, ALLOW_MARKER).is_some() {
+            return None;
+        }
+        let before = &hay[ls..offset];
+        if !is_key_block && memchr::memmem::find(before, b";base64,").is_some() {
+            return None; // inside a data: URI (an inline image or font)
+        }
+        if let Some(k) = key_id {
+            if validate::placeholder(k).is_some() {
+                return None;
+            }
+        }
+        let mut facts = match spec.validator {
+            Some(v) => validate::validate(v, secret, key_id).ok()?,
+            None => Facts::default(),
+        };
+        if facts.checksum == Some(Checksum::Invalid) && !self.opts.include_invalid {
+            return None;
+        }
+        if self.opts.allow_values.iter().any(|re| re.is_match(secret)) {
+            return None;
+        }
+        let binding = match binding {
+            Some(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            None => binding_before(before),
+        };
+        let lifetime = facts.lifetime.take().unwrap_or(spec.lifetime);
+        Some(Match {
+            rule: r,
+            secret: secret.to_vec(),
+            key_id: key_id.map(|k| String::from_utf8_lossy(k).into_owned()),
+            binding,
+            offset,
+            line: 0,
+            column: 0,
+            lifetime,
+            facts,
+        })
+    }
+
+    /// Where one rule's secret lies inside another's (a JWT inside a
+    /// `ghs_<app>_<JWT>` token, a generic assignment of a provider key), only
+    /// the more specific finding is kept: the longer span, or on a tie the
+    /// rule that is not generic.
+    fn drop_shadowed(&self, found: &mut Vec<Match>) {
+        if found.len() < 2 {
+            return;
+        }
+        let rules = self.rules.rules();
+        let generic = |m: &Match| rules[m.rule].spec.validator == Some(Validator::Generic);
+        let mut drop = vec![false; found.len()];
+        for i in 0..found.len() {
+            let (si, ei) = (found[i].offset, found[i].offset + found[i].secret.len());
+            for j in i + 1..found.len() {
+                let (sj, ej) = (found[j].offset, found[j].offset + found[j].secret.len());
+                if sj >= ei {
+                    break; // sorted by start: no later match overlaps i
+                }
+                if found[i].rule == found[j].rule {
+                    continue;
+                }
+                let (li, lj) = (ei - si, ej - sj);
+                if sj >= si && ej <= ei && (lj < li || generic(&found[j])) {
+                    drop[j] = true;
+                } else if si == sj && ei <= ej && (li < lj || generic(&found[i])) {
+                    drop[i] = true;
+                }
+            }
+        }
+        let mut k = 0;
+        found.retain(|_| {
+            k += 1;
+            !drop[k - 1]
+        });
+    }
+
+    /// A secret whose rule names `key_id_from` partners takes the key id of
+    /// the nearest partner match within a few lines; the partner is then part
+    /// of this finding and not reported on its own.
+    fn pair_key_ids(&self, found: &mut Vec<Match>) {
+        let rules = self.rules.rules();
+        if !found.iter().any(|m| !rules[m.rule].key_id_from.is_empty()) {
+            return;
+        }
+        let mut consumed = vec![false; found.len()];
+        for i in 0..found.len() {
+            let partners = &rules[found[i].rule].key_id_from;
+            if partners.is_empty() || found[i].key_id.is_some() {
+                continue;
+            }
+            let line = found[i].line;
+            let best = (0..found.len())
+                .filter(|&j| !consumed[j] && partners.contains(&found[j].rule))
+                .filter(|&j| found[j].line.abs_diff(line) <= PAIR_LINES)
+                .min_by_key(|&j| found[j].line.abs_diff(line));
+            if let Some(j) = best {
+                consumed[j] = true;
+                let partner = found[j].clone();
+                let m = &mut found[i];
+                m.key_id = partner
+                    .key_id
+                    .or_else(|| Some(String::from_utf8_lossy(&partner.secret).into_owned()));
+                if partner.lifetime == Lifetime::Short {
+                    m.lifetime = Lifetime::Short;
+                }
+                for (k, v) in partner.facts.decoded {
+                    m.facts.decoded.entry(k).or_insert(v);
+                }
+            }
+        }
+        let mut i = 0;
+        found.retain(|_| {
+            i += 1;
+            !consumed[i - 1]
+        });
+    }
+}
+
+/// Start of the line holding `pos`, looking back at most `limit` bytes.
+fn line_start(hay: &[u8], pos: usize, limit: usize) -> usize {
+    let from = pos.saturating_sub(limit);
+    match memchr::memrchr(b'\n', &hay[from..pos]) {
+        Some(i) => from + i + 1,
+        None => from,
+    }
+}
+
+/// End of the line holding `pos`, looking ahead at most `limit` bytes.
+fn line_end(hay: &[u8], pos: usize, limit: usize) -> usize {
+    let to = (pos + limit).min(hay.len());
+    match memchr::memchr(b'\n', &hay[pos..to]) {
+        Some(i) => pos + i,
+        None => to,
+    }
+}
+
+/// Fills in line and column for matches sorted by offset, in one pass.
+fn set_lines(hay: &[u8], found: &mut [Match]) {
+    let (mut line, mut pos, mut line_begin) = (1u32, 0usize, 0usize);
+    for m in found.iter_mut() {
+        for i in memchr::memchr_iter(b'\n', &hay[pos..m.offset]) {
+            line += 1;
+            line_begin = pos + i + 1;
+        }
+        pos = m.offset;
+        m.line = line;
+        let prefix = &hay[line_begin..m.offset];
+        m.column = 1 + prefix.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32;
+    }
+}
+
+static BINDING: LazyLock<Regex> = LazyLock::new(|| {
+    regex::bytes::RegexBuilder::new(
+        r#"(?x)
+        (?:^|[^A-Za-z0-9_.])
+        (?:
+            (?:ENV|ARG)\s+(?P<docker>[A-Za-z_][A-Za-z0-9_]*)\s+
+          |
+            (?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)
+            ["'`]?\]?\s*
+            (?::=|=>|\?=|\+=|=|:|,)
+        )
+        \s*(?:!!?[A-Za-z]+\s+)?["'`(]*\s*
+        (?:[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'`]*)?
+        $"#,
+    )
+    .unicode(false)
+    .build()
+    .expect("binding regex")
+});
+
+/// The name a value is assigned to, read from the text before it on its line:
+/// `FOO=`, `export FOO=`, `ENV FOO `, `foo:`, `"foo":`, `foo =`, `foo :=`,
+/// `f(foo="`, `os.environ["FOO"] = `, and a URI's scheme and user before a
+/// password.
+pub fn binding_before(prefix: &[u8]) -> Option<String> {
+    let prefix = &prefix[prefix.len().saturating_sub(256)..];
+    let caps = BINDING.captures(prefix)?;
+    let name = caps.name("docker").or_else(|| caps.name("name"))?;
+    let name = name.as_bytes();
+    let name = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
+    if name.is_empty() || name.len() > 128 {
+        return None;
+    }
+    Some(String::from_utf8_lossy(name).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bindings() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("GITHUB_TOKEN=", Some("GITHUB_TOKEN")),
+            ("export GITHUB_TOKEN=\"", Some("GITHUB_TOKEN")),
+            ("ENV NPM_TOKEN ", Some("NPM_TOKEN")),
+            ("ARG NPM_TOKEN=", Some("NPM_TOKEN")),
+            ("  token: ", Some("token")),
+            ("  \"api_key\": \"", Some("api_key")),
+            ("api_key = \"", Some("api_key")),
+            ("token := \"", Some("token")),
+            ("client = Client(api_key=\"", Some("api_key")),
+            (
+                "os.environ[\"OPENAI_API_KEY\"] = \"",
+                Some("OPENAI_API_KEY"),
+            ),
+            ("DATABASE_URL=postgres://app:", Some("DATABASE_URL")),
+            ("curl --token=", Some("token")),
+            ("config.slack.token = '", Some("token")),
+            ("Authorization: Bearer ", None),
+            ("", None),
+        ];
+        for (prefix, want) in cases {
+            assert_eq!(
+                binding_before(prefix.as_bytes()).as_deref(),
+                *want,
+                "{prefix:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_and_columns() {
+        let hay = "a\nbé x\n\nyz".as_bytes();
+        let mut found: Vec<Match> = [5usize, 10]
+            .iter()
+            .map(|&offset| Match {
+                rule: 0,
+                secret: vec![],
+                key_id: None,
+                binding: None,
+                offset,
+                line: 0,
+                column: 0,
+                lifetime: Lifetime::Unknown,
+                facts: Facts::default(),
+            })
+            .collect();
+        set_lines(hay, &mut found);
+        assert_eq!((found[0].line, found[0].column), (2, 3));
+        assert_eq!((found[1].line, found[1].column), (4, 2));
+    }
+}

@@ -1,0 +1,151 @@
+//! The human format: one block per finding, redacted unless `--show-secrets`,
+//! colour only when writing to a terminal.
+use std::io::{self, Write};
+
+use super::{ReportOptions, ScanReport, Severity};
+use crate::rules::Lifetime;
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold_red(&self, s: &str) -> String {
+        self.wrap("1;31", s)
+    }
+    fn cyan(&self, s: &str) -> String {
+        self.wrap("36", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+    let p = Paint(opts.color);
+    for f in &report.findings {
+        writeln!(out, "{}  {}", p.bold_red(&f.rule), f.name)?;
+        let mut facts = vec![format!("{}-lived", f.lifetime.as_str())];
+        if let Some(c) = f.checksum {
+            facts.push(format!(
+                "checksum {}",
+                if c == crate::validate::Checksum::Valid {
+                    "valid"
+                } else {
+                    "INVALID"
+                }
+            ));
+        }
+        let shown = f.secret.as_deref().unwrap_or(&f.redacted);
+        writeln!(out, "  secret       {}  ({})", shown, facts.join(", "))?;
+        writeln!(out, "  fingerprint  {}", p.dim(&f.fingerprint))?;
+        if let Some(k) = &f.key_id {
+            writeln!(out, "  key id       {k}")?;
+        }
+        for (k, v) in &f.decoded {
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            writeln!(out, "  {:<12} {v}", k.replace('_', " "))?;
+        }
+        if let Some(b) = &f.binding {
+            writeln!(out, "  binding      {b}")?;
+        }
+        let owner = match (&f.identity, &f.owner) {
+            (Some(i), Some(o)) => format!("{o} (identity {i})"),
+            (Some(i), None) => format!("no owner (identity {i})"),
+            _ => p.yellow("unowned: no identity in the inventory claims it"),
+        };
+        writeln!(out, "  owner        {owner}")?;
+        let risks: Vec<String> = f
+            .risks
+            .iter()
+            .map(|r| format!("{} {}", r.id, r.title))
+            .collect();
+        writeln!(out, "  risks        {}", risks.join("; "))?;
+        for (i, l) in f.locations.iter().enumerate() {
+            let head = if i == 0 {
+                "  found at     "
+            } else {
+                "               "
+            };
+            let mut at = p.cyan(&format!("{}:{}:{}", l.path, l.line, l.column));
+            if let Some(c) = &l.commit {
+                at.push_str(&format!(" in {}", &c[..c.len().min(12)]));
+            }
+            writeln!(out, "{head}{at}")?;
+        }
+        writeln!(out)?;
+    }
+    let s = &report.stats;
+    let locations: usize = report.findings.iter().map(|f| f.locations.len()).sum();
+    let long = report
+        .findings
+        .iter()
+        .filter(|f| f.lifetime == Lifetime::Long)
+        .count();
+    let summary = format!(
+        "{} ({} long-lived, {}) in {}, {}, {:.2} s",
+        plural(report.findings.len(), "finding"),
+        long,
+        plural(locations, "location"),
+        plural(s.files as usize, "file"),
+        human_bytes(s.bytes),
+        s.seconds
+    );
+    writeln!(
+        out,
+        "{}",
+        if report.findings.is_empty() {
+            summary
+        } else {
+            p.bold_red(&summary)
+        }
+    )?;
+    if s.skipped_binary > 0 {
+        writeln!(
+            out,
+            "{} passed over as binary",
+            plural(s.skipped_binary as usize, "file")
+        )?;
+    }
+    if !report.errors.is_empty() {
+        writeln!(out, "{}:", plural(report.errors.len(), "problem"))?;
+        for e in &report.errors {
+            let tag = match e.severity {
+                Severity::Error => p.bold_red("error"),
+                Severity::Warning => p.yellow("warning"),
+            };
+            writeln!(out, "  {tag} {}: {}", e.path, e.message)?;
+        }
+    }
+    Ok(())
+}

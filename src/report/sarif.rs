@@ -1,0 +1,170 @@
+//! SARIF 2.1.0 for code scanning: one result per location, rule metadata with
+//! help and provider links, stable `partialFingerprints`, root-relative URIs.
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use super::ScanReport;
+use crate::finding::Finding;
+use crate::rules::{Lifetime, Rule, RuleSet};
+
+const INFO_URI: &str = "https://github.com/keytrace/keytrace";
+
+/// GitHub reads `security-severity` (0–10) per rule.
+fn severity(rule: &Rule) -> &'static str {
+    match rule.spec.lifetime {
+        Lifetime::Long => "9.0",
+        Lifetime::Unknown => "8.0",
+        Lifetime::Short => "6.5",
+    }
+}
+
+fn rule_object(rule: &Rule) -> Value {
+    let s = &rule.spec;
+    let refs: Vec<String> = s.references.iter().map(|r| format!("- <{r}>")).collect();
+    let text = format!(
+        "{} ({} credential, {}-lived). Rotate it at the provider, then remove it from the code \
+         and from git history; keep the new one in a secret store.",
+        s.name,
+        s.provider,
+        s.lifetime.as_str()
+    );
+    let markdown = format!(
+        "**{}** (`{}`)\n\nA credential that gives whoever reads it the access of its \
+         {:?} identity. Rotate it at the provider first, then remove it from the code and history.\n\n\
+         Format documentation:\n{}",
+        s.name,
+        s.id,
+        s.identity,
+        refs.join("\n")
+    );
+    let mut o = json!({
+        "id": s.id,
+        "name": s.id,
+        "shortDescription": {"text": s.name},
+        "fullDescription": {"text": text},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "tags": ["security", "secret", s.provider],
+            "security-severity": severity(rule),
+            "precision": if s.validator.is_some() { "very-high" } else { "high" },
+        }
+    });
+    if let Some(uri) = s.references.first() {
+        o["helpUri"] = json!(uri);
+    }
+    o
+}
+
+fn partial_fingerprint(f: &Finding, path: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [f.rule.as_str(), f.fingerprint.as_str(), path] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
+    let mut used: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    used.sort_unstable();
+    used.dedup();
+    let rule_objects: Vec<Value> = used
+        .iter()
+        .filter_map(|id| rules.get(id))
+        .map(rule_object)
+        .collect();
+    let mut results = Vec::new();
+    for f in &report.findings {
+        let index = used.iter().position(|id| *id == f.rule);
+        let risks: Vec<&str> = f.risks.iter().map(|r| r.id).collect();
+        let level = if f.lifetime == Lifetime::Short {
+            "warning"
+        } else {
+            "error"
+        };
+        for loc in &f.locations {
+            let mut message = format!("{} {}", f.name, f.redacted);
+            if let Some(b) = &loc.binding {
+                message.push_str(&format!(" assigned to {b}"));
+            }
+            message.push_str(&format!(
+                " ({}-lived; {}; owner: {})",
+                f.lifetime.as_str(),
+                risks.join(", "),
+                f.owner.as_deref().unwrap_or("none declared")
+            ));
+            let mut props = json!({
+                "fingerprint": f.fingerprint,
+                "redacted": f.redacted,
+                "lifetime": f.lifetime,
+                "risks": risks,
+            });
+            if let Some(s) = &f.secret {
+                props["secret"] = json!(s);
+            }
+            if let Some(c) = &loc.commit {
+                props["commit"] = json!(c);
+            }
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": level,
+                "message": {"text": message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri_escape(&loc.relative), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": loc.line.max(1), "startColumn": loc.column.max(1)}
+                    }
+                }],
+                "partialFingerprints": {"keytrace/v1": partial_fingerprint(f, &loc.relative)},
+                "properties": props,
+            });
+            if let Some(i) = index {
+                result["ruleIndex"] = json!(i);
+            }
+            results.push(result);
+        }
+    }
+    let notifications: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": match e.severity { super::Severity::Error => "error", super::Severity::Warning => "warning" },
+                "message": {"text": format!("{}: {}", e.path, e.message)},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "keytrace",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "informationUri": INFO_URI,
+                "rules": rule_objects,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }]
+    })
+}
+
+/// Percent-encodes what may not stand in a relative URI reference.
+fn uri_escape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,63 @@
+//! The rule lint behind `keytrace rules check` and the test over every
+//! built-in rule: each example must yield a finding of its rule through the
+//! whole matcher (filters and validators included), and no negative example
+//! may.
+use crate::matcher::{MatchOptions, Matcher, Scratch};
+use crate::rules::RuleSet;
+
+/// One problem with one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub rule: String,
+    pub origin: String,
+    pub message: String,
+}
+
+/// Checks every rule of `set`. `strict` also asks for negative examples and
+/// references (the standard for built-in rules).
+pub fn check(set: &RuleSet, strict: bool) -> Vec<Problem> {
+    let matcher = match Matcher::new(set.clone(), MatchOptions::default()) {
+        Ok(m) => m,
+        Err(e) => {
+            return vec![Problem {
+                rule: String::new(),
+                origin: String::new(),
+                message: e.to_string(),
+            }]
+        }
+    };
+    let mut scratch = Scratch::default();
+    let mut problems = Vec::new();
+    for (i, rule) in set.rules().iter().enumerate() {
+        let mut say = |message: String| {
+            problems.push(Problem {
+                rule: rule.spec.id.clone(),
+                origin: rule.origin.clone(),
+                message,
+            })
+        };
+        let s = &rule.spec;
+        if s.examples.is_empty() {
+            say("has no examples".into());
+        }
+        if strict && s.negative_examples.is_empty() {
+            say("has no negative examples".into());
+        }
+        if strict && s.references.is_empty() {
+            say("cites no documentation of the format in `references`".into());
+        }
+        for (n, ex) in s.examples.iter().enumerate() {
+            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            if !found.iter().any(|m| m.rule == i) {
+                say(format!("example {} does not yield a finding", n + 1));
+            }
+        }
+        for (n, ex) in s.negative_examples.iter().enumerate() {
+            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            if found.iter().any(|m| m.rule == i) {
+                say(format!("negative example {} yields a finding", n + 1));
+            }
+        }
+    }
+    problems
+}

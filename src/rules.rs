@@ -1,0 +1,341 @@
+//! Rules are data: one TOML file per provider in `rules/`, embedded at build
+//! time, plus any custom files given with `--rules`. This module parses and
+//! compiles them; it knows nothing about files being scanned.
+use std::collections::HashSet;
+use std::path::Path;
+
+use regex::bytes::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// How long a credential of this kind stays valid once issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifetime {
+    Long,
+    Short,
+    #[default]
+    Unknown,
+}
+
+impl Lifetime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifetime::Long => "long",
+            Lifetime::Short => "short",
+            Lifetime::Unknown => "unknown",
+        }
+    }
+}
+
+/// What kind of principal a credential of this kind acts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityClass {
+    User,
+    Bot,
+    Service,
+    App,
+}
+
+/// Offline checks a rule may ask for after its regex matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// GitHub and npm: last 6 chars are base62(crc32(body)).
+    Crc32Base62,
+    /// A JWT (optionally behind a `ghs_<app id>_` prefix): header and claims decode.
+    Jwt,
+    /// AWS access key id: decodes the account id.
+    AwsKeyId,
+    /// A PEM/OpenSSH/PGP block with a real body.
+    PrivateKey,
+    /// The password of a connection URI is not a placeholder.
+    ConnectionString,
+    /// A value assigned to a secret-like name looks like a secret.
+    Generic,
+}
+
+/// A rule as written in a rule file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub name: String,
+    pub provider: String,
+    pub keywords: Vec<String>,
+    pub pattern: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_entropy: Option<f64>,
+    #[serde(default)]
+    pub lifetime: Lifetime,
+    pub identity: IdentityClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validator: Option<Validator>,
+    /// Bytes after a keyword hit that a match may span (multi-line secrets).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub window: usize,
+    /// Rules whose match on a nearby line supplies this finding's `key_id`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_id_from: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<RuleSpec>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    /// The file the rule came from (`github.toml`, or a custom path).
+    pub origin: String,
+    pub(crate) regex: Regex,
+    pub(crate) secret_group: usize,
+    pub(crate) key_id_group: Option<usize>,
+    pub(crate) binding_group: Option<usize>,
+    /// Indices (in the owning [`RuleSet`]) of the `key_id_from` rules.
+    pub(crate) key_id_from: Vec<usize>,
+}
+
+impl Rule {
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+}
+
+/// Every rule of a scan, in a fixed order.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+/// Regexes run on bytes with ASCII semantics: invalid UTF-8 must not hide a
+/// secret, and ASCII classes keep the lazy DFA usable on any input.
+fn compile_pattern(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .multi_line(true)
+        .size_limit(8 << 20)
+        .build()
+}
+
+impl RuleSet {
+    /// The rules compiled into the binary.
+    pub fn builtin() -> Result<RuleSet> {
+        let mut specs = Vec::new();
+        for (name, text) in BUILTIN_RULE_FILES {
+            specs.extend(parse_rule_file(name, text)?);
+        }
+        RuleSet::from_specs(specs)
+    }
+
+    /// Built-in rules (unless `builtin` is false) plus the given custom files.
+    pub fn load(builtin: bool, custom: &[impl AsRef<Path>]) -> Result<RuleSet> {
+        let mut specs = Vec::new();
+        if builtin {
+            for (name, text) in BUILTIN_RULE_FILES {
+                specs.extend(parse_rule_file(name, text)?);
+            }
+        }
+        for path in custom {
+            specs.extend(read_rule_file(path.as_ref())?);
+        }
+        RuleSet::from_specs(specs)
+    }
+
+    pub fn from_specs(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet> {
+        let mut seen = HashSet::new();
+        let mut rules = Vec::with_capacity(specs.len());
+        for (origin, spec) in specs {
+            if !seen.insert(spec.id.clone()) {
+                return Err(rule_err(&origin, &spec.id, "duplicate rule id"));
+            }
+            rules.push(compile_rule(origin, spec)?);
+        }
+        let ids: Vec<String> = rules.iter().map(|r| r.spec.id.clone()).collect();
+        for rule in &mut rules {
+            for other in &rule.spec.key_id_from {
+                let Some(i) = ids.iter().position(|id| id == other) else {
+                    return Err(rule_err(
+                        &rule.origin,
+                        &rule.spec.id,
+                        &format!("key_id_from names unknown rule {other:?}"),
+                    ));
+                };
+                rule.key_id_from.push(i);
+            }
+        }
+        Ok(RuleSet { rules })
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.spec.id == id)
+    }
+
+    /// Drops the rules whose id is listed (from `.keytrace.toml`).
+    pub fn without(mut self, disabled: &[String]) -> Result<RuleSet> {
+        if disabled.is_empty() {
+            return Ok(self);
+        }
+        let specs = std::mem::take(&mut self.rules)
+            .into_iter()
+            .filter(|r| !disabled.contains(&r.spec.id))
+            .map(|r| (r.origin, r.spec))
+            .collect();
+        // Rebuild so key_id_from indices stay right; a dropped partner is
+        // simply no longer paired.
+        let mut specs: Vec<(String, RuleSpec)> = specs;
+        let ids: HashSet<String> = specs.iter().map(|(_, s)| s.id.clone()).collect();
+        for (_, s) in &mut specs {
+            s.key_id_from.retain(|k| ids.contains(k));
+        }
+        RuleSet::from_specs(specs)
+    }
+}
+
+fn rule_err(origin: &str, id: &str, message: &str) -> Error {
+    Error::Rules {
+        file: origin.to_string(),
+        message: format!("rule {id:?}: {message}"),
+    }
+}
+
+/// Parses one rule file's text; `origin` names it in errors.
+pub fn parse_rule_file(origin: &str, text: &str) -> Result<Vec<(String, RuleSpec)>> {
+    let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
+        file: origin.to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    Ok(file
+        .rule
+        .into_iter()
+        .map(|r| (origin.to_string(), r))
+        .collect())
+}
+
+pub fn read_rule_file(path: &Path) -> Result<Vec<(String, RuleSpec)>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_rule_file(&path.display().to_string(), &text)
+}
+
+fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
+    let bad = |m: &str| rule_err(&origin, &spec.id, m);
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(bad("id must be non-empty kebab-case (a-z, 0-9, -)"));
+    }
+    if spec.keywords.is_empty() {
+        return Err(bad(
+            "needs at least one keyword: rules only run near their keywords",
+        ));
+    }
+    if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {
+        return Err(bad(&format!(
+            "keyword {k:?} is shorter than 3 bytes and would match almost everywhere"
+        )));
+    }
+    if let Some(e) = spec.min_entropy {
+        if !(0.0..=8.0).contains(&e) {
+            return Err(bad("min_entropy must be between 0 and 8 bits per byte"));
+        }
+    }
+    let regex = compile_pattern(&spec.pattern)
+        .map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
+    let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
+    let secret_group = group("secret").ok_or_else(|| bad("pattern needs a `secret` capture"))?;
+    let key_id_group = group("key_id");
+    let binding_group = group("binding");
+    Ok(Rule {
+        origin,
+        regex,
+        secret_group,
+        key_id_group,
+        binding_group,
+        key_id_from: Vec::new(),
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str, pattern: &str) -> (String, RuleSpec) {
+        let text = format!(
+            "[[rule]]\nid = {id:?}\nname = \"t\"\nprovider = \"t\"\nkeywords = [\"abc\"]\npattern = '''{pattern}'''\nidentity = \"service\"\n"
+        );
+        parse_rule_file("t.toml", &text).unwrap().remove(0)
+    }
+
+    #[test]
+    fn builtin_rules_load() {
+        let set = RuleSet::builtin().unwrap();
+        assert!(set.len() >= 30, "only {} built-in rules", set.len());
+    }
+
+    #[test]
+    fn rejects_missing_secret_group_and_duplicates() {
+        let e = RuleSet::from_specs(vec![spec("a", "abc[0-9]+")]).unwrap_err();
+        assert!(e.to_string().contains("secret"), "{e}");
+        let e = RuleSet::from_specs(vec![
+            spec("a", "(?P<secret>abc)"),
+            spec("a", "(?P<secret>abc)"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("duplicate"), "{e}");
+        let e = RuleSet::from_specs(vec![spec("a", "(?P<secret>abc")]).unwrap_err();
+        assert!(e.to_string().contains("does not compile"), "{e}");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_position() {
+        let e = parse_rule_file(
+            "x.toml",
+            "[[rule]]\nid = \"a\"\nname = \"t\"\nprovider = \"t\"\nkeywords = [\"abc\"]\npattern = \"(?P<secret>abc)\"\nidentity = \"service\"\nfoo = 1\n",
+        )
+        .unwrap_err();
+        let s = e.to_string();
+        assert!(
+            s.contains("x.toml") && s.contains("foo") && s.contains("line 8"),
+            "{s}"
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The pipeline of one scan: sources → matcher → findings → report. Walker
+//! threads scan what they read with per-thread scratch space and keep their
+//! matches locally; one collector builds the findings at the end.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::Config;
+use crate::finding::Collector;
+use crate::matcher::{Match, Matcher, Scratch};
+use crate::report::{ScanReport, Stats};
+use crate::source::{self, Chunk, Origin, ScanError, Sink};
+
+#[derive(Default)]
+struct Counters {
+    files: AtomicU64,
+    bytes: AtomicU64,
+    binary: AtomicU64,
+    matches: AtomicU64,
+}
+
+#[derive(Default)]
+struct Shared {
+    matches: Mutex<Vec<(Origin, Match)>>,
+    errors: Mutex<Vec<ScanError>>,
+}
+
+/// One walker thread's sink: scans chunks as they come, keeps results local
+/// and hands them over once, when the thread ends.
+struct Worker<'a> {
+    matcher: &'a Matcher,
+    scratch: Scratch,
+    matches: Vec<(Origin, Match)>,
+    errors: Vec<ScanError>,
+    counters: &'a Counters,
+    shared: &'a Shared,
+    progress: Option<&'a ProgressBar>,
+}
+
+impl Sink for Worker<'_> {
+    fn chunk(&mut self, c: Chunk<'_>) {
+        let found = self.matcher.scan(c.data, &mut self.scratch);
+        for mut m in found {
+            if m.offset >= c.keep_before {
+                continue; // the next chunk reports it
+            }
+            m.line += c.line_base;
+            self.counters.matches.fetch_add(1, Ordering::Relaxed);
+            self.matches.push((c.origin.clone(), m));
+        }
+    }
+
+    fn problem(&mut self, error: ScanError) {
+        self.errors.push(error);
+    }
+
+    fn skipped(&mut self, _origin: &Origin) {
+        self.counters.binary.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn input_done(&mut self, _origin: &Origin, bytes: u64) {
+        let files = self.counters.files.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.counters.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if let Some(pb) = self.progress {
+            pb.inc(1);
+            if files % 64 == 0 {
+                pb.set_message(format!(
+                    "{} MiB, {} candidate secrets",
+                    total >> 20,
+                    self.counters.matches.load(Ordering::Relaxed)
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for Worker<'_> {
+    fn drop(&mut self) {
+        self.shared
+            .matches
+            .lock()
+            .expect("no panics while holding")
+            .append(&mut self.matches);
+        self.shared
+            .errors
+            .lock()
+            .expect("no panics while holding")
+            .append(&mut self.errors);
+    }
+}
+
+fn progress_bar() -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {pos} files  {msg}  {elapsed}")
+            .expect("valid template"),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// Runs the scan that `config` describes and returns its report.
+pub fn run(config: &Config) -> ScanReport {
+    let started = Instant::now();
+    let counters = Counters::default();
+    let shared = Shared::default();
+    let progress = config.progress.then(progress_bar);
+    source::fs::walk(&config.roots, &config.fs, || Worker {
+        matcher: &config.matcher,
+        scratch: Scratch::default(),
+        matches: Vec::new(),
+        errors: Vec::new(),
+        counters: &counters,
+        shared: &shared,
+        progress: progress.as_ref(),
+    });
+    if let Some(pb) = &progress {
+        pb.finish_and_clear();
+    }
+    let rules = config.matcher.rules();
+    let mut collector = Collector::default();
+    for (origin, m) in shared.matches.into_inner().expect("workers done") {
+        collector.add(rules, &origin, m);
+    }
+    let mut errors = shared.errors.into_inner().expect("workers done");
+    errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    ScanReport {
+        version: 1,
+        findings: collector.finish(config.show_secrets),
+        identities: Vec::new(),
+        stats: Stats {
+            files: counters.files.into_inner(),
+            blobs: 0,
+            commits: 0,
+            bytes: counters.bytes.into_inner(),
+            seconds: started.elapsed().as_secs_f64(),
+            skipped_binary: counters.binary.into_inner(),
+            rules: rules.len(),
+        },
+        errors,
+    }
+}

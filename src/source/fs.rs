@@ -1,0 +1,263 @@
+//! The directory source: `ignore`'s parallel walker. Honours .gitignore (unless
+//! told not to), never enters `.git/`, does not follow symlinks unless asked,
+//! passes over binary files, and reads files larger than the size limit in
+//! overlapping chunks rather than whole. A problem with one file is reported
+//! to the sink and the walk goes on.
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+use globset::GlobSet;
+use ignore::{WalkBuilder, WalkState};
+
+use super::{display_path, Chunk, Origin, ScanError, Sink};
+
+/// Bytes sniffed for a NUL to call a file binary (as git and ripgrep do).
+const SNIFF: usize = 8192;
+/// Overlap between chunks of a huge file: longer than any secret we match.
+pub const CHUNK_OVERLAP: usize = 64 * 1024;
+/// Chunks are never larger than this, whatever the size limit.
+const MAX_CHUNK: u64 = 16 << 20;
+
+#[derive(Debug, Clone)]
+pub struct FsOptions {
+    pub no_ignore: bool,
+    pub follow_links: bool,
+    /// Files above this size are scanned in chunks.
+    pub max_file_size: u64,
+    pub threads: usize,
+    /// Paths (relative to their root) not to scan, per root.
+    pub skip: Vec<(PathBuf, GlobSet)>,
+}
+
+impl Default for FsOptions {
+    fn default() -> Self {
+        FsOptions {
+            no_ignore: false,
+            follow_links: false,
+            max_file_size: 64 << 20,
+            threads: 1,
+            skip: Vec::new(),
+        }
+    }
+}
+
+/// Walks `roots` in parallel; every walker thread gets its own sink from
+/// `make_sink` and scans the files it finds itself.
+pub fn walk<S, F>(roots: &[PathBuf], opts: &FsOptions, make_sink: F)
+where
+    S: Sink + Send,
+    F: Fn() -> S + Sync,
+{
+    let Some((first, rest)) = roots.split_first() else {
+        return;
+    };
+    let mut builder = WalkBuilder::new(first);
+    for r in rest {
+        builder.add(r);
+    }
+    let use_ignore = !opts.no_ignore;
+    builder
+        .hidden(false)
+        .parents(use_ignore)
+        .ignore(use_ignore)
+        .git_ignore(use_ignore)
+        .git_global(use_ignore)
+        .git_exclude(use_ignore)
+        .require_git(false)
+        .follow_links(opts.follow_links)
+        .threads(opts.threads.max(1))
+        .filter_entry(|e| e.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        let mut sink = make_sink();
+        let mut buf = Vec::new();
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    if is_file {
+                        let root = root_for(roots, entry.path());
+                        let origin = Origin {
+                            path: display_path(entry.path()),
+                            root,
+                        };
+                        if !skipped_by_config(opts, &origin) {
+                            read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
+                        }
+                    }
+                }
+                Err(err) => sink.problem(walk_error(&err)),
+            }
+            WalkState::Continue
+        })
+    });
+}
+
+/// The root a walked path came from, as users see it (no leading `./`).
+fn root_for(roots: &[PathBuf], path: &Path) -> PathBuf {
+    roots
+        .iter()
+        .filter(|r| path.starts_with(r))
+        .max_by_key(|r| r.as_os_str().len())
+        .map(|r| PathBuf::from(display_path(r)))
+        .unwrap_or_default()
+}
+
+fn skipped_by_config(opts: &FsOptions, origin: &Origin) -> bool {
+    opts.skip.iter().any(|(root, globs)| {
+        Path::new(&display_path(root)) == origin.root
+            && !globs.is_empty()
+            && globs.is_match(origin.relative())
+    })
+}
+
+/// A walker error as a report entry, with the path it concerns.
+fn walk_error(err: &ignore::Error) -> ScanError {
+    fn path_of(err: &ignore::Error) -> Option<String> {
+        match err {
+            ignore::Error::WithPath { path, .. } => Some(display_path(path)),
+            ignore::Error::Loop { child, .. } => Some(display_path(child)),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Partial(errs) => errs.first().and_then(path_of),
+            _ => None,
+        }
+    }
+    let message = match innermost(err) {
+        ignore::Error::Loop { ancestor, .. } => format!(
+            "symbolic link loop back to {}; not followed",
+            display_path(ancestor)
+        ),
+        inner => inner.to_string(),
+    };
+    ScanError::error(path_of(err).unwrap_or_default(), message)
+}
+
+/// ignore wraps errors in path and depth context; the report has the path
+/// separately, so the message is the innermost error's.
+fn innermost(err: &ignore::Error) -> &ignore::Error {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => innermost(err),
+        _ => err,
+    }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        ErrorKind::PermissionDenied => "permission denied; not scanned".into(),
+        ErrorKind::NotFound => "vanished before it could be read".into(),
+        _ => format!("could not be read: {e}"),
+    }
+}
+
+/// Reads one file and hands it to the sink whole or, above the size limit,
+/// in overlapping chunks.
+pub fn read_file<S: Sink>(
+    path: &Path,
+    origin: &Origin,
+    opts: &FsOptions,
+    buf: &mut Vec<u8>,
+    sink: &mut S,
+) {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => return sink.problem(ScanError::error(&origin.path, io_message(&e))),
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    buf.clear();
+    if len <= opts.max_file_size {
+        if let Err(e) = file.read_to_end(buf) {
+            return sink.problem(ScanError::error(&origin.path, io_message(&e)));
+        }
+        if is_binary(buf) {
+            return sink.skipped(origin);
+        }
+        if let Err(e) = std::str::from_utf8(buf) {
+            sink.problem(ScanError::warning(
+                &origin.path,
+                format!(
+                    "invalid UTF-8 at byte {}; scanned as raw bytes",
+                    e.valid_up_to()
+                ),
+            ));
+        }
+        sink.chunk(Chunk {
+            origin,
+            data: buf,
+            line_base: 0,
+            keep_before: buf.len(),
+        });
+        sink.input_done(origin, buf.len() as u64);
+    } else {
+        read_chunks(
+            &mut file,
+            origin,
+            opts.max_file_size.min(MAX_CHUNK),
+            buf,
+            sink,
+        );
+    }
+    if buf.capacity() > MAX_CHUNK as usize {
+        *buf = Vec::new(); // do not keep a huge buffer for small files
+    }
+}
+
+fn is_binary(data: &[u8]) -> bool {
+    memchr::memchr(0, &data[..data.len().min(SNIFF)]).is_some()
+}
+
+fn read_chunks<S: Sink>(
+    file: &mut File,
+    origin: &Origin,
+    chunk_size: u64,
+    buf: &mut Vec<u8>,
+    sink: &mut S,
+) {
+    let chunk_size = (chunk_size as usize).max(2 * CHUNK_OVERLAP);
+    let (mut line_base, mut total, mut first) = (0u32, 0u64, true);
+    loop {
+        let have = buf.len();
+        let got = match file
+            .by_ref()
+            .take((chunk_size - have) as u64)
+            .read_to_end(buf)
+        {
+            Ok(n) => n,
+            Err(e) => {
+                sink.problem(ScanError::error(
+                    &origin.path,
+                    format!("{} (after {total} bytes)", io_message(&e)),
+                ));
+                break;
+            }
+        };
+        if first {
+            if is_binary(buf) {
+                return sink.skipped(origin);
+            }
+            first = false;
+        }
+        total += got as u64;
+        let eof = buf.len() < chunk_size;
+        let keep_before = if eof {
+            buf.len()
+        } else {
+            buf.len() - CHUNK_OVERLAP
+        };
+        sink.chunk(Chunk {
+            origin,
+            data: buf,
+            line_base,
+            keep_before,
+        });
+        if eof {
+            break;
+        }
+        line_base += memchr::memchr_iter(b'\n', &buf[..keep_before]).count() as u32;
+        buf.drain(..keep_before);
+    }
+    sink.input_done(origin, total);
+}

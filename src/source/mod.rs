@@ -1,0 +1,103 @@
+//! Sources turn what the user named into bytes to scan: files of a directory
+//! tree now, git blobs later. A source hands each input, or each overlapping
+//! chunk of a huge one, to a per-thread sink together with its [`Origin`];
+//! it knows nothing of rules or findings.
+pub mod fs;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// Where a piece of scanned content came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    /// The path as the user sees it: the walked path without a leading `./`.
+    pub path: String,
+    /// The scan root the path was found under, for root-relative report URIs.
+    pub root: PathBuf,
+}
+
+impl Origin {
+    /// The path relative to its scan root, with `/` separators.
+    pub fn relative(&self) -> String {
+        let p = std::path::Path::new(&self.path);
+        let rel = if self.root.as_os_str() == "." {
+            p
+        } else {
+            p.strip_prefix(&self.root).unwrap_or(p)
+        };
+        let s = rel.to_string_lossy().replace('\\', "/");
+        if s.is_empty() {
+            // The root was a file: keep its name.
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        } else {
+            s
+        }
+    }
+}
+
+/// One piece of content to scan. Small inputs come whole; a huge file comes
+/// as overlapping chunks so that no secret is cut in two.
+pub struct Chunk<'a> {
+    pub origin: &'a Origin,
+    pub data: &'a [u8],
+    /// The line number of `data`'s first byte, minus one.
+    pub line_base: u32,
+    /// Matches starting at or after this offset belong to the next chunk.
+    pub keep_before: usize,
+}
+
+/// How bad a per-input problem is. None of them stops a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The input, or part of it, could not be scanned.
+    Error,
+    /// It was scanned, but the user should know something about it.
+    Warning,
+}
+
+/// A per-input problem, reported in the `errors` list of every report. Its
+/// message never holds content of the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanError {
+    pub path: String,
+    pub message: String,
+    pub severity: Severity,
+}
+
+impl ScanError {
+    pub fn error(path: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError {
+            path: path.into(),
+            message: message.into(),
+            severity: Severity::Error,
+        }
+    }
+
+    pub fn warning(path: impl Into<String>, message: impl Into<String>) -> ScanError {
+        ScanError {
+            path: path.into(),
+            message: message.into(),
+            severity: Severity::Warning,
+        }
+    }
+}
+
+/// What a source hands to the per-thread sink.
+pub trait Sink {
+    fn chunk(&mut self, chunk: Chunk<'_>);
+    fn problem(&mut self, error: ScanError);
+    /// A file passed over on purpose (binary content).
+    fn skipped(&mut self, origin: &Origin);
+    /// A whole input was read (counted once, however many chunks it had).
+    fn input_done(&mut self, origin: &Origin, bytes: u64);
+}
+
+/// Turns a walked path into the path users see.
+pub fn display_path(p: &std::path::Path) -> String {
+    let s = p.to_string_lossy();
+    s.strip_prefix("./").unwrap_or(&s).to_string()
+}

@@ -1,0 +1,536 @@
+//! Offline checks on a candidate secret, cheapest first: entropy, placeholder
+//! rejection, then the rule's validator (checksums, JWT claims, key-id
+//! decoding). Receives the bytes a regex captured; hands back whether to keep
+//! them and the facts the format revealed.
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::rules::{Lifetime, Validator};
+use crate::time::rfc3339;
+
+/// Whether an embedded checksum holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checksum {
+    Valid,
+    Invalid,
+}
+
+/// What a validator learned from the secret itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub checksum: Option<Checksum>,
+    /// Overrides the rule's lifetime when the token says more (JWT `exp`).
+    pub lifetime: Option<Lifetime>,
+    pub decoded: BTreeMap<String, Value>,
+}
+
+/// A validator's answer: keep with facts, or reject with a reason.
+pub type Outcome = Result<Facts, &'static str>;
+
+/// Shannon entropy in bits per byte.
+pub fn entropy(bytes: &[u8]) -> f64 {
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut counts = [0u32; 256];
+    for &b in bytes {
+        counts[b as usize] += 1;
+    }
+    let n = bytes.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "placeholder",
+    "replace_me",
+    "replaceme",
+    "replace-me",
+    "changeme",
+    "change_me",
+    "change-me",
+    "your_",
+    "your-",
+    "yourapi",
+    "yourtoken",
+    "dummy",
+    "redacted",
+    "xxxx",
+    "****",
+    "${",
+    "{{",
+    "...",
+    "123456789",
+    "abcdefgh",
+    "insert_",
+    "_here",
+    "-here",
+];
+
+/// Why a value looks like a placeholder rather than a secret, if it does.
+pub fn placeholder(secret: &[u8]) -> Option<&'static str> {
+    // `<...>` placeholders, but not the `<` of a PEM body or an escaped form.
+    if secret.first() == Some(&b'<') || secret.contains(&b'<') && secret.contains(&b'>') {
+        return Some("placeholder: <...>");
+    }
+    let lower = secret.to_ascii_lowercase();
+    for w in PLACEHOLDER_WORDS {
+        if memchr::memmem::find(&lower, w.as_bytes()).is_some() {
+            return Some("placeholder text");
+        }
+    }
+    let mut run = 1;
+    for pair in secret.windows(2) {
+        if pair[0] == pair[1] && pair[0] != b'\n' && pair[0] != b' ' && pair[0] != b'-' {
+            run += 1;
+            if run >= 6 {
+                return Some("placeholder: a run of one character");
+            }
+        } else {
+            run = 1;
+        }
+    }
+    None
+}
+
+/// Runs a rule's validator on the captured secret.
+pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
+    match v {
+        Validator::Crc32Base62 => crc32_base62(secret),
+        Validator::Jwt => jwt_token(secret),
+        Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
+        Validator::PrivateKey => private_key(secret),
+        Validator::ConnectionString => connection_password(secret),
+        Validator::Generic => generic_value(secret),
+    }
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` in base 62 (digits, upper, lower), left-padded with `0` to `width`.
+pub fn base62(mut n: u64, width: usize) -> String {
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(BASE62[(n % 62) as usize]);
+        n /= 62;
+    }
+    while out.len() < width {
+        out.push(b'0');
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+/// GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm tokens: the last six
+/// characters are base62(crc32(body)), the body being what lies between the
+/// prefix (up to the first `_`) and the checksum.
+pub fn crc32_base62(secret: &[u8]) -> Outcome {
+    let start = memchr::memchr(b'_', secret).map_or(0, |i| i + 1);
+    if secret.len() < start + 7 {
+        return Err("too short for a checksummed token");
+    }
+    let (body, check) = secret[start..].split_at(secret.len() - start - 6);
+    let expected = base62(crc32fast::hash(body) as u64, 6);
+    let checksum = if expected.as_bytes() == check {
+        Checksum::Valid
+    } else {
+        Checksum::Invalid
+    };
+    Ok(Facts {
+        checksum: Some(checksum),
+        ..Facts::default()
+    })
+}
+
+fn b64url(part: &[u8]) -> Option<Vec<u8>> {
+    let trimmed: &[u8] = match part.iter().position(|&b| b == b'=') {
+        Some(i) => &part[..i],
+        None => part,
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .ok()
+}
+
+fn json_object(part: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match serde_json::from_slice::<Value>(&b64url(part)?).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+const DAY: i64 = 86_400;
+
+/// A JWT, optionally behind GitHub's `ghs_<app id>_` installation-token
+/// prefix. Header and claims must decode; `iat`/`exp` give the lifetime.
+pub fn jwt_token(secret: &[u8]) -> Outcome {
+    let mut facts = Facts::default();
+    let mut token = secret;
+    if let Some(rest) = secret.strip_prefix(b"ghs_") {
+        let sep = memchr::memchr(b'_', rest).ok_or("no app id in installation token")?;
+        let app = std::str::from_utf8(&rest[..sep]).map_err(|_| "bad app id")?;
+        let app: u64 = app.parse().map_err(|_| "bad app id")?;
+        facts.decoded.insert("github_app_id".into(), app.into());
+        token = &rest[sep + 1..];
+    }
+    let mut parts = token.split(|&b| b == b'.');
+    let (Some(h), Some(c), Some(_sig)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("not three dot-separated parts");
+    };
+    let header = json_object(h).ok_or("JWT header is not base64url JSON")?;
+    if !header.contains_key("alg") {
+        return Err("JWT header has no alg");
+    }
+    let claims = json_object(c).ok_or("JWT claims are not base64url JSON")?;
+    let num = |k: &str| claims.get(k).and_then(Value::as_i64);
+    let (iat, exp) = (num("iat"), num("exp"));
+    if let Some(t) = iat {
+        facts.decoded.insert("issued_at".into(), rfc3339(t).into());
+    }
+    if let Some(t) = exp {
+        facts.decoded.insert("expires_at".into(), rfc3339(t).into());
+    }
+    for key in ["iss", "sub", "aud", "role", "scope"] {
+        if let Some(v) = claims.get(key) {
+            facts.decoded.insert(key.into(), v.clone());
+        }
+    }
+    facts.lifetime = Some(match (iat, exp) {
+        (_, None) => Lifetime::Long,
+        (Some(i), Some(e)) if e - i <= DAY => Lifetime::Short,
+        (Some(_), Some(_)) => Lifetime::Long,
+        (None, Some(_)) => Lifetime::Unknown,
+    });
+    Ok(facts)
+}
+
+/// Decodes RFC 4648 base32 (upper case, no padding) as AWS key ids use it.
+fn base32_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let (mut buf, mut bits) = (0u64, 0u32);
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        buf = (buf << 5) | v as u64;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// The AWS account id encoded in a new-generation access key id (`AKIA`,
+/// `ASIA`, ...), if the id has one.
+pub fn aws_account_id(key_id: &[u8]) -> Option<String> {
+    if key_id.len() != 20 {
+        return None;
+    }
+    let b = base32_decode(&key_id[4..])?;
+    let z = b[..6].iter().fold(0u64, |acc, &x| (acc << 8) | x as u64);
+    if (z >> 47) & 1 == 0 {
+        return None; // old generation: no account id inside
+    }
+    Some(format!("{:012}", (z & 0x7fff_ffff_ff80) >> 7))
+}
+
+pub fn aws_key_id(key_id: &[u8]) -> Outcome {
+    let mut facts = Facts::default();
+    if let Some(account) = aws_account_id(key_id) {
+        facts
+            .decoded
+            .insert("aws_account_id".into(), Value::String(account));
+    }
+    Ok(facts)
+}
+
+/// A private key block must carry a body, not `...`; OpenSSH keys say whether
+/// they are encrypted.
+pub fn private_key(block: &[u8]) -> Outcome {
+    let header_end = memchr::memmem::find(block, b"KEY-----")
+        .or_else(|| memchr::memmem::find(block, b"BLOCK-----"))
+        .ok_or("no BEGIN line")?;
+    let body_start = header_end + memchr::memchr(b'-', &block[header_end..]).unwrap_or(0) + 5;
+    let body_end = memchr::memmem::rfind(block, b"-----END").ok_or("no END line")?;
+    if body_end <= body_start {
+        return Err("empty key body");
+    }
+    let mut b64 = Vec::new();
+    let body = &block[body_start..body_end];
+    let mut i = 0;
+    while i < body.len() {
+        let c = body[i];
+        if c == b'\\' && body.get(i + 1) == Some(&b'n') {
+            i += 2;
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'=' {
+            b64.push(c);
+        } else if c == b':' {
+            // A PEM header line such as `Proc-Type: 4,ENCRYPTED`: drop it.
+            while b64.last().is_some_and(|&b| b != b'\n') && !b64.is_empty() {
+                b64.pop();
+            }
+        }
+        i += 1;
+    }
+    let letters = b64.iter().filter(|b| b.is_ascii_alphanumeric()).count();
+    if letters < 64 {
+        return Err("key body too short to be a key");
+    }
+    let mut facts = Facts::default();
+    let encrypted = memchr::memmem::find(block, b"ENCRYPTED").is_some()
+        || openssh_cipher(&b64).is_some_and(|c| c != "none");
+    facts.decoded.insert("encrypted".into(), encrypted.into());
+    Ok(facts)
+}
+
+fn openssh_cipher(b64: &[u8]) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.strip_suffix(b"=").unwrap_or(b64))
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64))
+        .ok()?;
+    let rest = raw.strip_prefix(b"openssh-key-v1\0")?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    Some(String::from_utf8_lossy(rest.get(4..4 + len)?).into_owned())
+}
+
+const WEAK_PASSWORDS: &[&str] = &[
+    "password", "pass", "passwd", "pwd", "secret", "changeme", "root", "admin", "test", "user",
+    "guest", "postgres", "mysql", "redis", "mongo", "example", "default", "none", "null",
+];
+
+/// The password of a connection URI: a real one, not a stand-in.
+pub fn connection_password(pw: &[u8]) -> Outcome {
+    if pw.len() < 3 {
+        return Err("password too short to be real");
+    }
+    if matches!(pw[0], b'$' | b'%' | b'<' | b'{' | b':' | b'[') {
+        return Err("password is a variable reference");
+    }
+    let lower = pw.to_ascii_lowercase();
+    if WEAK_PASSWORDS.iter().any(|w| lower == w.as_bytes()) {
+        return Err("password is a placeholder word");
+    }
+    Ok(Facts::default())
+}
+
+/// A value assigned to a secret-like name: keep only what looks random.
+pub fn generic_value(v: &[u8]) -> Outcome {
+    if v.len() < 12 {
+        return Err("too short");
+    }
+    let has_digit = v.iter().any(u8::is_ascii_digit);
+    let has_alpha = v.iter().any(u8::is_ascii_alphabetic);
+    if !has_digit || !has_alpha {
+        return Err("needs letters and digits");
+    }
+    let lower = v.to_ascii_lowercase();
+    for p in [
+        "http://",
+        "https://",
+        "file://",
+        "process.env",
+        "os.environ",
+        "os.getenv",
+        "getenv",
+        "secrets.",
+        "vault:",
+        "sha1-",
+        "sha256-",
+        "sha384-",
+        "sha512-",
+        "sha256:",
+        "arn:",
+    ] {
+        if memchr::memmem::find(&lower, p.as_bytes()).is_some() {
+            return Err("a reference, URL or digest, not a secret");
+        }
+    }
+    if matches!(v[0], b'$' | b'%' | b'/' | b'.' | b'~' | b'@' | b'(' | b'[') {
+        return Err("a reference or path");
+    }
+    if v.iter().any(|&b| b == b'(' || b == b' ') {
+        return Err("an expression, not a literal");
+    }
+    let is_hex = v.iter().all(u8::is_ascii_hexdigit);
+    if is_hex && matches!(v.len(), 32 | 40 | 64 | 128) && !lower.iter().all(u8::is_ascii_digit) {
+        // Digests are hex of a fixed length; secrets of that shape exist
+        // too, but a generic rule cannot tell them apart.
+        return Err("looks like a hash digest");
+    }
+    if is_uuid(v) {
+        return Err("a UUID");
+    }
+    if looks_like_identifier(v) {
+        return Err("an identifier or reference, not a secret");
+    }
+    Ok(Facts::default())
+}
+
+/// Identifiers and references (`getSecretValue`, `config.auth.token1`,
+/// `DB_PASSWORD_FILE`) split into word-length tokens at case changes, digits
+/// and separators; random strings split into tokens of about two characters.
+fn looks_like_identifier(v: &[u8]) -> bool {
+    let class = |b: u8| match b {
+        b'a'..=b'z' => 0,
+        b'A'..=b'Z' => 1,
+        b'0'..=b'9' => 2,
+        _ => 3,
+    };
+    let (mut tokens, mut chars) = (0usize, 0usize);
+    let mut prev = 3;
+    for &b in v {
+        let c = class(b);
+        if c != 3 {
+            chars += 1;
+            // A token starts after a separator, at a letter/digit change, and
+            // at an upper-case letter that follows a lower-case one.
+            if prev == 3 || (c == 2) != (prev == 2) || (c == 1 && prev == 0) {
+                tokens += 1;
+            }
+        }
+        prev = c;
+    }
+    tokens > 0 && chars >= 4 * tokens
+}
+
+fn is_uuid(v: &[u8]) -> bool {
+    v.len() == 36
+        && v.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base62_known_answers() {
+        assert_eq!(base62(crc32fast::hash(b"hello") as u64, 6), "0zNvy2");
+        assert_eq!(
+            base62(crc32fast::hash(b"abcdefghijklmnopqrstuvwxyz0123") as u64, 6),
+            "2LolCm"
+        );
+    }
+
+    #[test]
+    fn github_checksum_valid_and_invalid() {
+        let good = b"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";
+        assert_eq!(crc32_base62(good).unwrap().checksum, Some(Checksum::Valid));
+        let bad = b"ghp_abcdefghijklmnopqrstuvwxyz01232LolCn";
+        assert_eq!(crc32_base62(bad).unwrap().checksum, Some(Checksum::Invalid));
+    }
+
+    #[test]
+    fn aws_account_id_known_answer() {
+        assert_eq!(
+            aws_account_id(b"ASIAY34FZKBOKMUTVV7A").as_deref(),
+            Some("609629065308")
+        );
+        // Old-generation ids (the documentation example) carry no account.
+        assert_eq!(aws_account_id(b"AKIAIOSFODNN7EXAMPLE"), None);
+    }
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn jwt_lifetime_from_claims() {
+        let h = b64(r#"{"alg":"HS256","typ":"JWT"}"#);
+        let short = format!("{h}.{}.c2ln", b64(r#"{"iat":1700000000,"exp":1700003600}"#));
+        let f = jwt_token(short.as_bytes()).unwrap();
+        assert_eq!(f.lifetime, Some(Lifetime::Short));
+        assert_eq!(f.decoded["expires_at"], "2023-11-14T23:13:20Z");
+        let long = format!("{h}.{}.c2ln", b64(r#"{"sub":"svc"}"#));
+        assert_eq!(
+            jwt_token(long.as_bytes()).unwrap().lifetime,
+            Some(Lifetime::Long)
+        );
+        assert!(jwt_token(b"eyJub3QganNvbg.eyJhIjoxfQ.c2ln").is_err());
+        let ghs = format!("ghs_12345_{short}");
+        assert_eq!(
+            jwt_token(ghs.as_bytes()).unwrap().decoded["github_app_id"],
+            12345
+        );
+    }
+
+    #[test]
+    fn placeholders() {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "your_api_key_here",
+            "xxxxxxxxxxxxxxxx",
+            "<token>",
+            "${TOKEN}",
+            "{{ secrets.TOKEN }}",
+            "sk_live_000000000000000000",
+            "REPLACE_ME",
+        ] {
+            assert!(placeholder(p.as_bytes()).is_some(), "{p}");
+        }
+        assert!(placeholder(b"ghp_q8Zr2LmX0vTe7WbN4kPs9d1FjH3cYuAa6Rk").is_none());
+    }
+
+    #[test]
+    fn generic_values() {
+        for v in [
+            "q8Zr2LmX0vTe7WbN",
+            "kcdn9D4bneVnDFsWQfbtUptqSyGL",
+            "x^VCq!P!ylsy!z5%z2YN",
+        ] {
+            assert!(generic_value(v.as_bytes()).is_ok(), "{v}");
+        }
+        for v in [
+            "process.env.API_KEY",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "sha512-abc123def456ghi789",
+            "short1",
+            "onlyletterslong",
+            "config.auth.token1",
+            "getSecretValueFromVault2",
+            "DB_PASSWORD_FILE_2024",
+        ] {
+            assert!(generic_value(v.as_bytes()).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn connection_passwords() {
+        assert!(connection_password(b"S3cr3t-Pw!").is_ok());
+        for p in ["password", "${DB_PASSWORD}", "<password>", "ab"] {
+            assert!(connection_password(p.as_bytes()).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn private_key_bodies() {
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\nMzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n";
+        let key = format!("-----BEGIN PRIVATE KEY-----\n{body}-----END PRIVATE KEY-----");
+        assert_eq!(
+            private_key(key.as_bytes()).unwrap().decoded["encrypted"],
+            false
+        );
+        let stub = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----";
+        assert!(private_key(stub.as_bytes()).is_err());
+    }
+}

@@ -1,0 +1,158 @@
+//! Rules are data with their own examples: every built-in rule passes the
+//! same lint that `keytrace rules check` runs on custom files.
+use keytrace::rulecheck;
+use keytrace::rules::RuleSet;
+
+use crate::{run, scan_json, write};
+
+#[test]
+fn every_builtin_rule_passes_its_own_examples() {
+    let set = RuleSet::builtin().unwrap();
+    let problems = rulecheck::check(&set, true);
+    assert!(
+        problems.is_empty(),
+        "{}",
+        problems
+            .iter()
+            .map(|p| format!("{}: {}: {}", p.origin, p.rule, p.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn builtin_coverage_and_metadata() {
+    let set = RuleSet::builtin().unwrap();
+    assert!(set.len() >= 30, "{} rules", set.len());
+    let providers: std::collections::BTreeSet<_> = set
+        .rules()
+        .iter()
+        .map(|r| r.spec.provider.clone())
+        .collect();
+    assert!(providers.len() >= 15, "{providers:?}");
+    for r in set.rules() {
+        let s = &r.spec;
+        assert!(
+            s.references.iter().all(|u| u.starts_with("https://")),
+            "{}: references must be https URLs",
+            s.id
+        );
+        for k in &s.keywords {
+            assert!(k.len() >= 3, "{}: keyword {k:?} too short", s.id);
+        }
+    }
+}
+
+#[test]
+fn rules_list_human_and_json() {
+    let r = run(&["rules", "list"], None);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("github-classic-pat"));
+    let r = run(&["rules", "list", "--format", "json"], None);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let n = RuleSet::builtin().unwrap().len();
+    assert_eq!(v.as_array().unwrap().len(), n);
+    assert!(v[0]["pattern"].is_string() && v[0]["examples"].is_array());
+}
+
+const CUSTOM: &str = r#"
+[[rule]]
+id = "acme-deploy-key"
+name = "ACME deploy key"
+provider = "acme"
+keywords = ["acme_dk_"]
+pattern = '''(?:^|[^A-Za-z0-9_])(?P<secret>acme_dk_[a-z0-9]{24})(?:[^a-z0-9]|$)'''
+lifetime = "long"
+identity = "service"
+references = ["https://docs.acme.invalid/keys"]
+examples = ["ACME_KEY=acme_dk_q8zr2lmx0vte7wbn4kps9d1f"]
+negative_examples = ["ACME_KEY=acme_dk_short"]
+"#;
+
+#[test]
+fn rules_check_accepts_good_and_names_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.toml", CUSTOM);
+    let good = dir.path().join("good.toml");
+    let r = run(&["rules", "check", good.to_str().unwrap()], None);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 rules ok"));
+
+    let bad = CUSTOM
+        .replace("acme_dk_q8zr2lmx0vte7wbn4kps9d1f", "acme_dk_tooshort")
+        .replace("acme_dk_short", "acme_dk_a8zr2lmx0vte7wbn4kps9d1f");
+    write(dir.path(), "bad.toml", bad);
+    let r = run(
+        &[
+            "rules",
+            "check",
+            dir.path().join("bad.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("example 1 does not yield a finding"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("negative example 1 yields a finding"),
+        "{}",
+        r.stdout
+    );
+
+    let clash = CUSTOM.replace("acme-deploy-key", "github-classic-pat");
+    write(dir.path(), "clash.toml", clash);
+    let r = run(
+        &[
+            "rules",
+            "check",
+            dir.path().join("clash.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("clashes with a built-in rule"),
+        "{}",
+        r.stdout
+    );
+
+    write(
+        dir.path(),
+        "broken.toml",
+        CUSTOM.replace("[a-z0-9]{24})", "[a-z0-9]{24}"),
+    );
+    let r = run(
+        &[
+            "rules",
+            "check",
+            dir.path().join("broken.toml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("does not compile"), "{}", r.stdout);
+}
+
+#[test]
+fn custom_rules_are_used_by_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "rules/acme.toml", CUSTOM);
+    write(
+        dir.path(),
+        "src/app.env",
+        "ACME_KEY=acme_dk_z8zr2lmx0vte7wbn4kps9d1q\n",
+    );
+    let rules = dir.path().join("rules/acme.toml");
+    let (code, v) = scan_json(
+        &dir.path().join("src"),
+        &["--rules", rules.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["findings"][0]["rule"], "acme-deploy-key");
+    assert_eq!(v["findings"][0]["binding"], "ACME_KEY");
+    let (code, _) = scan_json(&dir.path().join("src"), &[]);
+    assert_eq!(code, 0);
+}
