@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod fakes;
 pub mod finding;
+pub mod keywords;
 pub mod matcher;
 pub mod report;
 pub mod risks;

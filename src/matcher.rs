@@ -8,11 +8,11 @@
 //! [`Match`]es with line and column. It knows nothing about paths or reports.
 use std::collections::HashSet;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::bytes::Regex;
 use std::sync::LazyLock;
 
 use crate::error::{Error, Result};
+use crate::keywords::KeywordFinder;
 use crate::rules::{Lifetime, RuleSet, Validator};
 use crate::validate::{self, Checksum, Facts};
 
@@ -61,11 +61,13 @@ pub struct Scratch {
     seen: HashSet<(usize, usize)>,
     /// Secret spans that a non-generic rule's regex matched.
     claimed: Vec<(usize, usize)>,
+    /// Lower-cased block for the keyword prefilter.
+    lower: Vec<u8>,
 }
 
 pub struct Matcher {
     rules: RuleSet,
-    ac: AhoCorasick,
+    keywords: KeywordFinder,
     /// Keyword pattern id → the rules that keyword feeds.
     keyword_rules: Vec<Vec<usize>>,
     opts: MatchOptions,
@@ -91,20 +93,13 @@ impl Matcher {
                 }
             }
         }
-        // A DFA: a few hundred keywords stay small, and it is the fastest
-        // automaton to search with; the keyword set itself is the prefilter.
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| Error::Rules {
-                file: "<keywords>".into(),
-                message: e.to_string(),
-            })?;
+        let keywords = KeywordFinder::new(&keywords).map_err(|message| Error::Rules {
+            file: "<keywords>".into(),
+            message,
+        })?;
         Ok(Matcher {
             rules,
-            ac,
+            keywords,
             keyword_rules,
             opts,
         })
@@ -181,24 +176,26 @@ impl Matcher {
         open.clear();
         open.resize(self.rules.len(), None);
         let rules = self.rules.rules();
-        for hit in self.ac.find_overlapping_iter(hay) {
-            for &r in &self.keyword_rules[hit.pattern().as_usize()] {
-                let ws = line_start(hay, hit.start(), BACK);
-                // Multi-line rules (key blocks) reach `window` bytes past the
-                // keyword, then to that line's end; others stop at their line.
-                let reach = rules[r].spec.window;
-                let we = line_end(hay, (hit.end() + reach).min(hay.len()), FORWARD);
-                match &mut open[r] {
-                    Some((_, end)) if ws <= *end => *end = (*end).max(we),
-                    slot => {
-                        if let Some((s, e)) = slot.take() {
-                            windows.push((r, s, e));
+        let keyword_rules = &self.keyword_rules;
+        self.keywords
+            .for_each(hay, &mut scratch.lower, |keyword, start, end| {
+                for &r in &keyword_rules[keyword] {
+                    let ws = line_start(hay, start, BACK);
+                    // Multi-line rules (key blocks) reach `window` bytes past the
+                    // keyword, then to that line's end; others stop at their line.
+                    let reach = rules[r].spec.window;
+                    let we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
+                    match &mut open[r] {
+                        Some((_, e)) if ws <= *e => *e = (*e).max(we),
+                        slot => {
+                            if let Some((s, e)) = slot.take() {
+                                windows.push((r, s, e));
+                            }
+                            *slot = Some((ws, we));
                         }
-                        *slot = Some((ws, we));
                     }
                 }
-            }
-        }
+            });
         for (r, w) in open.iter().enumerate() {
             if let Some((s, e)) = w {
                 windows.push((r, *s, *e));
