@@ -124,7 +124,10 @@ impl KeywordFinder {
 /// Picks anchors greedily: each round takes the 3-byte string found in the
 /// most keywords not yet covered (ties go to strings with a byte that is not
 /// a lower-case letter, which are rarer in text).
-fn anchors(keywords: &[Vec<u8>]) -> Option<Vec<(Vec<u8>, Vec<(usize, usize)>)>> {
+/// An anchor and the (keyword, offset of the anchor in it) pairs it covers.
+type Anchor = (Vec<u8>, Vec<(usize, usize)>);
+
+fn anchors(keywords: &[Vec<u8>]) -> Option<Vec<Anchor>> {
     let mut left: Vec<usize> = (0..keywords.len()).collect();
     let mut chosen = Vec::new();
     while !left.is_empty() {
