@@ -143,6 +143,7 @@ fn config(dir: &Path, threads: usize) -> Config {
         "keytrace",
         "scan",
         "--no-progress",
+        "--no-history",
         "--threads",
         &threads.to_string(),
         dir.to_str().unwrap(),
@@ -206,7 +207,7 @@ fn main() {
         let cfg = config(&dir, t);
         let mut best = f64::MAX;
         for _ in 0..reps {
-            let report = keytrace::scan::run(&cfg);
+            let report = keytrace::scan::run(&cfg).unwrap();
             assert_eq!(report.findings.len(), planted, "scan findings");
             assert!(report.errors.is_empty(), "{:?}", report.errors);
             best = best.min(report.stats.seconds);

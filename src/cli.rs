@@ -15,9 +15,11 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan files (and, with the history work, git history) for credentials.
+    /// Scan files and git history for credentials.
     Scan(ScanArgs),
     /// The built-in rules, and a lint for custom rule files.
     #[command(subcommand)]
@@ -40,8 +42,25 @@ pub struct ScanArgs {
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Skip git history even where PATH holds a repository.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["history_only", "since", "staged"])]
     pub no_history: bool,
+    /// Scan git history only, not the files of the working tree.
+    #[arg(long)]
+    pub history_only: bool,
+    /// History: only the blobs added by commits reachable from HEAD (or
+    /// --until) and not from REV. A zero or unknown REV scans the commits
+    /// that no other branch has.
+    #[arg(long, value_name = "REV", conflicts_with = "staged")]
+    pub since: Option<String>,
+    /// With --since: the end of the range instead of HEAD.
+    #[arg(long, value_name = "REV", requires = "since")]
+    pub until: Option<String>,
+    /// Only what is staged in the index and differs from HEAD (pre-commit).
+    #[arg(long)]
+    pub staged: bool,
+    /// History: only refs whose full name matches GLOB (e.g. 'refs/heads/*').
+    #[arg(long, value_name = "GLOB")]
+    pub refs: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,

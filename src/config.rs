@@ -14,6 +14,7 @@ use crate::matcher::{MatchOptions, Matcher};
 use crate::report::Format;
 use crate::rules::RuleSet;
 use crate::source::fs::FsOptions;
+use crate::source::git::{GitOptions, Range};
 
 /// The name of the per-root settings file.
 pub const PROJECT_FILE: &str = ".keytrace.toml";
@@ -59,6 +60,11 @@ impl ProjectFile {
 
 pub struct Config {
     pub roots: Vec<PathBuf>,
+    /// Scan the files under the roots.
+    pub worktree: bool,
+    /// Scan the history of the repositories at or below the roots.
+    pub history: bool,
+    pub git: GitOptions,
     pub fs: FsOptions,
     pub matcher: Matcher,
     pub format: Format,
@@ -144,6 +150,26 @@ impl Config {
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
         };
+        let refs = match &args.refs {
+            Some(g) => Some(
+                Glob::new(g)
+                    .map_err(|e| Error::Usage(format!("--refs: {e}")))?
+                    .compile_matcher(),
+            ),
+            None => None,
+        };
+        let range = if args.staged {
+            Range::Staged
+        } else if let Some(since) = &args.since {
+            Range::Since {
+                since: since.clone(),
+                until: args.until.clone(),
+            }
+        } else {
+            Range::All
+        };
+        // CI and hook modes look at what is new, not at the whole checkout.
+        let incremental = !matches!(range, Range::All);
         let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
         let color = match args.color.as_str() {
             "always" => true,
@@ -157,6 +183,14 @@ impl Config {
         };
         Ok(Config {
             roots: args.paths.clone(),
+            worktree: !args.history_only && !incremental,
+            history: !args.no_history,
+            git: GitOptions {
+                range,
+                refs,
+                threads,
+                max_blob_size: max_file_size,
+            },
             fs: FsOptions {
                 no_ignore: args.no_ignore,
                 follow_links: args.follow,

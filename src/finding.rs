@@ -73,6 +73,9 @@ pub struct Location {
     pub author: Option<String>,
     pub date: Option<String>,
     pub at_head: bool,
+    /// Refs that reach the commit (history locations only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
     /// The name the secret is assigned to at this place, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
@@ -100,6 +103,11 @@ pub struct Finding {
     /// Facts the format revealed offline (JWT claims, AWS account id, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub decoded: BTreeMap<String, Value>,
+    /// The earliest commit date among the history locations.
+    pub first_seen: Option<String>,
+    /// Whether the secret is still present now (working tree or HEAD). When
+    /// false it was removed, but stays exposed in history until rotated.
+    pub at_head: bool,
     pub locations: Vec<Location>,
     pub identity: Option<Value>,
     pub owner: Option<String>,
@@ -117,14 +125,16 @@ pub struct Collector {
 impl Collector {
     pub fn add(&mut self, rules: &RuleSet, origin: &Origin, m: Match) {
         let rule = &rules.rules()[m.rule];
+        let c = origin.commit.as_deref();
         let location = Location {
             path: origin.path.clone(),
             line: m.line,
             column: m.column,
-            commit: None,
-            author: None,
-            date: None,
-            at_head: true,
+            commit: c.map(|c| c.id.clone()),
+            author: c.map(|c| c.author.clone()),
+            date: c.map(|c| c.date.clone()),
+            at_head: origin.at_head,
+            refs: c.map(|c| c.refs.clone()).unwrap_or_default(),
             binding: m.binding.clone(),
             relative: origin.relative(),
         };
@@ -145,6 +155,8 @@ impl Collector {
                 checksum: m.facts.checksum,
                 identity_class: rule.spec.identity,
                 decoded: BTreeMap::new(),
+                first_seen: None,
+                at_head: false,
                 locations: Vec::new(),
                 identity: None,
                 owner: None,
@@ -160,6 +172,12 @@ impl Collector {
         for (k, v) in m.facts.decoded {
             f.decoded.entry(k).or_insert(v);
         }
+        if let Some(c) = c {
+            if f.first_seen.as_ref().is_none_or(|d| c.date < *d) {
+                f.first_seen = Some(c.date.clone());
+            }
+        }
+        f.at_head |= location.at_head;
         f.locations.push(location);
     }
 

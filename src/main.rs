@@ -40,7 +40,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(args) => {
             let config = Config::from_scan_args(&args)?;
-            let report = scan::run(&config);
+            let report = scan::run(&config)?;
             let opts = ReportOptions {
                 color: config.color,
             };

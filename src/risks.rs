@@ -13,6 +13,7 @@ pub struct Risk {
     pub reason: String,
 }
 
+pub const NHI1: (&str, &str) = ("NHI1", "Improper Offboarding");
 pub const NHI2: (&str, &str) = ("NHI2", "Secret Leakage");
 pub const NHI7: (&str, &str) = ("NHI7", "Long-Lived Secrets");
 
@@ -23,14 +24,27 @@ fn risk((id, title): (&'static str, &'static str), reason: String) -> Risk {
 /// The risks a finding shows on its own.
 pub fn assess(f: &Finding) -> Vec<Risk> {
     let n = f.locations.len();
-    let mut out = vec![risk(
+    let mut out = Vec::new();
+    if !f.at_head {
+        out.push(risk(
+            NHI1,
+            format!(
+                "removed from HEAD but still in git history{}: deleting it did not revoke it, rotate it",
+                f.first_seen
+                    .as_ref()
+                    .map(|d| format!(" (since {d})"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    out.push(risk(
         NHI2,
         format!(
             "{} stored in plain text at {n} location{}",
             f.name,
             if n == 1 { "" } else { "s" }
         ),
-    )];
+    ));
     if f.lifetime == Lifetime::Long {
         let why = if f.decoded.contains_key("expires_at") {
             "the token is valid for more than a day".to_string()

@@ -8,14 +8,17 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
+use crate::error::{Error, Result};
 use crate::finding::Collector;
 use crate::matcher::{Match, Matcher, Scratch};
 use crate::report::{ScanReport, Stats};
+use crate::source::git::{self, Range};
 use crate::source::{self, Chunk, Origin, ScanError, Sink};
 
 #[derive(Default)]
 struct Counters {
     files: AtomicU64,
+    blobs: AtomicU64,
     bytes: AtomicU64,
     binary: AtomicU64,
     matches: AtomicU64,
@@ -37,6 +40,8 @@ struct Worker<'a> {
     counters: &'a Counters,
     shared: &'a Shared,
     progress: Option<&'a ProgressBar>,
+    /// Inputs are git blobs, not files.
+    history: bool,
 }
 
 impl Sink for Worker<'_> {
@@ -61,7 +66,12 @@ impl Sink for Worker<'_> {
     }
 
     fn input_done(&mut self, _origin: &Origin, bytes: u64) {
-        let files = self.counters.files.fetch_add(1, Ordering::Relaxed) + 1;
+        let counter = if self.history {
+            &self.counters.blobs
+        } else {
+            &self.counters.files
+        };
+        let files = counter.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.counters.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(pb) = self.progress {
             pb.inc(1);
@@ -101,13 +111,14 @@ fn progress_bar() -> ProgressBar {
     pb
 }
 
-/// Runs the scan that `config` describes and returns its report.
-pub fn run(config: &Config) -> ScanReport {
+/// Runs the scan that `config` describes and returns its report. Fails only
+/// when the scan cannot run at all (`--since`/`--staged` without a repository).
+pub fn run(config: &Config) -> Result<ScanReport> {
     let started = Instant::now();
     let counters = Counters::default();
     let shared = Shared::default();
     let progress = config.progress.then(progress_bar);
-    source::fs::walk(&config.roots, &config.fs, || Worker {
+    let worker = |history: bool| Worker {
         matcher: &config.matcher,
         scratch: Scratch::default(),
         matches: Vec::new(),
@@ -115,7 +126,30 @@ pub fn run(config: &Config) -> ScanReport {
         counters: &counters,
         shared: &shared,
         progress: progress.as_ref(),
-    });
+        history,
+    };
+    if config.worktree {
+        source::fs::walk(&config.roots, &config.fs, || worker(false));
+    }
+    let mut commits = 0;
+    if config.history {
+        let repos = git::discover(&config.roots);
+        if repos.is_empty() && !matches!(config.git.range, Range::All) {
+            return Err(Error::Usage(
+                "--since and --staged need a git repository at a scanned path".into(),
+            ));
+        }
+        for repo in &repos {
+            match git::scan(repo, &config.git, || worker(true)) {
+                Ok(stats) => commits += stats.commits,
+                Err(e) => shared
+                    .errors
+                    .lock()
+                    .expect("no panics while holding")
+                    .push(e),
+            }
+        }
+    }
     if let Some(pb) = &progress {
         pb.finish_and_clear();
     }
@@ -126,19 +160,19 @@ pub fn run(config: &Config) -> ScanReport {
     }
     let mut errors = shared.errors.into_inner().expect("workers done");
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
-    ScanReport {
+    Ok(ScanReport {
         version: 1,
         findings: collector.finish(config.show_secrets),
         identities: Vec::new(),
         stats: Stats {
             files: counters.files.into_inner(),
-            blobs: 0,
-            commits: 0,
+            blobs: counters.blobs.into_inner(),
+            commits,
             bytes: counters.bytes.into_inner(),
             seconds: started.elapsed().as_secs_f64(),
             skipped_binary: counters.binary.into_inner(),
             rules: rules.len(),
         },
         errors,
-    }
+    })
 }

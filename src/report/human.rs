@@ -79,6 +79,16 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         if let Some(b) = &f.binding {
             writeln!(out, "  binding      {b}")?;
         }
+        if let Some(d) = &f.first_seen {
+            writeln!(out, "  first seen   {d}")?;
+        }
+        if !f.at_head {
+            writeln!(
+                out,
+                "  {}",
+                p.yellow("removed from HEAD, still exposed in git history: rotate it")
+            )?;
+        }
         let owner = match (&f.identity, &f.owner) {
             (Some(i), Some(o)) => format!("{o} (identity {i})"),
             (Some(i), None) => format!("no owner (identity {i})"),
@@ -100,6 +110,12 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
             let mut at = p.cyan(&format!("{}:{}:{}", l.path, l.line, l.column));
             if let Some(c) = &l.commit {
                 at.push_str(&format!(" in {}", &c[..c.len().min(12)]));
+                if let Some(a) = &l.author {
+                    at.push_str(&format!(" by {a}"));
+                }
+                if let Some(d) = &l.date {
+                    at.push_str(&format!(" on {}", &d[..d.len().min(10)]));
+                }
             }
             writeln!(out, "{head}{at}")?;
         }
@@ -112,8 +128,17 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         .iter()
         .filter(|f| f.lifetime == Lifetime::Long)
         .count();
+    let history = if s.commits > 0 || s.blobs > 0 {
+        format!(
+            " and {} of {}",
+            plural(s.blobs as usize, "blob"),
+            plural(s.commits as usize, "commit")
+        )
+    } else {
+        String::new()
+    };
     let summary = format!(
-        "{} ({} long-lived, {}) in {}, {}, {:.2} s",
+        "{} ({} long-lived, {}) in {}{history}, {}, {:.2} s",
         plural(report.findings.len(), "finding"),
         long,
         plural(locations, "location"),

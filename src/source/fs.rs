@@ -77,10 +77,7 @@ where
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
                     if is_file {
                         let root = root_for(roots, entry.path());
-                        let origin = Origin {
-                            path: display_path(entry.path()),
-                            root,
-                        };
+                        let origin = Origin::file(display_path(entry.path()), root);
                         if !skipped_by_config(opts, &origin) {
                             read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
                         }

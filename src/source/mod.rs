@@ -3,8 +3,10 @@
 //! chunk of a huge one, to a per-thread sink together with its [`Origin`];
 //! it knows nothing of rules or findings.
 pub mod fs;
+pub mod git;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,6 +17,37 @@ pub struct Origin {
     pub path: String,
     /// The scan root the path was found under, for root-relative report URIs.
     pub root: PathBuf,
+    /// For git history: the commit that introduced this content at `path`.
+    pub commit: Option<Arc<CommitInfo>>,
+    /// Whether this content is still present now: a file of the working tree,
+    /// or a blob in the tree of HEAD.
+    pub at_head: bool,
+}
+
+/// A commit, as a location in a report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CommitInfo {
+    pub id: String,
+    /// `Name <email>`.
+    pub author: String,
+    /// RFC 3339, UTC.
+    pub date: String,
+    /// Unix seconds of `date`, for ordering.
+    pub time: i64,
+    /// Refs that reach the commit (at least one).
+    pub refs: Vec<String>,
+}
+
+impl Origin {
+    /// A file of a directory tree.
+    pub fn file(path: String, root: PathBuf) -> Origin {
+        Origin {
+            path,
+            root,
+            commit: None,
+            at_head: true,
+        }
+    }
 }
 
 impl Origin {

@@ -142,10 +142,7 @@ fn unreadable_input_is_an_error_entry() {
         fn input_done(&mut self, _: &Origin, _: u64) {}
     }
     let dir = tempfile::tempdir().unwrap();
-    let origin = Origin {
-        path: "unreadable".into(),
-        root: dir.path().to_path_buf(),
-    };
+    let origin = Origin::file("unreadable".into(), dir.path().to_path_buf());
     let mut sink = Record::default();
     read_file(
         dir.path(),

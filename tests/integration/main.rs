@@ -2,6 +2,7 @@
 //! `keytrace` executable on trees built at test time from fake credentials.
 mod bad_input;
 mod formats;
+mod history;
 mod planted;
 mod rules;
 

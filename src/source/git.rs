@@ -1,0 +1,795 @@
+//! The git history source. Every ref (branches, tags, remote-tracking refs,
+//! notes, the stash and its reflog) → every commit reachable from them, oldest
+//! first → each distinct blob once, with the first commit and path that
+//! introduced it → scanned by worker threads, each with its own
+//! `Repository` (it is `Send`, not `Sync`). Trees already walked are skipped,
+//! so planning costs one visit per distinct tree, and memory grows with the
+//! number of distinct objects, never with their size: a blob's content is
+//! dropped as soon as it is scanned.
+//!
+//! `--since REV` narrows this to the blobs that the commits of a range add;
+//! `--staged` to the blobs staged in the index that differ from HEAD.
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use git2::{Delta, ObjectType, Oid, Repository, Sort, TreeWalkMode, TreeWalkResult};
+use globset::GlobMatcher;
+
+use super::{display_path, Chunk, CommitInfo, Origin, ScanError, Sink};
+use crate::source::fs::CHUNK_OVERLAP;
+use crate::time::rfc3339;
+
+/// The first line of a Git LFS pointer file.
+const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
+
+/// Which part of a repository's history to scan.
+#[derive(Debug, Clone, Default)]
+pub enum Range {
+    /// Every blob reachable from every ref.
+    #[default]
+    All,
+    /// Blobs added by the commits reachable from `until` (HEAD when `None`)
+    /// and not from `since`.
+    Since {
+        since: String,
+        until: Option<String>,
+    },
+    /// Blobs staged in the index that differ from HEAD.
+    Staged,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GitOptions {
+    pub range: Range,
+    /// Only refs whose full name matches (`refs/heads/*`).
+    pub refs: Option<GlobMatcher>,
+    pub threads: usize,
+    /// Blobs above this size are scanned in overlapping chunks.
+    pub max_blob_size: u64,
+}
+
+/// What a history scan counted, beyond what the sink saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryStats {
+    pub commits: u64,
+    pub blobs: u64,
+    pub lfs_pointers: u64,
+    pub submodules: u64,
+}
+
+/// One blob to scan and where it first appeared.
+struct BlobJob {
+    oid: Oid,
+    path: String,
+    commit: Option<u32>,
+    at_head: bool,
+}
+
+/// What planning found: the blobs to scan and the commits they came from.
+#[derive(Default)]
+struct Plan {
+    jobs: Vec<BlobJob>,
+    commits: Vec<Arc<CommitInfo>>,
+    problems: Vec<ScanError>,
+    commits_walked: u64,
+    submodules: u64,
+}
+
+/// A repository found under a scan root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoLocation {
+    /// What `Repository::open` takes: a work tree, a `.git` directory or a
+    /// bare repository.
+    pub path: PathBuf,
+    /// The directory that report paths are relative to: the work tree, or
+    /// the bare repository itself.
+    pub display_root: PathBuf,
+}
+
+/// The repositories at or below `roots`: work trees (with a `.git` directory
+/// or file), and bare repositories named as a root.
+pub fn discover(roots: &[PathBuf]) -> Vec<RepoLocation> {
+    let mut found = Vec::new();
+    for root in roots {
+        if !root.is_dir() {
+            continue;
+        }
+        if let Ok(repo) = Repository::open(root) {
+            if repo.is_bare() || repo.workdir().is_some_and(|w| same_dir(w, root)) {
+                found.push(RepoLocation {
+                    path: root.clone(),
+                    display_root: PathBuf::from(display_path(root)),
+                });
+            }
+            if repo.is_bare() {
+                continue;
+            }
+        }
+        // Nested repositories (and submodules, whose own history is theirs).
+        let walker = ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            let dir = entry.path();
+            if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                continue;
+            }
+            if dir.join(".git").exists() {
+                found.push(RepoLocation {
+                    path: dir.to_path_buf(),
+                    display_root: PathBuf::from(display_path(dir)),
+                });
+            }
+        }
+    }
+    found.dedup();
+    found
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Scans the history of one repository. Problems with single objects are
+/// handed to the sink; an error is returned only when the repository cannot
+/// be opened at all.
+pub fn scan<S, F>(
+    location: &RepoLocation,
+    opts: &GitOptions,
+    make_sink: F,
+) -> Result<HistoryStats, ScanError>
+where
+    S: Sink + Send,
+    F: Fn() -> S + Sync,
+{
+    let root_name = location.display_root.display().to_string();
+    let repo = Repository::open(&location.path).map_err(|e| {
+        ScanError::error(
+            &root_name,
+            format!("not a readable git repository: {}", e.message()),
+        )
+    })?;
+    let mut plan = match &opts.range {
+        Range::All => plan_all(&repo, opts),
+        Range::Since { since, until } => plan_range(&repo, since, until.as_deref()),
+        Range::Staged => plan_staged(&repo),
+    };
+    if repo.is_shallow() {
+        plan.problems.push(ScanError::warning(
+            &root_name,
+            "shallow clone: commits before the shallow boundary are not scanned \
+             (run `git fetch --unshallow` to scan the whole history)",
+        ));
+    }
+    let mut stats = HistoryStats {
+        commits: plan.commits_walked,
+        blobs: plan.jobs.len() as u64,
+        submodules: plan.submodules,
+        ..HistoryStats::default()
+    };
+    {
+        let mut sink = make_sink();
+        for p in plan.problems.drain(..) {
+            sink.problem(p);
+        }
+    }
+    let next = AtomicUsize::new(0);
+    let lfs = AtomicUsize::new(0);
+    let plan = &plan;
+    std::thread::scope(|scope| {
+        for _ in 0..opts.threads.max(1) {
+            scope.spawn(|| {
+                let mut sink = make_sink();
+                let repo = match Repository::open(&location.path) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return sink.problem(ScanError::error(&root_name, e.message().to_string()))
+                    }
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = plan.jobs.get(i) else { break };
+                    if scan_blob(&repo, location, plan, job, opts, &mut sink) {
+                        lfs.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    stats.lfs_pointers = lfs.into_inner() as u64;
+    if stats.lfs_pointers > 0 {
+        make_sink().problem(ScanError::warning(
+            &root_name,
+            format!(
+                "{} Git LFS pointer files: their content lives on the LFS server and was not fetched or scanned",
+                stats.lfs_pointers
+            ),
+        ));
+    }
+    Ok(stats)
+}
+
+/// Scans one blob; returns whether it was an LFS pointer.
+fn scan_blob<S: Sink>(
+    repo: &Repository,
+    location: &RepoLocation,
+    plan: &Plan,
+    job: &BlobJob,
+    opts: &GitOptions,
+    sink: &mut S,
+) -> bool {
+    let commit = job.commit.map(|c| plan.commits[c as usize].clone());
+    let origin = Origin {
+        path: join_display(&location.display_root, &job.path),
+        root: location.display_root.clone(),
+        commit,
+        at_head: job.at_head,
+    };
+    let blob = match repo.find_blob(job.oid) {
+        Ok(b) => b,
+        Err(e) => {
+            let at = origin
+                .commit
+                .as_ref()
+                .map(|c| format!(" (introduced in {})", &c.id[..12]))
+                .unwrap_or_default();
+            sink.problem(ScanError::error(
+                &origin.path,
+                format!(
+                    "git object {} is missing or corrupt{at}: {}",
+                    job.oid,
+                    e.message()
+                ),
+            ));
+            return false;
+        }
+    };
+    let data = blob.content();
+    if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+        sink.skipped(&origin);
+        return false;
+    }
+    if data.starts_with(LFS_POINTER) {
+        sink.input_done(&origin, data.len() as u64);
+        return true;
+    }
+    let chunk = (opts.max_blob_size.max(2 * CHUNK_OVERLAP as u64)) as usize;
+    if data.len() <= chunk {
+        sink.chunk(Chunk {
+            origin: &origin,
+            data,
+            line_base: 0,
+            keep_before: data.len(),
+        });
+    } else {
+        // A huge blob is already in memory (libgit2 inflates it whole), but
+        // it is scanned in the same overlapping chunks as a huge file.
+        let (mut start, mut line_base) = (0usize, 0u32);
+        loop {
+            let end = (start + chunk).min(data.len());
+            let last = end == data.len();
+            let keep_before = if last {
+                end - start
+            } else {
+                end - start - CHUNK_OVERLAP
+            };
+            sink.chunk(Chunk {
+                origin: &origin,
+                data: &data[start..end],
+                line_base,
+                keep_before,
+            });
+            if last {
+                break;
+            }
+            line_base +=
+                memchr::memchr_iter(b'\n', &data[start..start + keep_before]).count() as u32;
+            start += keep_before;
+        }
+    }
+    sink.input_done(&origin, data.len() as u64);
+    false
+}
+
+fn join_display(root: &Path, path: &str) -> String {
+    let r = root.to_string_lossy();
+    if r.is_empty() || r == "." {
+        path.to_string()
+    } else {
+        format!("{}/{path}", r.trim_end_matches('/'))
+    }
+}
+
+fn commit_info(repo: &Repository, oid: Oid, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
+    let c = repo.find_commit(oid)?;
+    let a = c.author();
+    let name = String::from_utf8_lossy(a.name_bytes());
+    let email = String::from_utf8_lossy(a.email_bytes());
+    let time = a.when().seconds();
+    Ok(CommitInfo {
+        id: oid.to_string(),
+        author: format!("{name} <{email}>"),
+        date: rfc3339(time),
+        time,
+        refs,
+    })
+}
+
+/// Every ref as (full name, commit it peels to), the default branch first,
+/// then branches, tags, remote-tracking refs, notes, the stash and the older
+/// stash entries of its reflog.
+fn tips(
+    repo: &Repository,
+    filter: Option<&GlobMatcher>,
+    problems: &mut Vec<ScanError>,
+    root: &str,
+) -> Vec<(String, Oid)> {
+    let mut tips: Vec<(String, Oid)> = Vec::new();
+    let head_name = repo.head().ok().and_then(|h| h.name().map(str::to_string));
+    let refs = match repo.references() {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(ScanError::error(
+                root,
+                format!("cannot list refs: {}", e.message()),
+            ));
+            return tips;
+        }
+    };
+    for r in refs {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(ScanError::error(
+                    root,
+                    format!("unreadable ref: {}", e.message()),
+                ));
+                continue;
+            }
+        };
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        if filter.is_some_and(|g| !g.is_match(&name)) {
+            continue;
+        }
+        match r.peel_to_commit() {
+            Ok(c) => tips.push((name, c.id())),
+            // A tag of a tree or blob: nothing to walk.
+            Err(e)
+                if e.code() == git2::ErrorCode::InvalidSpec
+                    || e.class() == git2::ErrorClass::Object => {}
+            Err(e) => problems.push(ScanError::error(
+                root,
+                format!("ref {name}: {}", e.message()),
+            )),
+        }
+    }
+    if filter.is_none_or(|g| g.is_match("refs/stash")) {
+        if let Ok(log) = repo.reflog("refs/stash") {
+            for (i, entry) in log.iter().enumerate().skip(1) {
+                tips.push((format!("stash@{{{i}}}"), entry.id_new()));
+            }
+        }
+    }
+    let rank = |n: &str| -> u8 {
+        if Some(n) == head_name.as_deref() {
+            0
+        } else if n.starts_with("refs/heads/") {
+            1
+        } else if n.starts_with("refs/tags/") {
+            2
+        } else if n.starts_with("refs/remotes/") {
+            3
+        } else if n.starts_with("refs/notes/") {
+            4
+        } else {
+            5
+        }
+    };
+    tips.sort_by(|a, b| (rank(&a.0), &a.0).cmp(&(rank(&b.0), &b.0)));
+    tips
+}
+
+/// The blob ids of HEAD's tree (the default branch of a bare repository).
+fn head_blobs(repo: &Repository) -> HashSet<Oid> {
+    let mut set = HashSet::new();
+    if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
+        let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
+            if entry.kind() == Some(ObjectType::Blob) {
+                set.insert(entry.id());
+            }
+            TreeWalkResult::Ok
+        });
+    }
+    set
+}
+
+fn plan_all(repo: &Repository, opts: &GitOptions) -> Plan {
+    let root = repo_name(repo);
+    let mut plan = Plan::default();
+    let tips = tips(repo, opts.refs.as_ref(), &mut plan.problems, &root);
+    if tips.is_empty() {
+        return plan; // no commits yet, or no ref matched
+    }
+    // Each commit is labelled with the first ref (in the order above) that
+    // reaches it.
+    let mut ref_of: HashMap<Oid, u32> = HashMap::new();
+    for (i, (_, tip)) in tips.iter().enumerate() {
+        let mut stack = vec![*tip];
+        while let Some(c) = stack.pop() {
+            if ref_of.contains_key(&c) {
+                continue;
+            }
+            ref_of.insert(c, i as u32);
+            match repo.find_commit(c) {
+                Ok(commit) => stack.extend(commit.parent_ids().filter(|p| !ref_of.contains_key(p))),
+                Err(e) => plan.problems.push(ScanError::error(
+                    &root,
+                    format!("commit {c} is missing or corrupt: {}", e.message()),
+                )),
+            }
+        }
+    }
+    let order = match oldest_first(repo, tips.iter().map(|t| t.1), &[]) {
+        Ok(o) => o,
+        Err(e) => {
+            plan.problems.push(ScanError::error(
+                &root,
+                format!("cannot walk history: {}", e.message()),
+            ));
+            return plan;
+        }
+    };
+    let at_head = head_blobs(repo);
+    let mut seen_trees = HashSet::new();
+    let mut seen_blobs = HashSet::new();
+    for oid in order {
+        let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
+            .0
+            .clone()];
+        let (info, tree) = match commit_info(repo, oid, refs).and_then(|i| {
+            let t = repo.find_commit(oid)?.tree_id();
+            Ok((i, t))
+        }) {
+            Ok(x) => x,
+            Err(e) => {
+                plan.problems.push(ScanError::error(
+                    &root,
+                    format!("commit {oid}: {}", e.message()),
+                ));
+                continue;
+            }
+        };
+        plan.commits_walked += 1;
+        let idx = plan.commits.len() as u32;
+        let before = plan.jobs.len();
+        let mut prefix = Vec::new();
+        walk_tree(
+            repo,
+            tree,
+            &mut prefix,
+            &mut seen_trees,
+            &mut seen_blobs,
+            idx,
+            &at_head,
+            &mut plan,
+        );
+        // Keep only commits that introduced something: memory stays with
+        // what is reported.
+        if plan.jobs.len() > before {
+            plan.commits.push(Arc::new(info));
+        }
+    }
+    plan
+}
+
+/// Commits reachable from `tips` and not from `hide`, oldest first (by
+/// commit time, parents before children on ties).
+fn oldest_first(
+    repo: &Repository,
+    tips: impl Iterator<Item = Oid>,
+    hide: &[Oid],
+) -> Result<Vec<Oid>, git2::Error> {
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)?;
+    for t in tips {
+        walk.push(t)?;
+    }
+    for h in hide {
+        walk.hide(*h)?;
+    }
+    walk.collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk_tree(
+    repo: &Repository,
+    tree_id: Oid,
+    prefix: &mut Vec<u8>,
+    seen_trees: &mut HashSet<Oid>,
+    seen_blobs: &mut HashSet<Oid>,
+    commit: u32,
+    at_head: &HashSet<Oid>,
+    plan: &mut Plan,
+) {
+    if !seen_trees.insert(tree_id) {
+        return;
+    }
+    let tree = match repo.find_tree(tree_id) {
+        Ok(t) => t,
+        Err(e) => {
+            let path = String::from_utf8_lossy(prefix).into_owned();
+            plan.problems.push(ScanError::error(
+                if path.is_empty() {
+                    repo_name(repo)
+                } else {
+                    path
+                },
+                format!("git tree {tree_id} is missing or corrupt: {}", e.message()),
+            ));
+            return;
+        }
+    };
+    for entry in tree.iter() {
+        let len = prefix.len();
+        if len > 0 {
+            prefix.push(b'/');
+        }
+        prefix.extend_from_slice(entry.name_bytes());
+        match entry.kind() {
+            Some(ObjectType::Tree) => walk_tree(
+                repo,
+                entry.id(),
+                prefix,
+                seen_trees,
+                seen_blobs,
+                commit,
+                at_head,
+                plan,
+            ),
+            Some(ObjectType::Blob) if seen_blobs.insert(entry.id()) => {
+                plan.jobs.push(BlobJob {
+                    oid: entry.id(),
+                    path: String::from_utf8_lossy(prefix).into_owned(),
+                    commit: Some(commit),
+                    at_head: at_head.contains(&entry.id()),
+                });
+            }
+            // A submodule's gitlink: its history is its own repository's.
+            Some(ObjectType::Commit) => plan.submodules += 1,
+            _ => {}
+        }
+        prefix.truncate(len);
+    }
+}
+
+fn repo_name(repo: &Repository) -> String {
+    display_path(repo.workdir().unwrap_or(repo.path()))
+}
+
+fn is_zero_rev(rev: &str) -> bool {
+    !rev.is_empty() && rev.bytes().all(|b| b == b'0')
+}
+
+/// `--since`: blobs added by the commits of `since..until`.
+fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
+    let root = repo_name(repo);
+    let mut plan = Plan::default();
+    let tip = match until {
+        Some(u) => repo.revparse_single(u).and_then(|o| o.peel_to_commit()),
+        None => repo.head().and_then(|h| h.peel_to_commit()),
+    };
+    let tip = match tip {
+        Ok(c) => c.id(),
+        Err(e) => {
+            plan.problems.push(ScanError::error(
+                &root,
+                format!(
+                    "cannot resolve {}: {}",
+                    until.unwrap_or("HEAD"),
+                    e.message()
+                ),
+            ));
+            return plan;
+        }
+    };
+    let hide: Vec<Oid> = match repo.revparse_single(since).and_then(|o| o.peel_to_commit()) {
+        Ok(c) if !is_zero_rev(since) => vec![c.id()],
+        _ => {
+            // A new branch (the all-zero "before" of a push) or a revision
+            // this clone does not have: scan what no other branch has.
+            let others = other_branch_tips(repo, tip);
+            plan.problems.push(ScanError::warning(
+                &root,
+                format!(
+                    "--since {since}: {}; scanning the commits of {} that no other branch or remote-tracking ref reaches ({} refs excluded)",
+                    if is_zero_rev(since) { "the zero revision (a new branch)" } else { "not found in this repository" },
+                    until.unwrap_or("HEAD"),
+                    others.len()
+                ),
+            ));
+            others
+        }
+    };
+    let order = match oldest_first(repo, std::iter::once(tip), &hide) {
+        Ok(o) => o,
+        Err(e) => {
+            plan.problems.push(ScanError::error(
+                &root,
+                format!("cannot walk {since}..: {}", e.message()),
+            ));
+            return plan;
+        }
+    };
+    let at_head = head_blobs(repo);
+    let mut seen = HashSet::new();
+    let reach = until.map_or_else(|| head_ref_name(repo), str::to_string);
+    for oid in order {
+        plan.commits_walked += 1;
+        let info = match commit_info(repo, oid, vec![reach.clone()]) {
+            Ok(i) => i,
+            Err(e) => {
+                plan.problems.push(ScanError::error(
+                    &root,
+                    format!("commit {oid}: {}", e.message()),
+                ));
+                continue;
+            }
+        };
+        let idx = plan.commits.len() as u32;
+        let before = plan.jobs.len();
+        match added_blobs(repo, oid) {
+            Ok(blobs) => {
+                for (blob, path) in blobs {
+                    if seen.insert(blob) {
+                        plan.jobs.push(BlobJob {
+                            oid: blob,
+                            path,
+                            commit: Some(idx),
+                            at_head: at_head.contains(&blob),
+                        });
+                    }
+                }
+            }
+            Err(e) => plan.problems.push(ScanError::error(
+                &root,
+                format!("commit {oid}: {}", e.message()),
+            )),
+        }
+        if plan.jobs.len() > before {
+            plan.commits.push(Arc::new(info));
+        }
+    }
+    plan
+}
+
+fn head_ref_name(repo: &Repository) -> String {
+    repo.head()
+        .ok()
+        .and_then(|h| h.name().map(str::to_string))
+        .unwrap_or_else(|| "HEAD".into())
+}
+
+/// Tips of every local branch and remote-tracking ref that does not point
+/// at `tip` itself (nor is the current branch).
+fn other_branch_tips(repo: &Repository, tip: Oid) -> Vec<Oid> {
+    let head = head_ref_name(repo);
+    let mut out = Vec::new();
+    if let Ok(refs) = repo.references() {
+        for r in refs.flatten() {
+            let Some(name) = r.name() else { continue };
+            if name == head
+                || !(name.starts_with("refs/heads/") || name.starts_with("refs/remotes/"))
+            {
+                continue;
+            }
+            if let Ok(c) = r.peel_to_commit() {
+                if c.id() != tip && !out.contains(&c.id()) {
+                    out.push(c.id());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Blobs a commit adds or changes relative to its parents: all of a root
+/// commit's, a normal commit's diff against its parent, and for a merge only
+/// what is new against every parent (its conflict resolutions).
+fn added_blobs(repo: &Repository, oid: Oid) -> Result<Vec<(Oid, String)>, git2::Error> {
+    let commit = repo.find_commit(oid)?;
+    let tree = commit.tree()?;
+    let parents: Vec<_> = commit.parents().collect();
+    let new_against =
+        |parent_tree: Option<&git2::Tree>| -> Result<Vec<(Oid, String)>, git2::Error> {
+            let diff = repo.diff_tree_to_tree(parent_tree, Some(&tree), None)?;
+            let mut out = Vec::new();
+            for d in diff.deltas() {
+                if matches!(
+                    d.status(),
+                    Delta::Added
+                        | Delta::Modified
+                        | Delta::Renamed
+                        | Delta::Copied
+                        | Delta::Typechange
+                ) {
+                    let f = d.new_file();
+                    if f.mode() == git2::FileMode::Commit {
+                        continue; // a submodule's gitlink
+                    }
+                    let path = f
+                        .path_bytes()
+                        .map(|p| String::from_utf8_lossy(p).into_owned())
+                        .unwrap_or_default();
+                    out.push((f.id(), path));
+                }
+            }
+            Ok(out)
+        };
+    if parents.is_empty() {
+        return new_against(None);
+    }
+    let mut result = new_against(Some(&parents[0].tree()?))?;
+    for p in &parents[1..] {
+        let other: HashSet<Oid> = new_against(Some(&p.tree()?))?
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        result.retain(|(o, _)| other.contains(o));
+    }
+    Ok(result)
+}
+
+/// `--staged`: blobs in the index that differ from HEAD's tree.
+fn plan_staged(repo: &Repository) -> Plan {
+    let root = repo_name(repo);
+    let mut plan = Plan::default();
+    let index = match repo.index() {
+        Ok(i) => i,
+        Err(e) => {
+            plan.problems.push(ScanError::error(
+                &root,
+                format!("cannot read the index: {}", e.message()),
+            ));
+            return plan;
+        }
+    };
+    let head = repo.head().and_then(|h| h.peel_to_tree()).ok();
+    let diff = match repo.diff_tree_to_index(head.as_ref(), Some(&index), None) {
+        Ok(d) => d,
+        Err(e) => {
+            plan.problems.push(ScanError::error(
+                &root,
+                format!("cannot diff the index: {}", e.message()),
+            ));
+            return plan;
+        }
+    };
+    for d in diff.deltas() {
+        if matches!(
+            d.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            let f = d.new_file();
+            if f.mode() == git2::FileMode::Commit {
+                continue;
+            }
+            let path = f
+                .path_bytes()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .unwrap_or_default();
+            plan.jobs.push(BlobJob {
+                oid: f.id(),
+                path,
+                commit: None,
+                at_head: false,
+            });
+        }
+    }
+    plan
+}

@@ -1,0 +1,493 @@
+//! Git history: a repository built at test time with the git CLI, where
+//! secrets are introduced on main, renamed, deleted, committed only on an
+//! unmerged branch, only in a tag, only in a stash, added and removed inside
+//! a `--since` range, and staged.
+use std::path::Path;
+use std::process::Command;
+
+use keytrace::fakes::Fakes;
+use serde_json::Value;
+
+use crate::{scan_json, write};
+
+fn git(dir: &Path, args: &[&str], date: &str) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Ann Dev",
+            "-c",
+            "user.email=ann@example.org",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(["-c", "protocol.file.allow=always"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .env_remove("GIT_DIR")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn commit(dir: &Path, msg: &str, date: &str) -> String {
+    git(dir, &["add", "-A"], date);
+    git(dir, &["commit", "-q", "-m", msg], date);
+    git(dir, &["rev-parse", "HEAD"], date)
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+    /// name → (secret, commit that introduced it)
+    secrets: Vec<(&'static str, String, String)>,
+    /// main's tip before the --since range.
+    range_base: String,
+}
+
+impl Repo {
+    fn secret(&self, name: &str) -> &str {
+        &self.secrets.iter().find(|s| s.0 == name).unwrap().1
+    }
+    fn commit(&self, name: &str) -> &str {
+        &self.secrets.iter().find(|s| s.0 == name).unwrap().2
+    }
+}
+
+fn build() -> Repo {
+    let mut f = Fakes::new(70);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut secrets = Vec::new();
+    git(d, &["init", "-q"], "2024-01-01T00:00:00Z");
+
+    let a = f.github("ghp");
+    write(d, "config/app.env", format!("GITHUB_TOKEN={a}\n"));
+    write(d, "README.md", "# app\n");
+    let c1 = commit(d, "config", "2024-01-01T10:00:00Z");
+    secrets.push(("renamed", a, c1));
+
+    let b = f.npm();
+    write(
+        d,
+        "src/settings.py",
+        format!("import os\nNPM_TOKEN = \"{b}\"\n"),
+    );
+    let c2 = commit(d, "settings", "2024-02-01T10:00:00Z");
+    secrets.push(("kept", b, c2));
+
+    std::fs::create_dir(d.join("deploy")).unwrap();
+    git(
+        d,
+        &["mv", "config/app.env", "deploy/app.env"],
+        "2024-03-01T10:00:00Z",
+    );
+    commit(d, "move", "2024-03-01T10:00:00Z");
+
+    let c = f.slack_bot();
+    write(d, "old.env", format!("SLACK_BOT_TOKEN={c}\n"));
+    let c4 = commit(d, "old", "2024-04-01T10:00:00Z");
+    secrets.push(("deleted", c, c4));
+    std::fs::remove_file(d.join("old.env")).unwrap();
+    let c5 = commit(d, "cleanup", "2024-05-01T10:00:00Z");
+
+    git(
+        d,
+        &["checkout", "-q", "-b", "feature"],
+        "2024-05-02T10:00:00Z",
+    );
+    let dd = f.huggingface();
+    write(d, "feature.env", format!("HF_TOKEN={dd}\n"));
+    let c6 = commit(d, "feature", "2024-05-03T10:00:00Z");
+    secrets.push(("branch", dd, c6));
+    git(d, &["checkout", "-q", "main"], "2024-05-04T10:00:00Z");
+
+    git(
+        d,
+        &["checkout", "-q", "--orphan", "tagonly"],
+        "2024-05-05T10:00:00Z",
+    );
+    git(d, &["rm", "-rq", "--cached", "."], "2024-05-05T10:00:00Z");
+    for p in ["deploy", "src", "README.md"] {
+        let path = d.join(p);
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).unwrap();
+        } else {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let e = f.google_api_key();
+    write(d, "tag.env", format!("GOOGLE_API_KEY={e}\n"));
+    let c7 = commit(d, "tag only", "2024-05-06T10:00:00Z");
+    secrets.push(("tag", e, c7));
+    git(d, &["tag", "v-secret"], "2024-05-06T10:00:00Z");
+    git(d, &["checkout", "-q", "-f", "main"], "2024-05-07T10:00:00Z");
+    git(
+        d,
+        &["branch", "-q", "-D", "tagonly"],
+        "2024-05-07T10:00:00Z",
+    );
+    std::fs::remove_file(d.join("tag.env")).ok();
+
+    let stashed = f.docker_pat();
+    write(
+        d,
+        "src/settings.py",
+        format!(
+            "import os\nNPM_TOKEN = \"{}\"\nDOCKER_TOKEN = \"{stashed}\"\n",
+            secrets[1].1
+        ),
+    );
+    git(d, &["stash", "-q"], "2024-05-08T10:00:00Z");
+    let stash = git(d, &["rev-parse", "stash@{0}"], "2024-05-08T10:00:00Z");
+    secrets.push(("stash", stashed, stash));
+
+    let g = f.stripe("sk");
+    write(d, "temp.env", format!("STRIPE_KEY={g}\n"));
+    let c8 = commit(d, "temp", "2024-06-01T10:00:00Z");
+    secrets.push(("range", g, c8));
+    std::fs::remove_file(d.join("temp.env")).unwrap();
+    commit(d, "temp gone", "2024-06-02T10:00:00Z");
+    Repo {
+        dir,
+        secrets,
+        range_base: c5,
+    }
+}
+
+fn finding<'a>(v: &'a Value, secret: &str) -> &'a Value {
+    let fp = keytrace::finding::fingerprint(secret.as_bytes());
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == fp.as_str())
+        .unwrap_or_else(|| panic!("no finding for {fp}"))
+}
+
+fn history_location(f: &Value) -> &Value {
+    f["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| !l["commit"].is_null())
+        .unwrap_or_else(|| panic!("no history location: {f}"))
+}
+
+#[test]
+fn every_secret_in_history_with_provenance() {
+    let repo = build();
+    let (code, v) = scan_json(repo.dir.path(), &[]);
+    assert_eq!(code, 1);
+    assert!(
+        v["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        v["errors"]
+    );
+    assert_eq!(v["findings"].as_array().unwrap().len(), repo.secrets.len());
+    let cases = [
+        ("renamed", "config/app.env", true, "refs/heads/main"),
+        ("kept", "src/settings.py", true, "refs/heads/main"),
+        ("deleted", "old.env", false, "refs/heads/main"),
+        ("branch", "feature.env", false, "refs/heads/feature"),
+        ("tag", "tag.env", false, "refs/tags/v-secret"),
+        ("stash", "src/settings.py", false, "refs/stash"),
+        ("range", "temp.env", false, "refs/heads/main"),
+    ];
+    for (name, path, at_head, reference) in cases {
+        let f = finding(&v, repo.secret(name));
+        let l = history_location(f);
+        assert_eq!(l["commit"], repo.commit(name), "{name}");
+        assert!(
+            l["path"].as_str().unwrap().ends_with(path),
+            "{name}: {}",
+            l["path"]
+        );
+        assert_eq!(l["author"], "Ann Dev <ann@example.org>", "{name}");
+        assert_eq!(l["refs"][0], reference, "{name}");
+        assert_eq!(f["at_head"], at_head, "{name}");
+        assert_eq!(f["first_seen"], l["date"], "{name}");
+        let nhi1 = f["risks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "NHI1");
+        assert_eq!(nhi1, !at_head, "{name}: NHI1 iff removed from HEAD");
+    }
+    assert_eq!(
+        history_location(finding(&v, repo.secret("renamed")))["date"],
+        "2024-01-01T10:00:00Z"
+    );
+    // Working tree and history together: one finding, both kinds of location.
+    let kept = finding(&v, repo.secret("kept"));
+    let kinds: Vec<bool> = kept["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["commit"].is_null())
+        .collect();
+    // The working-tree file, the blob of the commit that introduced it, and
+    // the stash's version of the file (a distinct blob holding it too).
+    assert_eq!(kinds.iter().filter(|k| **k).count(), 1, "{kept:#}");
+    assert_eq!(kinds.iter().filter(|k| !**k).count(), 2, "{kept:#}");
+    // Each distinct blob once: 9 blobs were ever committed (and stashed).
+    assert!(v["stats"]["commits"].as_u64().unwrap() >= 9);
+
+    // --no-history: only the working tree; --history-only: no working tree.
+    let (_, v) = scan_json(repo.dir.path(), &["--no-history"]);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["locations"][0]["commit"].is_null()));
+    let paths: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["locations"][0]["path"])
+        .collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    let (_, v) = scan_json(repo.dir.path(), &["--history-only"]);
+    assert_eq!(v["stats"]["files"], 0);
+    assert_eq!(v["findings"].as_array().unwrap().len(), repo.secrets.len());
+    // --refs narrows the refs walked.
+    let (_, v) = scan_json(
+        repo.dir.path(),
+        &["--history-only", "--refs", "refs/tags/*"],
+    );
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["findings"][0]["fingerprint"],
+        keytrace::finding::fingerprint(repo.secret("tag").as_bytes())
+    );
+}
+
+#[test]
+fn since_reports_exactly_the_range_even_when_removed_again() {
+    let repo = build();
+    let (code, v) = scan_json(repo.dir.path(), &["--since", &repo.range_base]);
+    assert_eq!(code, 1);
+    let fs = v["findings"].as_array().unwrap();
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    let f = finding(&v, repo.secret("range"));
+    assert_eq!(history_location(f)["commit"], repo.commit("range"));
+    assert_eq!(v["stats"]["commits"], 2);
+    assert_eq!(
+        v["stats"]["files"], 0,
+        "the working tree is not scanned in a range"
+    );
+    // Nothing new since HEAD: clean.
+    let (code, v) = scan_json(repo.dir.path(), &["--since", "HEAD"]);
+    assert_eq!(code, 0, "{v}");
+}
+
+#[test]
+fn zero_or_unknown_since_falls_back_to_commits_no_other_branch_has() {
+    let repo = build();
+    let d = repo.dir.path();
+    // A new branch pushed for the first time: its own commits only.
+    git(
+        d,
+        &["checkout", "-q", "-b", "topic"],
+        "2024-07-01T10:00:00Z",
+    );
+    let mut f = Fakes::new(71);
+    let t = f.npm();
+    write(d, "topic.env", format!("NPM_TOKEN={t}\n"));
+    commit(d, "topic", "2024-07-02T10:00:00Z");
+    for rev in [
+        "0000000000000000000000000000000000000000",
+        "deadbeefdeadbeef",
+    ] {
+        let (code, v) = scan_json(d, &["--since", rev]);
+        assert_eq!(code, 1);
+        let fs = v["findings"].as_array().unwrap();
+        assert_eq!(fs.len(), 1, "{rev}: {fs:#?}");
+        assert_eq!(
+            fs[0]["fingerprint"],
+            keytrace::finding::fingerprint(t.as_bytes())
+        );
+        let warn = &v["errors"][0];
+        assert_eq!(warn["severity"], "warning");
+        assert!(
+            warn["message"]
+                .as_str()
+                .unwrap()
+                .contains("no other branch"),
+            "{warn}"
+        );
+    }
+}
+
+#[test]
+fn staged_reports_exactly_what_is_staged() {
+    let repo = build();
+    let d = repo.dir.path();
+    let mut f = Fakes::new(72);
+    let h = f.github("gho");
+    write(d, "new.env", format!("TOKEN={h}\n"));
+    write(d, "unstaged.env", format!("NPM_TOKEN={}\n", f.npm()));
+    git(d, &["add", "new.env"], "2024-07-01T10:00:00Z");
+    let (code, v) = scan_json(d, &["--staged"]);
+    assert_eq!(code, 1);
+    let fs = v["findings"].as_array().unwrap();
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert_eq!(
+        fs[0]["fingerprint"],
+        keytrace::finding::fingerprint(h.as_bytes())
+    );
+    assert!(fs[0]["locations"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("new.env"));
+    // Nothing staged: clean, and --staged outside a repository is a usage error.
+    git(d, &["reset", "-q"], "2024-07-01T10:00:00Z");
+    let (code, _) = scan_json(d, &["--staged"]);
+    assert_eq!(code, 0);
+    let plain = tempfile::tempdir().unwrap();
+    let r = crate::run(&["scan", "--staged", plain.path().to_str().unwrap()], None);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn faults_never_stop_the_scan() {
+    let mut f = Fakes::new(73);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A repository with no commits: nothing, no error.
+    git(d, &["init", "-q"], "2024-01-01T00:00:00Z");
+    let (code, v) = scan_json(d, &["--history-only"]);
+    assert_eq!(code, 0);
+    assert!(v["errors"].as_array().unwrap().is_empty());
+
+    let keep = f.github("ghp");
+    write(d, "keep.env", format!("GITHUB_TOKEN={keep}\n"));
+    let lost = f.npm();
+    write(d, "lost.env", format!("NPM_TOKEN={lost}\n"));
+    // An LFS pointer, and a path that is not UTF-8.
+    write(
+        d,
+        "model.bin",
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 12345\n",
+    );
+    let odd = f.slack_bot();
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.env");
+        std::fs::write(d.join(name), format!("SLACK_TOKEN={odd}\n")).unwrap();
+    }
+    commit(d, "files", "2024-01-02T00:00:00Z");
+    // A missing object: delete the loose blob of lost.env.
+    let blob = git(d, &["rev-parse", "HEAD:lost.env"], "2024-01-02T00:00:00Z");
+    std::fs::remove_file(d.join(".git/objects").join(&blob[..2]).join(&blob[2..])).unwrap();
+    std::fs::remove_file(d.join("lost.env")).unwrap();
+
+    let (code, v) = scan_json(d, &["--history-only"]);
+    assert_eq!(code, 1);
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with("lost.env")
+                && e["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("git object {blob} is missing"))),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("1 Git LFS pointer")),
+        "{errors:#?}"
+    );
+    let found: Vec<&Value> = v["findings"].as_array().unwrap().iter().collect();
+    assert!(found
+        .iter()
+        .any(|f| f["fingerprint"] == keytrace::finding::fingerprint(keep.as_bytes()).as_str()));
+    #[cfg(unix)]
+    assert!(
+        found.iter().any(|f| f["fingerprint"]
+            == keytrace::finding::fingerprint(odd.as_bytes()).as_str()
+            && f["locations"][0]["path"]
+                .as_str()
+                .unwrap()
+                .contains("caf\u{fffd}.env")),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn shallow_clones_and_submodules() {
+    let mut f = Fakes::new(74);
+    let origin = tempfile::tempdir().unwrap();
+    let o = origin.path();
+    git(o, &["init", "-q"], "2024-01-01T00:00:00Z");
+    let old = f.github("ghp");
+    write(o, "a.env", format!("GITHUB_TOKEN={old}\n"));
+    commit(o, "one", "2024-01-01T00:00:00Z");
+    std::fs::remove_file(o.join("a.env")).unwrap();
+    let new = f.npm();
+    write(o, "b.env", format!("NPM_TOKEN={new}\n"));
+    commit(o, "two", "2024-01-02T00:00:00Z");
+
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", o.display());
+    git(
+        work.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+        "2024-01-03T00:00:00Z",
+    );
+    let (code, v) = scan_json(&work.path().join("shallow"), &["--history-only"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        v["findings"].as_array().unwrap().len(),
+        1,
+        "only what the shallow clone has"
+    );
+    assert!(v["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("shallow clone"));
+
+    // A superproject with the origin as a submodule: the gitlink is skipped
+    // in the superproject's history, and the submodule's own history is
+    // scanned as the repository it is.
+    let sup = tempfile::tempdir().unwrap();
+    let s = sup.path();
+    git(s, &["init", "-q"], "2024-01-04T00:00:00Z");
+    git(
+        s,
+        &["submodule", "add", "-q", &url, "vendor/lib"],
+        "2024-01-04T00:00:00Z",
+    );
+    commit(s, "add submodule", "2024-01-04T00:00:00Z");
+    let (code, v) = scan_json(s, &["--history-only"]);
+    assert_eq!(code, 1);
+    assert!(
+        v["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        v["errors"]
+    );
+    let fps: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    let want_old = keytrace::finding::fingerprint(old.as_bytes());
+    assert!(
+        fps.contains(&want_old.as_str()),
+        "the submodule's own history is scanned"
+    );
+}
