@@ -255,8 +255,9 @@ impl Fakes {
         )
     }
 
+    /// A password that may stand in a URI as it is (RFC 3986 userinfo).
     pub fn password(&mut self) -> String {
-        format!("{}{}", self.alnum(14), self.chars(b"!#%^*-_", 1))
+        format!("{}{}", self.alnum(14), self.chars(b"!*-_.~", 1))
     }
 
     /// A generic secret value: letters and digits, high entropy.

@@ -21,6 +21,25 @@ use super::{display_path, Chunk, CommitInfo, Origin, ScanError, Sink};
 use crate::source::fs::CHUNK_OVERLAP;
 use crate::time::rfc3339;
 
+/// Object ids are uniformly distributed already: their first eight bytes are
+/// a good hash, and much cheaper than SipHash over twenty.
+#[derive(Default)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= (*b as u64) << (8 * i);
+        }
+    }
+}
+
+type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
+
 /// The first line of a Git LFS pointer file.
 const LFS_POINTER: &[u8] = b"version https://git-lfs.github.com/spec/v1";
 
@@ -63,18 +82,48 @@ pub struct HistoryStats {
 struct BlobJob {
     oid: Oid,
     path: String,
-    commit: Option<u32>,
+    commit: Option<Arc<CommitInfo>>,
     at_head: bool,
 }
 
-/// What planning found: the blobs to scan and the commits they came from.
-#[derive(Default)]
-struct Plan {
-    jobs: Vec<BlobJob>,
-    commits: Vec<Arc<CommitInfo>>,
+/// Bounded, so that planning never runs far ahead of scanning: memory holds
+/// a few thousand jobs, not the whole history.
+const QUEUE: usize = 4096;
+
+/// What planning found, besides the jobs it streamed to the workers.
+struct Plan<'a> {
+    emit: &'a mut dyn FnMut(BlobJob),
     problems: Vec<ScanError>,
     commits_walked: u64,
+    blobs: u64,
     submodules: u64,
+}
+
+impl Plan<'_> {
+    fn job(&mut self, job: BlobJob) {
+        self.blobs += 1;
+        (self.emit)(job);
+    }
+}
+
+/// libgit2's process-wide settings, set once. `git cat-file --batch` does not
+/// re-hash every object it reads and neither do we: a missing object or one
+/// that does not inflate is still reported. The object cache is off and the
+/// mapped pack windows are capped because every worker holds its own `Repository`, and each maps the
+/// packs again.
+fn tune_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        git2::opts::strict_hash_verification(false);
+        // Planning reads each distinct tree once (seen trees are skipped), so
+        // libgit2's object cache (256 MiB by default) would only hold memory.
+        git2::opts::enable_caching(false);
+        // SAFETY: these setters only store process-wide limits; they are
+        // called once, before any repository is opened by this module.
+        unsafe {
+            let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+        }
+    });
 }
 
 /// A repository found under a scan root.
@@ -148,6 +197,7 @@ where
     S: Sink + Send,
     F: Fn() -> S + Sync,
 {
+    tune_libgit2();
     let root_name = location.display_root.display().to_string();
     let repo = Repository::open(&location.path).map_err(|e| {
         ScanError::error(
@@ -155,33 +205,10 @@ where
             format!("not a readable git repository: {}", e.message()),
         )
     })?;
-    let mut plan = match &opts.range {
-        Range::All => plan_all(&repo, opts),
-        Range::Since { since, until } => plan_range(&repo, since, until.as_deref()),
-        Range::Staged => plan_staged(&repo),
-    };
-    if repo.is_shallow() {
-        plan.problems.push(ScanError::warning(
-            &root_name,
-            "shallow clone: commits before the shallow boundary are not scanned \
-             (run `git fetch --unshallow` to scan the whole history)",
-        ));
-    }
-    let mut stats = HistoryStats {
-        commits: plan.commits_walked,
-        blobs: plan.jobs.len() as u64,
-        submodules: plan.submodules,
-        ..HistoryStats::default()
-    };
-    {
-        let mut sink = make_sink();
-        for p in plan.problems.drain(..) {
-            sink.problem(p);
-        }
-    }
-    let next = AtomicUsize::new(0);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<BlobJob>(QUEUE);
+    let rx = std::sync::Mutex::new(rx);
     let lfs = AtomicUsize::new(0);
-    let plan = &plan;
+    let mut stats = HistoryStats::default();
     std::thread::scope(|scope| {
         for _ in 0..opts.threads.max(1) {
             scope.spawn(|| {
@@ -193,14 +220,56 @@ where
                     }
                 };
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = plan.jobs.get(i) else { break };
-                    if scan_blob(&repo, location, plan, job, opts, &mut sink) {
+                    let job = rx.lock().expect("no panics while holding").recv();
+                    let Ok(job) = job else { break };
+                    if scan_blob(&repo, location, &job, opts, &mut sink) {
                         lfs.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             });
         }
+        // Plan in this thread while the workers scan what is already found.
+        let mut plan = {
+            let mut emit = move |job: BlobJob| {
+                let _ = tx.send(job);
+            };
+            let mut plan = Plan {
+                emit: &mut emit,
+                problems: Vec::new(),
+                commits_walked: 0,
+                blobs: 0,
+                submodules: 0,
+            };
+            match &opts.range {
+                Range::All => plan_all(&repo, opts, &mut plan),
+                Range::Since { since, until } => {
+                    plan_range(&repo, since, until.as_deref(), &mut plan)
+                }
+                Range::Staged => plan_staged(&repo, &mut plan),
+            }
+            (
+                plan.problems,
+                plan.commits_walked,
+                plan.blobs,
+                plan.submodules,
+            )
+            // `emit`, and with it the sender, is dropped here: the workers
+            // finish the queue and stop.
+        };
+        if repo.is_shallow() {
+            plan.0.push(ScanError::warning(
+                &root_name,
+                "shallow clone: commits before the shallow boundary are not scanned \
+                 (run `git fetch --unshallow` to scan the whole history)",
+            ));
+        }
+        let mut sink = make_sink();
+        for p in plan.0.drain(..) {
+            sink.problem(p);
+        }
+        stats.commits = plan.1;
+        stats.blobs = plan.2;
+        stats.submodules = plan.3;
     });
     stats.lfs_pointers = lfs.into_inner() as u64;
     if stats.lfs_pointers > 0 {
@@ -219,16 +288,14 @@ where
 fn scan_blob<S: Sink>(
     repo: &Repository,
     location: &RepoLocation,
-    plan: &Plan,
     job: &BlobJob,
     opts: &GitOptions,
     sink: &mut S,
 ) -> bool {
-    let commit = job.commit.map(|c| plan.commits[c as usize].clone());
     let origin = Origin {
         path: join_display(&location.display_root, &job.path),
         root: location.display_root.clone(),
-        commit,
+        commit: job.commit.clone(),
         at_head: job.at_head,
     };
     let blob = match repo.find_blob(job.oid) {
@@ -306,19 +373,25 @@ fn join_display(root: &Path, path: &str) -> String {
     }
 }
 
-fn commit_info(repo: &Repository, oid: Oid, refs: Vec<String>) -> Result<CommitInfo, git2::Error> {
+/// A commit's report form and its tree, from one parse of the commit.
+fn commit_info(
+    repo: &Repository,
+    oid: Oid,
+    refs: Vec<String>,
+) -> Result<(CommitInfo, Oid), git2::Error> {
     let c = repo.find_commit(oid)?;
     let a = c.author();
     let name = String::from_utf8_lossy(a.name_bytes());
     let email = String::from_utf8_lossy(a.email_bytes());
     let time = a.when().seconds();
-    Ok(CommitInfo {
+    let info = CommitInfo {
         id: oid.to_string(),
         author: format!("{name} <{email}>"),
         date: rfc3339(time),
         time,
         refs,
-    })
+    };
+    Ok((info, c.tree_id()))
 }
 
 /// Every ref as (full name, commit it peels to), the default branch first,
@@ -396,8 +469,8 @@ fn tips(
 }
 
 /// The blob ids of HEAD's tree (the default branch of a bare repository).
-fn head_blobs(repo: &Repository) -> HashSet<Oid> {
-    let mut set = HashSet::new();
+fn head_blobs(repo: &Repository) -> OidSet {
+    let mut set = OidSet::default();
     if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
         let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
             if entry.kind() == Some(ObjectType::Blob) {
@@ -409,30 +482,27 @@ fn head_blobs(repo: &Repository) -> HashSet<Oid> {
     set
 }
 
-fn plan_all(repo: &Repository, opts: &GitOptions) -> Plan {
+fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     let root = repo_name(repo);
-    let mut plan = Plan::default();
     let tips = tips(repo, opts.refs.as_ref(), &mut plan.problems, &root);
     if tips.is_empty() {
-        return plan; // no commits yet, or no ref matched
+        return; // no commits yet, or no ref matched
     }
     // Each commit is labelled with the first ref (in the order above) that
-    // reaches it.
-    let mut ref_of: HashMap<Oid, u32> = HashMap::new();
-    for (i, (_, tip)) in tips.iter().enumerate() {
-        let mut stack = vec![*tip];
-        while let Some(c) = stack.pop() {
-            if ref_of.contains_key(&c) {
-                continue;
+    // reaches it: walk each tip, hiding the tips before it.
+    let mut ref_of: OidMap<u32> = OidMap::default();
+    for (i, (name, tip)) in tips.iter().enumerate() {
+        let hide: Vec<Oid> = tips[..i].iter().map(|t| t.1).collect();
+        match oldest_first(repo, std::iter::once(*tip), &hide) {
+            Ok(commits) => {
+                for c in commits {
+                    ref_of.entry(c).or_insert(i as u32);
+                }
             }
-            ref_of.insert(c, i as u32);
-            match repo.find_commit(c) {
-                Ok(commit) => stack.extend(commit.parent_ids().filter(|p| !ref_of.contains_key(p))),
-                Err(e) => plan.problems.push(ScanError::error(
-                    &root,
-                    format!("commit {c} is missing or corrupt: {}", e.message()),
-                )),
-            }
+            Err(e) => plan.problems.push(ScanError::error(
+                &root,
+                format!("cannot walk {name}: {}", e.message()),
+            )),
         }
     }
     let order = match oldest_first(repo, tips.iter().map(|t| t.1), &[]) {
@@ -442,32 +512,28 @@ fn plan_all(repo: &Repository, opts: &GitOptions) -> Plan {
                 &root,
                 format!("cannot walk history: {}", e.message()),
             ));
-            return plan;
+            return;
         }
     };
     let at_head = head_blobs(repo);
-    let mut seen_trees = HashSet::new();
-    let mut seen_blobs = HashSet::new();
+    let mut seen_trees = OidSet::default();
+    let mut seen_blobs = OidSet::default();
     for oid in order {
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
             .clone()];
-        let (info, tree) = match commit_info(repo, oid, refs).and_then(|i| {
-            let t = repo.find_commit(oid)?.tree_id();
-            Ok((i, t))
-        }) {
+        let (info, tree) = match commit_info(repo, oid, refs) {
             Ok(x) => x,
             Err(e) => {
                 plan.problems.push(ScanError::error(
                     &root,
-                    format!("commit {oid}: {}", e.message()),
+                    format!("commit {oid} is missing or corrupt: {}", e.message()),
                 ));
                 continue;
             }
         };
         plan.commits_walked += 1;
-        let idx = plan.commits.len() as u32;
-        let before = plan.jobs.len();
+        let info = Arc::new(info);
         let mut prefix = Vec::new();
         walk_tree(
             repo,
@@ -475,17 +541,11 @@ fn plan_all(repo: &Repository, opts: &GitOptions) -> Plan {
             &mut prefix,
             &mut seen_trees,
             &mut seen_blobs,
-            idx,
+            &info,
             &at_head,
-            &mut plan,
+            plan,
         );
-        // Keep only commits that introduced something: memory stays with
-        // what is reported.
-        if plan.jobs.len() > before {
-            plan.commits.push(Arc::new(info));
-        }
     }
-    plan
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by
@@ -511,10 +571,10 @@ fn walk_tree(
     repo: &Repository,
     tree_id: Oid,
     prefix: &mut Vec<u8>,
-    seen_trees: &mut HashSet<Oid>,
-    seen_blobs: &mut HashSet<Oid>,
-    commit: u32,
-    at_head: &HashSet<Oid>,
+    seen_trees: &mut OidSet,
+    seen_blobs: &mut OidSet,
+    commit: &Arc<CommitInfo>,
+    at_head: &OidSet,
     plan: &mut Plan,
 ) {
     if !seen_trees.insert(tree_id) {
@@ -553,10 +613,10 @@ fn walk_tree(
                 plan,
             ),
             Some(ObjectType::Blob) if seen_blobs.insert(entry.id()) => {
-                plan.jobs.push(BlobJob {
+                plan.job(BlobJob {
                     oid: entry.id(),
                     path: String::from_utf8_lossy(prefix).into_owned(),
-                    commit: Some(commit),
+                    commit: Some(commit.clone()),
                     at_head: at_head.contains(&entry.id()),
                 });
             }
@@ -577,9 +637,8 @@ fn is_zero_rev(rev: &str) -> bool {
 }
 
 /// `--since`: blobs added by the commits of `since..until`.
-fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
+fn plan_range(repo: &Repository, since: &str, until: Option<&str>, plan: &mut Plan) {
     let root = repo_name(repo);
-    let mut plan = Plan::default();
     let tip = match until {
         Some(u) => repo.revparse_single(u).and_then(|o| o.peel_to_commit()),
         None => repo.head().and_then(|h| h.peel_to_commit()),
@@ -595,7 +654,7 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
                     e.message()
                 ),
             ));
-            return plan;
+            return;
         }
     };
     let hide: Vec<Oid> = match repo.revparse_single(since).and_then(|o| o.peel_to_commit()) {
@@ -623,16 +682,16 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
                 &root,
                 format!("cannot walk {since}..: {}", e.message()),
             ));
-            return plan;
+            return;
         }
     };
     let at_head = head_blobs(repo);
-    let mut seen = HashSet::new();
+    let mut seen = OidSet::default();
     let reach = until.map_or_else(|| head_ref_name(repo), str::to_string);
     for oid in order {
         plan.commits_walked += 1;
         let info = match commit_info(repo, oid, vec![reach.clone()]) {
-            Ok(i) => i,
+            Ok((i, _)) => i,
             Err(e) => {
                 plan.problems.push(ScanError::error(
                     &root,
@@ -641,16 +700,15 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
                 continue;
             }
         };
-        let idx = plan.commits.len() as u32;
-        let before = plan.jobs.len();
+        let info = Arc::new(info);
         match added_blobs(repo, oid) {
             Ok(blobs) => {
                 for (blob, path) in blobs {
                     if seen.insert(blob) {
-                        plan.jobs.push(BlobJob {
+                        plan.job(BlobJob {
                             oid: blob,
                             path,
-                            commit: Some(idx),
+                            commit: Some(info.clone()),
                             at_head: at_head.contains(&blob),
                         });
                     }
@@ -661,11 +719,7 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>) -> Plan {
                 format!("commit {oid}: {}", e.message()),
             )),
         }
-        if plan.jobs.len() > before {
-            plan.commits.push(Arc::new(info));
-        }
     }
-    plan
 }
 
 fn head_ref_name(repo: &Repository) -> String {
@@ -736,7 +790,7 @@ fn added_blobs(repo: &Repository, oid: Oid) -> Result<Vec<(Oid, String)>, git2::
     }
     let mut result = new_against(Some(&parents[0].tree()?))?;
     for p in &parents[1..] {
-        let other: HashSet<Oid> = new_against(Some(&p.tree()?))?
+        let other: OidSet = new_against(Some(&p.tree()?))?
             .into_iter()
             .map(|x| x.0)
             .collect();
@@ -746,9 +800,8 @@ fn added_blobs(repo: &Repository, oid: Oid) -> Result<Vec<(Oid, String)>, git2::
 }
 
 /// `--staged`: blobs in the index that differ from HEAD's tree.
-fn plan_staged(repo: &Repository) -> Plan {
+fn plan_staged(repo: &Repository, plan: &mut Plan) {
     let root = repo_name(repo);
-    let mut plan = Plan::default();
     let index = match repo.index() {
         Ok(i) => i,
         Err(e) => {
@@ -756,7 +809,7 @@ fn plan_staged(repo: &Repository) -> Plan {
                 &root,
                 format!("cannot read the index: {}", e.message()),
             ));
-            return plan;
+            return;
         }
     };
     let head = repo.head().and_then(|h| h.peel_to_tree()).ok();
@@ -767,7 +820,7 @@ fn plan_staged(repo: &Repository) -> Plan {
                 &root,
                 format!("cannot diff the index: {}", e.message()),
             ));
-            return plan;
+            return;
         }
     };
     for d in diff.deltas() {
@@ -783,7 +836,7 @@ fn plan_staged(repo: &Repository) -> Plan {
                 .path_bytes()
                 .map(|p| String::from_utf8_lossy(p).into_owned())
                 .unwrap_or_default();
-            plan.jobs.push(BlobJob {
+            plan.job(BlobJob {
                 oid: f.id(),
                 path,
                 commit: None,
@@ -791,5 +844,4 @@ fn plan_staged(repo: &Repository) -> Plan {
             });
         }
     }
-    plan
 }
