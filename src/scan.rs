@@ -22,6 +22,7 @@ struct Counters {
     bytes: AtomicU64,
     binary: AtomicU64,
     matches: AtomicU64,
+    commits: AtomicU64,
 }
 
 #[derive(Default)]
@@ -74,15 +75,38 @@ impl Sink for Worker<'_> {
         let files = counter.fetch_add(1, Ordering::Relaxed) + 1;
         let total = self.counters.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if let Some(pb) = self.progress {
-            pb.inc(1);
             if files % 64 == 0 {
-                pb.set_message(format!(
-                    "{} MiB, {} candidate secrets",
-                    total >> 20,
-                    self.counters.matches.load(Ordering::Relaxed)
-                ));
+                self.show(pb, total);
             }
         }
+    }
+
+    fn commits_walked(&mut self, n: u64) {
+        self.counters.commits.fetch_add(n, Ordering::Relaxed);
+        if let Some(pb) = self.progress {
+            self.show(pb, self.counters.bytes.load(Ordering::Relaxed));
+        }
+    }
+}
+
+impl Worker<'_> {
+    fn show(&self, pb: &ProgressBar, bytes: u64) {
+        let c = self.counters;
+        let (files, blobs, commits) = (
+            c.files.load(Ordering::Relaxed),
+            c.blobs.load(Ordering::Relaxed),
+            c.commits.load(Ordering::Relaxed),
+        );
+        let mut msg = format!("{files} files");
+        if blobs + commits > 0 {
+            msg.push_str(&format!(", {commits} commits walked, {blobs} blobs"));
+        }
+        msg.push_str(&format!(
+            ", {} MiB, {} candidate secrets",
+            bytes >> 20,
+            c.matches.load(Ordering::Relaxed)
+        ));
+        pb.set_message(msg);
     }
 }
 
@@ -104,8 +128,7 @@ impl Drop for Worker<'_> {
 fn progress_bar() -> ProgressBar {
     let pb = ProgressBar::new_spinner();
     pb.set_style(
-        ProgressStyle::with_template("{spinner} {pos} files  {msg}  {elapsed}")
-            .expect("valid template"),
+        ProgressStyle::with_template("{spinner} {msg}  {elapsed}").expect("valid template"),
     );
     pb.enable_steady_tick(Duration::from_millis(120));
     pb

@@ -93,6 +93,8 @@ const QUEUE: usize = 4096;
 /// What planning found, besides the jobs it streamed to the workers.
 struct Plan<'a> {
     emit: &'a mut dyn FnMut(BlobJob),
+    /// Told every so many commits, for progress.
+    progress: &'a mut dyn FnMut(u64),
     problems: Vec<ScanError>,
     commits_walked: u64,
     blobs: u64,
@@ -103,6 +105,13 @@ impl Plan<'_> {
     fn job(&mut self, job: BlobJob) {
         self.blobs += 1;
         (self.emit)(job);
+    }
+
+    fn commit_done(&mut self) {
+        self.commits_walked += 1;
+        if self.commits_walked % 256 == 0 {
+            (self.progress)(256);
+        }
     }
 }
 
@@ -233,8 +242,11 @@ where
             let mut emit = move |job: BlobJob| {
                 let _ = tx.send(job);
             };
+            let mut progress_sink = make_sink();
+            let mut progress = |n| progress_sink.commits_walked(n);
             let mut plan = Plan {
                 emit: &mut emit,
+                progress: &mut progress,
                 problems: Vec::new(),
                 commits_walked: 0,
                 blobs: 0,
@@ -532,7 +544,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
                 continue;
             }
         };
-        plan.commits_walked += 1;
+        plan.commit_done();
         let info = Arc::new(info);
         let mut prefix = Vec::new();
         walk_tree(
@@ -689,7 +701,7 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>, plan: &mut Pl
     let mut seen = OidSet::default();
     let reach = until.map_or_else(|| head_ref_name(repo), str::to_string);
     for oid in order {
-        plan.commits_walked += 1;
+        plan.commit_done();
         let info = match commit_info(repo, oid, vec![reach.clone()]) {
             Ok((i, _)) => i,
             Err(e) => {

@@ -127,6 +127,8 @@ pub trait Sink {
     fn skipped(&mut self, origin: &Origin);
     /// A whole input was read (counted once, however many chunks it had).
     fn input_done(&mut self, origin: &Origin, bytes: u64);
+    /// History planning has walked this many more commits.
+    fn commits_walked(&mut self, _n: u64) {}
 }
 
 /// Turns a walked path into the path users see.
