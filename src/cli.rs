@@ -26,6 +26,9 @@ pub enum Command {
     Rules(RulesCommand),
     /// Read one secret on stdin and print its fingerprint.
     Fingerprint,
+    /// The agent inventory.
+    #[command(subcommand)]
+    Agents(AgentsCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,6 +64,12 @@ pub struct ScanArgs {
     /// History: only refs whose full name matches GLOB (e.g. 'refs/heads/*').
     #[arg(long, value_name = "GLOB")]
     pub refs: Option<String>,
+    /// The agent inventory: a YAML file, or a directory of them (repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub agents: Vec<PathBuf>,
+    /// A secret first committed more than DAYS ago is long-lived (NHI7).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub max_age: i64,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,
@@ -116,6 +125,18 @@ pub enum RulesCommand {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentsCommand {
+    /// Lint an inventory without scanning: owners, reviews, offboarding,
+    /// privileges, static auth on workload identities, shared credentials.
+    Check {
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+        format: ListFormat,
     },
 }
 

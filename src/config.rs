@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use crate::cli::{parse_size, FormatArg, ScanArgs};
 use crate::error::{Error, Result};
+use crate::identity::inventory::Date;
+use crate::identity::{Inventory, RiskOptions};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::report::Format;
 use crate::rules::RuleSet;
@@ -28,6 +30,9 @@ pub struct ProjectFile {
     /// Extra rule files, relative to the settings file.
     #[serde(default)]
     pub rules: Vec<PathBuf>,
+    /// Inventory files or directories, relative to the settings file.
+    #[serde(default)]
+    pub agents: Vec<PathBuf>,
 }
 
 /// What not to report.
@@ -72,6 +77,9 @@ pub struct Config {
     pub show_secrets: bool,
     pub progress: bool,
     pub color: bool,
+    /// The agent inventory, when one was given.
+    pub inventory: Option<Inventory>,
+    pub risk: RiskOptions,
 }
 
 impl Config {
@@ -91,6 +99,7 @@ impl Config {
             }
         }
         let mut rule_files = args.rules.clone();
+        let mut agent_paths = args.agents.clone();
         let mut skip = Vec::new();
         let mut allow_values = Vec::new();
         let mut disabled = Vec::new();
@@ -111,6 +120,7 @@ impl Config {
             let pf = ProjectFile::read(file)?;
             let base = file.parent().unwrap_or(Path::new("."));
             rule_files.extend(pf.rules.iter().map(|r| base.join(r)));
+            agent_paths.extend(pf.agents.iter().map(|a| base.join(a)));
             let mut globs = GlobSetBuilder::new();
             for g in &pf.allow.paths {
                 let glob = Glob::new(g).map_err(|e| Error::Config {
@@ -133,6 +143,16 @@ impl Config {
             disabled.extend(pf.allow.rules.iter().cloned());
         }
         rule_files.dedup();
+        agent_paths.dedup();
+        if args.max_age < 0 {
+            return Err(Error::Usage("--max-age takes a number of days".into()));
+        }
+        let today = Date::today();
+        let inventory = if agent_paths.is_empty() {
+            None
+        } else {
+            Some(Inventory::load(&agent_paths, today)?)
+        };
         let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(&disabled)?;
         if rules.is_empty() {
             return Err(Error::Usage("no rules to scan with".into()));
@@ -197,6 +217,11 @@ impl Config {
                 max_file_size,
                 threads,
                 skip,
+                // An inventory declares key ids and fingerprints on purpose.
+                exclude: crate::identity::inventory::files(&agent_paths)
+                    .iter()
+                    .filter_map(|f| f.canonicalize().ok())
+                    .collect(),
             },
             matcher,
             format,
@@ -204,6 +229,11 @@ impl Config {
             show_secrets: args.show_secrets,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
+            inventory,
+            risk: RiskOptions {
+                today,
+                max_age_days: args.max_age,
+            },
         })
     }
 }

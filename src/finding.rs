@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::identity::risks::Risk;
 use crate::matcher::Match;
-use crate::risks::{self, Risk};
 use crate::rules::{IdentityClass, Lifetime, RuleSet};
 use crate::source::Origin;
 use crate::validate::Checksum;
@@ -100,6 +100,9 @@ pub struct Finding {
     pub lifetime: Lifetime,
     pub checksum: Option<Checksum>,
     pub identity_class: IdentityClass,
+    /// `admin` where the format says the credential is administrative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<String>,
     /// Facts the format revealed offline (JWT claims, AWS account id, ...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub decoded: BTreeMap<String, Value>,
@@ -154,6 +157,7 @@ impl Collector {
                 lifetime: m.lifetime,
                 checksum: m.facts.checksum,
                 identity_class: rule.spec.identity,
+                privilege: rule.spec.privilege.clone(),
                 decoded: BTreeMap::new(),
                 first_seen: None,
                 at_head: false,
@@ -181,8 +185,9 @@ impl Collector {
         f.locations.push(location);
     }
 
-    /// The findings, in a stable order (rule, then first location), with
+    /// The findings, in a stable order (first location, then rule), with
     /// locations sorted and the secret filled in only if `show_secrets`.
+    /// Risks are assessed later, by the identity stage.
     pub fn finish(self, show_secrets: bool) -> Vec<Finding> {
         let mut out: Vec<Finding> = self.by_key.into_values().collect();
         for f in &mut out {
@@ -194,7 +199,6 @@ impl Collector {
             if show_secrets {
                 f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
             }
-            f.risks = risks::assess(f);
         }
         out.sort_by(|a, b| {
             let key = |f: &Finding| {

@@ -2,18 +2,18 @@
 //!
 //! The pipeline, one module per stage: [`source`] (files; git history later)
 //! → [`matcher`] (keyword automaton, windowed regexes, [`validate`]) →
-//! [`finding`] (grouped by rule and secret, with all locations) → [`risks`] →
-//! [`report`]. [`config`] builds the frozen configuration from [`cli`]
+//! [`finding`] (grouped by rule and secret, with all locations) → [`identity`]
+//! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
 //! arguments; [`scan`] runs the pipeline.
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fakes;
 pub mod finding;
+pub mod identity;
 pub mod keywords;
 pub mod matcher;
 pub mod report;
-pub mod risks;
 pub mod rulecheck;
 pub mod rules;
 pub mod scan;

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use keytrace::cli::{Cli, Command, ListFormat, RulesCommand};
+use keytrace::cli::{AgentsCommand, Cli, Command, ListFormat, RulesCommand};
 use keytrace::config::Config;
+use keytrace::identity::inventory::Date;
+use keytrace::identity::Inventory;
 use keytrace::report::{self, ReportOptions};
 use keytrace::rules::{self, RuleSet};
 use keytrace::{finding, rulecheck, scan};
@@ -94,9 +96,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(CLEAN)
         }
         Command::Rules(RulesCommand::Check { files }) => check_rules(&files),
+        Command::Agents(AgentsCommand::Check { paths, format }) => check_agents(&paths, format),
         Command::Fingerprint => {
             let mut input = Vec::new();
-            io::stdin().read_to_end(&mut input)?;
+            read_secret(&mut input)?;
             // `echo` and here-strings add one newline that is not part of the secret.
             if input.ends_with(b"\n") {
                 input.pop();
@@ -111,6 +114,70 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(CLEAN)
         }
     }
+}
+
+/// Reads stdin; on a terminal, without echoing what is typed.
+fn read_secret(input: &mut Vec<u8>) -> io::Result<()> {
+    use std::io::IsTerminal;
+    let stdin = io::stdin();
+    if !stdin.is_terminal() {
+        stdin.lock().read_to_end(input)?;
+        return Ok(());
+    }
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    eprint!("secret (not echoed, end with Enter): ");
+    let hidden = stty("-echo");
+    let mut line = String::new();
+    let read = stdin.read_line(&mut line);
+    if hidden {
+        stty("echo");
+    }
+    eprintln!();
+    read?;
+    input.extend_from_slice(line.as_bytes());
+    Ok(())
+}
+
+fn check_agents(paths: &[std::path::PathBuf], format: ListFormat) -> anyhow::Result<u8> {
+    let inv = Inventory::load(paths, Date::today())?;
+    let mut w = BufWriter::new(io::stdout().lock());
+    let failing = inv.issues.iter().filter(|i| !i.warning).count();
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut w, &inv.issues)?;
+            writeln!(w)?;
+        }
+        ListFormat::Human => {
+            for i in &inv.issues {
+                let source = inv
+                    .identities
+                    .iter()
+                    .find(|id| id.agent == i.agent)
+                    .map_or("", |id| id.source.as_str());
+                let risk = i.risk.map(|r| format!(" ({r})")).unwrap_or_default();
+                let kind = if i.warning { "warning" } else { "issue" };
+                writeln!(
+                    w,
+                    "{source}: {}: {kind} {}: {}{risk}",
+                    i.agent, i.id, i.message
+                )?;
+            }
+            writeln!(
+                w,
+                "{} identities, {failing} issues, {} warnings",
+                inv.identities.len(),
+                inv.issues.len() - failing
+            )?;
+        }
+    }
+    w.flush()?;
+    Ok(if failing > 0 { FOUND } else { CLEAN })
 }
 
 fn check_rules(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {

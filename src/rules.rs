@@ -83,6 +83,10 @@ pub struct RuleSpec {
     pub key_id_from: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `admin` for credentials whose format says they carry administrative
+    /// rights (an organisation admin key, an unrestricted payment key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<String>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]

@@ -181,12 +181,15 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     for (origin, m) in shared.matches.into_inner().expect("workers done") {
         collector.add(rules, &origin, m);
     }
+    let mut findings = collector.finish(config.show_secrets);
+    let identities =
+        crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
     let mut errors = shared.errors.into_inner().expect("workers done");
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     Ok(ScanReport {
         version: 1,
-        findings: collector.finish(config.show_secrets),
-        identities: Vec::new(),
+        findings,
+        identities,
         stats: Stats {
             files: counters.files.into_inner(),
             blobs: counters.blobs.into_inner(),

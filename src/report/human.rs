@@ -89,9 +89,17 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
                 p.yellow("removed from HEAD, still exposed in git history: rotate it")
             )?;
         }
+        let name = |i: &serde_json::Value| match i {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.as_str().unwrap_or_default().to_string(),
+        };
         let owner = match (&f.identity, &f.owner) {
-            (Some(i), Some(o)) => format!("{o} (identity {i})"),
-            (Some(i), None) => format!("no owner (identity {i})"),
+            (Some(i), Some(o)) => format!("{o} (identity {})", name(i)),
+            (Some(i), None) => format!("no owner (identity {})", name(i)),
             _ => p.yellow("unowned: no identity in the inventory claims it"),
         };
         writeln!(out, "  owner        {owner}")?;
@@ -118,6 +126,34 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
                 }
             }
             writeln!(out, "{head}{at}")?;
+        }
+        writeln!(out)?;
+    }
+    let flagged: Vec<_> = report
+        .identities
+        .iter()
+        .filter(|i| !i.problems.is_empty())
+        .collect();
+    if !flagged.is_empty() {
+        writeln!(out, "Identity issues:")?;
+        for i in flagged {
+            for p in &i.problems {
+                let risk = p.risk.map(|r| format!(" ({r})")).unwrap_or_default();
+                writeln!(out, "  {}: {} — {}{risk}", i.agent, p.id, p.message)?;
+            }
+        }
+        writeln!(out)?;
+    }
+    if !report.findings.is_empty() {
+        for (id, title) in crate::identity::risks::TITLES {
+            let n = report
+                .findings
+                .iter()
+                .filter(|f| f.risks.iter().any(|r| r.id == id))
+                .count();
+            if n > 0 {
+                writeln!(out, "{id:<6} {title:<42} {}", plural(n, "finding"))?;
+            }
         }
         writeln!(out)?;
     }

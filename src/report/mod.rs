@@ -7,12 +7,11 @@ mod sarif;
 use std::io::{self, Write};
 use std::str::FromStr;
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::finding::Finding;
+use crate::identity::IdentitySummary;
 use crate::rules::RuleSet;
 pub use crate::source::{ScanError, Severity};
+use serde::Serialize;
 
 /// What a scan counted.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -32,7 +31,7 @@ pub struct Stats {
 pub struct ScanReport {
     pub version: u32,
     pub findings: Vec<Finding>,
-    pub identities: Vec<Value>,
+    pub identities: Vec<IdentitySummary>,
     pub stats: Stats,
     pub errors: Vec<ScanError>,
 }

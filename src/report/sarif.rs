@@ -108,6 +108,7 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             }
             let mut result = json!({
                 "ruleId": f.rule,
+                "properties": {},
                 "level": level,
                 "message": {"text": message},
                 "locations": [{
@@ -117,8 +118,15 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
                     }
                 }],
                 "partialFingerprints": {"keytrace/v1": partial_fingerprint(f, &loc.relative)},
-                "properties": props,
             });
+            props["tags"] = json!(risks);
+            if let Some(i) = &f.identity {
+                props["identity"] = i.clone();
+            }
+            if let Some(o) = &f.owner {
+                props["owner"] = json!(o);
+            }
+            result["properties"] = props;
             if let Some(i) = index {
                 result["ruleIndex"] = json!(i);
             }

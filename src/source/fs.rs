@@ -28,6 +28,8 @@ pub struct FsOptions {
     pub threads: usize,
     /// Paths (relative to their root) not to scan, per root.
     pub skip: Vec<(PathBuf, GlobSet)>,
+    /// Files not to scan, canonicalised (the agent inventory's own files).
+    pub exclude: Vec<PathBuf>,
 }
 
 impl Default for FsOptions {
@@ -38,6 +40,7 @@ impl Default for FsOptions {
             max_file_size: 64 << 20,
             threads: 1,
             skip: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
@@ -78,7 +81,12 @@ where
                     if is_file {
                         let root = root_for(roots, entry.path());
                         let origin = Origin::file(display_path(entry.path()), root);
-                        if !skipped_by_config(opts, &origin) {
+                        let excluded = !opts.exclude.is_empty()
+                            && entry
+                                .path()
+                                .canonicalize()
+                                .is_ok_and(|c| opts.exclude.contains(&c));
+                        if !excluded && !skipped_by_config(opts, &origin) {
                             read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
                         }
                     }

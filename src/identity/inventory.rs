@@ -1,0 +1,370 @@
+//! The agent inventory: YAML files declaring non-human identities (format in
+//! SPEC.md). A file holds one identity per YAML document (`---` between
+//! them), or a list under `agents:`; a directory contributes every
+//! `*.yaml`/`*.yml` below it. Wrong types and bad dates are errors with file,
+//! line and column; unknown keys are kept and warned about.
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A calendar date, as days since 1970-01-01.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Date(pub i64);
+
+impl Date {
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(s: &str) -> Option<Date> {
+        let b = s.trim().as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<i64>().ok();
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let days_in = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&m) || d < 1 || d > days_in[m as usize - 1] {
+            return None;
+        }
+        Some(Date(days_from_civil(y, m, d)))
+    }
+
+    /// Today, in UTC.
+    pub fn today() -> Date {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Date(secs.div_euclid(86_400))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::time::rfc3339(self.0 * 86_400)[..10])
+    }
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        Date::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("{s:?} is not a date in the form YYYY-MM-DD"))
+        })
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// An external id that YAML may give as a number or a string.
+fn id_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        S(String),
+        N(u64),
+    }
+    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
+        Id::S(s) => s,
+        Id::N(n) => n.to_string(),
+    }))
+}
+
+/// One credential an identity declares it holds; each field that is set
+/// claims the findings it matches.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct CredentialRef {
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub fingerprint: Option<String>,
+    #[serde(default, deserialize_with = "id_string")]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_yaml_ng::Value>,
+}
+
+/// A declared non-human identity.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Identity {
+    pub agent: String,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub identity_type: Option<String>,
+    #[serde(default)]
+    pub auth: Option<String>,
+    #[serde(default)]
+    pub allowed_actions: Vec<String>,
+    #[serde(default)]
+    pub forbidden_actions: Vec<String>,
+    #[serde(default)]
+    pub audit_log: Option<String>,
+    #[serde(default)]
+    pub review_cycle: Option<String>,
+    #[serde(default, alias = "last_reviewed")]
+    pub last_review: Option<Date>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    #[serde(default)]
+    pub lifecycle: Option<String>,
+    #[serde(default)]
+    pub sponsor: Option<String>,
+    #[serde(default)]
+    pub mcp_servers: Vec<serde_yaml_ng::Value>,
+    #[serde(default, deserialize_with = "id_string")]
+    pub aws_account_id: Option<String>,
+    #[serde(default, deserialize_with = "id_string")]
+    pub gitlab_user_id: Option<String>,
+    #[serde(default, deserialize_with = "id_string")]
+    pub github_app_id: Option<String>,
+    #[serde(default)]
+    pub gcp_service_account: Option<String>,
+    #[serde(default)]
+    pub credentials: Vec<CredentialRef>,
+    /// Keys this version does not know: kept, and warned about.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_yaml_ng::Value>,
+    /// `file:line` of the document or list item that declared it.
+    #[serde(skip)]
+    pub source: String,
+}
+
+impl Identity {
+    /// `status`, defaulting to active.
+    pub fn status(&self) -> &str {
+        self.status.as_deref().unwrap_or("active")
+    }
+}
+
+#[derive(Deserialize)]
+struct AgentList {
+    agents: Vec<Identity>,
+}
+
+/// The inventory files that `paths` name: files as given, and every
+/// `*.yaml`/`*.yml` below a directory, sorted.
+pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = ignore::WalkBuilder::new(p)
+                .standard_filters(false)
+                .build()
+                .flatten()
+                .map(|e| e.into_path())
+                .filter(|f| f.is_file() && f.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// Every identity of the given files and directories, in order.
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Identity>> {
+    let mut out = Vec::new();
+    for f in files(paths) {
+        out.extend(load_file(&f)?);
+    }
+    Ok(out)
+}
+
+pub fn load_file(path: &Path) -> Result<Vec<Identity>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, &path.display().to_string())
+}
+
+/// Splits YAML text into documents at `---` lines: (first line number, text).
+fn documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let (mut start, mut cur) = (1, String::new());
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_end();
+        if t == "---" || t.starts_with("--- ") {
+            docs.push((start, std::mem::take(&mut cur)));
+            start = i + 2;
+            // `--- {inline}` keeps its content on the marker line.
+            if let Some(rest) = t.strip_prefix("--- ") {
+                cur.push_str(rest);
+                cur.push('\n');
+                start = i + 1;
+            }
+        } else if t == "..." {
+            continue;
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    docs.push((start, cur));
+    docs.retain(|(_, d)| {
+        d.lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+    });
+    docs
+}
+
+/// Parses inventory text; `origin` names it in errors and in `source`.
+pub fn parse(text: &str, origin: &str) -> Result<Vec<Identity>> {
+    let mut out = Vec::new();
+    for (first_line, doc) in documents(text) {
+        let err = |e: serde_yaml_ng::Error| {
+            let msg = e.to_string();
+            // The library appends its own (document-relative) position.
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            // Errors raised by a value's own check (a bad date) carry the
+            // document's position: find the value itself instead.
+            let own = msg
+                .strip_prefix('"')
+                .and_then(|m| m.split_once("\" is not a date"))
+                .and_then(|(value, _)| {
+                    doc.lines().enumerate().find_map(|(i, l)| {
+                        let col = l.find(&format!(": {value}"))?;
+                        Some((i + 1, col + 3))
+                    })
+                });
+            let at = match (own, e.location()) {
+                (Some((line, col)), _) => format!("line {}, column {col}", line + first_line - 1),
+                (None, Some(l)) => {
+                    format!("line {}, column {}", l.line() + first_line - 1, l.column())
+                }
+                (None, None) => format!("document starting at line {first_line}"),
+            };
+            Error::Config {
+                path: PathBuf::from(origin),
+                message: format!("{at}: {msg}"),
+            }
+        };
+        let is_list = doc.lines().any(|l| {
+            let t = l.trim_end();
+            t == "agents:" || t.starts_with("agents:") && !l.starts_with(' ')
+        });
+        if is_list {
+            let list: AgentList = serde_yaml_ng::from_str(&doc).map_err(err)?;
+            for (i, mut id) in list.agents.into_iter().enumerate() {
+                id.source = format!("{origin} (agents[{i}])");
+                out.push(id);
+            }
+        } else {
+            let mut id: Identity = serde_yaml_ng::from_str(&doc).map_err(err)?;
+            id.source = format!("{origin}:{first_line}");
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example identity of SPEC.md, exactly as written there.
+    const SEED: &str = include_str!("../../testdata/inventory/seed.yaml");
+
+    #[test]
+    fn seed_parses_unchanged() {
+        let ids = parse(SEED, "seed.yaml").unwrap();
+        assert_eq!(ids.len(), 1);
+        let id = &ids[0];
+        assert_eq!(id.agent, "release-assistant");
+        assert_eq!(id.owner.as_deref(), Some("platform-team"));
+        assert_eq!(id.last_review, Date::parse("2026-09-01"));
+        assert_eq!(id.aws_account_id.as_deref(), Some("123456789012"));
+        assert_eq!(id.credentials.len(), 3);
+        assert_eq!(
+            id.credentials[1].key_id.as_deref(),
+            Some("AKIAXXXXXXXXXXXXXXXX")
+        );
+        assert_eq!(id.credentials[2].env.as_deref(), Some("RELEASE_BOT_TOKEN"));
+        assert!(id.unknown.is_empty());
+    }
+
+    #[test]
+    fn documents_lists_and_aliases() {
+        let text = "agent: a\nowner: x\n---\n# comment only\n---\nagent: b\nlast_reviewed: 2025-01-31\nteam_slack: '#b'\n";
+        let ids = parse(text, "f.yaml").unwrap();
+        assert_eq!(
+            ids.iter().map(|i| i.agent.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(ids[1].last_review, Date::parse("2025-01-31"));
+        assert!(ids[1].unknown.contains_key("team_slack"));
+        assert_eq!(ids[1].source, "f.yaml:6");
+        let list = parse(
+            "agents:\n  - agent: c\n  - agent: d\n    github_app_id: 12345\n",
+            "l.yaml",
+        )
+        .unwrap();
+        assert_eq!(list[1].github_app_id.as_deref(), Some("12345"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let cases = [
+            ("agent: a\n---\nagent: b\nallowed_actions: read\n", "line 4"),
+            ("agent: a\nlast_review: 2026-13-01\n", "line 2"),
+            ("agent: [unclosed\n", "line 1"),
+            ("owner: nobody\n", "missing field `agent`"),
+        ];
+        for (text, want) in cases {
+            let e = parse(text, "bad.yaml").unwrap_err().to_string();
+            assert!(
+                e.starts_with("bad.yaml: ") && e.contains(want),
+                "{text:?} -> {e}"
+            );
+        }
+        let e = parse("agent: a\nlast_review: 2026-13-01\n", "bad.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a date"), "{e}");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(Date::parse("1970-01-01"), Some(Date(0)));
+        assert_eq!(Date::parse("2024-02-29").unwrap().to_string(), "2024-02-29");
+        assert_eq!(Date::parse("2023-02-29"), None);
+        assert_eq!(Date::parse("2026-9-1"), None);
+    }
+}

@@ -1,0 +1,156 @@
+//! Identity correlation: which declared identity holds each finding, who is
+//! accountable for it, and which OWASP Non-Human Identities Top 10 (2025)
+//! risks it shows. Receives findings and, if given, the inventory; hands on
+//! findings with `identity`, `owner` and `risks` set, and the `identities`
+//! section of the report.
+pub mod inventory;
+pub mod lint;
+pub mod risks;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::finding::Finding;
+use inventory::{Date, Identity};
+use lint::Issue;
+
+/// A loaded and linted inventory.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    pub identities: Vec<Identity>,
+    pub issues: Vec<Issue>,
+}
+
+impl Inventory {
+    pub fn load(paths: &[PathBuf], today: Date) -> Result<Inventory> {
+        let identities = inventory::load(paths)?;
+        let issues = lint::lint(&identities, today);
+        Ok(Inventory { identities, issues })
+    }
+
+    fn issues_of<'a>(&'a self, agent: &'a str) -> impl Iterator<Item = &'a Issue> + 'a {
+        self.issues.iter().filter(move |i| i.agent == agent)
+    }
+}
+
+/// Settings of the risk assessment.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskOptions {
+    pub today: Date,
+    /// A secret first committed longer ago than this is long-lived (NHI7).
+    pub max_age_days: i64,
+}
+
+/// One line of the report's `identities` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentitySummary {
+    pub agent: String,
+    pub owner: Option<String>,
+    pub status: String,
+    /// Stable ids of what the lint found (`review-overdue`, ...).
+    pub issues: Vec<&'static str>,
+    /// How many findings this identity claims.
+    pub findings: usize,
+    /// The issues with their sentences.
+    pub problems: Vec<Issue>,
+}
+
+/// Whether credential entry `c` of an identity claims finding `f`.
+fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
+    if let Some(p) = &c.provider {
+        if !p.eq_ignore_ascii_case(&f.provider) {
+            return false;
+        }
+    }
+    let by_fingerprint = c
+        .fingerprint
+        .as_deref()
+        .is_some_and(|fp| fp.trim().eq_ignore_ascii_case(&f.fingerprint));
+    let by_key_id = c
+        .key_id
+        .as_deref()
+        .is_some_and(|k| f.key_id.as_deref() == Some(k.trim()));
+    let by_env = c.env.as_deref().is_some_and(|e| {
+        f.binding.as_deref() == Some(e)
+            || f.locations.iter().any(|l| l.binding.as_deref() == Some(e))
+    });
+    by_fingerprint || by_key_id || by_env
+}
+
+/// An external id of the identity that the secret itself decodes to.
+fn claims_by_external_id(id: &Identity, f: &Finding) -> bool {
+    let decoded = |k: &str| {
+        f.decoded.get(k).map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    [
+        (&id.aws_account_id, "aws_account_id"),
+        (&id.github_app_id, "github_app_id"),
+        (&id.gitlab_user_id, "gitlab_user_id"),
+    ]
+    .into_iter()
+    .any(|(mine, key)| mine.is_some() && *mine == decoded(key))
+}
+
+/// Sets `identity`, `owner` and `risks` on every finding and returns the
+/// identities section (empty without an inventory).
+pub fn correlate(
+    findings: &mut [Finding],
+    inventory: Option<&Inventory>,
+    opts: RiskOptions,
+) -> Vec<IdentitySummary> {
+    let mut counts = vec![0usize; inventory.map_or(0, |i| i.identities.len())];
+    for f in findings.iter_mut() {
+        let mut claimed: Vec<&Identity> = Vec::new();
+        if let Some(inv) = inventory {
+            for (n, id) in inv.identities.iter().enumerate() {
+                let mine =
+                    id.credentials.iter().any(|c| claims(c, f)) || claims_by_external_id(id, f);
+                if mine && !claimed.iter().any(|c| c.agent == id.agent) {
+                    claimed.push(id);
+                    counts[n] += 1;
+                }
+            }
+        }
+        f.identity = match claimed.as_slice() {
+            [] => None,
+            [one] => Some(serde_json::Value::String(one.agent.clone())),
+            many => Some(serde_json::Value::Array(
+                many.iter()
+                    .map(|i| serde_json::Value::String(i.agent.clone()))
+                    .collect(),
+            )),
+        };
+        f.owner = claimed.iter().find_map(|i| i.owner.clone());
+        f.risks = risks::assess(
+            f,
+            &risks::Context {
+                claimed: &claimed,
+                inventory,
+                opts,
+            },
+        );
+    }
+    let Some(inv) = inventory else {
+        return Vec::new();
+    };
+    inv.identities
+        .iter()
+        .zip(counts)
+        .map(|(id, findings)| {
+            let problems: Vec<Issue> = inv.issues_of(&id.agent).cloned().collect();
+            IdentitySummary {
+                agent: id.agent.clone(),
+                owner: id.owner.clone(),
+                status: id.status().to_string(),
+                issues: problems.iter().map(|p| p.id).collect(),
+                findings,
+                problems,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,258 @@
+//! The inventory at work: every finding gets the identity that claims it,
+//! the accountable owner and its OWASP NHI risks; the inventory itself is
+//! linted; malformed inventories fail with file, line and column.
+use keytrace::fakes::Fakes;
+use keytrace::identity::inventory::Date;
+use serde_json::Value;
+
+use crate::{run, scan_json, write};
+
+fn risks(f: &Value) -> Vec<String> {
+    f["risks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_finding_gets_identity_owner_and_risks() {
+    let mut f = Fakes::new(90);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let recent = Date(Date::today().0 - 10).to_string();
+    let old = Date(Date::today().0 - 400).to_string();
+
+    let gh = f.github("ghp");
+    write(
+        d,
+        "deploy/prod/release.env",
+        format!("RELEASE_BOT_TOKEN={gh}\n"),
+    );
+    write(d, "deploy/staging/release.env", format!("GH_TOKEN={gh}\n"));
+    let admin = f.openai("admin");
+    write(
+        d,
+        ".mcp.json",
+        format!("{{\"mcpServers\": {{\"tickets\": {{\"env\": {{\"OPENAI_API_KEY\": \"{admin}\"}}}}}}}}\n"),
+    );
+    let slack = f.slack_bot();
+    write(d, "ops/legacy.env", format!("SLACK_BOT_TOKEN={slack}\n"));
+    let key_id = f.aws_key_id("AKIA");
+    let account = keytrace::validate::aws_account_id(key_id.as_bytes()).unwrap();
+    let aws = f.aws_secret();
+    write(
+        d,
+        "infra/main.tf",
+        format!("aws_access_key_id = \"{key_id}\"\naws_secret_access_key = \"{aws}\"\n"),
+    );
+    let npm = f.npm();
+    write(d, "scripts/run.sh", format!("export NPM_TOKEN={npm}\n"));
+
+    let admin_fp = keytrace::finding::fingerprint(admin.as_bytes());
+    let inventory = format!(
+        r#"agent: release-assistant
+owner: platform-team
+identity_type: workload_identity
+auth: oidc_short_lived_token
+allowed_actions: [read_ci_status, create_release_note]
+forbidden_actions: [deploy_production]
+audit_log: required
+review_cycle: quarterly
+last_review: {recent}
+environment: prod
+credentials:
+  - provider: github
+    env: RELEASE_BOT_TOKEN
+---
+agent: support-agent
+owner: support-team
+identity_type: ai_agent
+auth: static_api_key
+allowed_actions: [read_tickets, reply_to_customer]
+audit_log: required
+review_cycle: monthly
+last_reviewed: {recent}
+credentials:
+  - fingerprint: "{admin_fp}"
+---
+agents:
+  - agent: old-bot
+    owner: chatops
+    identity_type: bot
+    auth: static_api_key
+    review_cycle: annual
+    last_review: {recent}
+    status: offboarded
+    credentials: [{{env: SLACK_BOT_TOKEN}}]
+  - agent: deployer
+    owner: infra-team
+    identity_type: ci_job
+    auth: static_api_key
+    allowed_actions: ["*"]
+    review_cycle: quarterly
+    last_review: {old}
+    credentials: [{{provider: aws, key_id: {key_id}}}]
+  - agent: backup-job
+    owner: data-team
+    identity_type: service_account
+    auth: static_api_key
+    review_cycle: annual
+    last_review: {recent}
+    aws_account_id: "{account}"
+"#
+    );
+    write(d, "inventory/agents.yaml", &inventory);
+    let inv = d.join("inventory");
+    let (code, v) = scan_json(d, &["--agents", inv.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let by_fp = |secret: &str| -> Value {
+        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["fingerprint"] == fp.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("no finding for {fp}"))
+    };
+
+    let f = by_fp(&gh);
+    assert_eq!(f["identity"], "release-assistant");
+    assert_eq!(f["owner"], "platform-team");
+    assert_eq!(
+        risks(&f),
+        ["NHI2", "NHI4", "NHI7", "NHI8", "NHI9", "NHI10"],
+        "{f:#}"
+    );
+
+    let f = by_fp(&admin);
+    assert_eq!(f["identity"], "support-agent");
+    assert_eq!(f["owner"], "support-team");
+    assert_eq!(risks(&f), ["NHI2", "NHI3", "NHI5", "NHI7"], "{f:#}");
+
+    let f = by_fp(&slack);
+    assert_eq!(f["identity"], "old-bot");
+    assert_eq!(risks(&f), ["NHI1", "NHI2", "NHI7"], "{f:#}");
+    assert!(f["risks"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("offboarded"));
+
+    let f = by_fp(&aws);
+    assert_eq!(f["identity"], serde_json::json!(["deployer", "backup-job"]));
+    assert_eq!(f["owner"], "infra-team");
+    assert_eq!(risks(&f), ["NHI1", "NHI2", "NHI5", "NHI7", "NHI9"], "{f:#}");
+
+    let f = by_fp(&npm);
+    assert!(f["identity"].is_null() && f["owner"].is_null());
+    assert_eq!(risks(&f), ["NHI1", "NHI2", "NHI7"], "{f:#}");
+    assert!(f["risks"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("unowned"));
+
+    let identities = v["identities"].as_array().unwrap();
+    assert_eq!(identities.len(), 5);
+    let issues = |agent: &str| -> Vec<String> {
+        let i = identities.iter().find(|i| i["agent"] == agent).unwrap();
+        i["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(issues("release-assistant"), Vec::<String>::new());
+    assert_eq!(issues("support-agent"), Vec::<String>::new());
+    assert_eq!(issues("old-bot"), ["offboarded"]);
+    assert_eq!(issues("deployer"), ["review-overdue", "wildcard-action"]);
+    assert_eq!(
+        identities
+            .iter()
+            .find(|i| i["agent"] == "deployer")
+            .unwrap()["findings"],
+        1
+    );
+
+    // Without an inventory nothing is claimed, and "unowned" is not a risk.
+    let (_, v) = scan_json(d, &["--no-ignore"]);
+    assert!(v["identities"].as_array().unwrap().is_empty());
+    let npm_finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == keytrace::finding::fingerprint(npm.as_bytes()).as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(risks(&npm_finding), ["NHI2", "NHI7"]);
+
+    // The inventory can come from .keytrace.toml too.
+    write(d, ".keytrace.toml", "agents = [\"inventory\"]\n");
+    let (_, v) = scan_json(d, &[]);
+    assert_eq!(v["identities"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn agents_check_and_malformed_inventories() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/inventory/seed.yaml");
+    let r = run(&["agents", "check", seed], None);
+    // The seed's review (2026-09-01, quarterly) falls due on 2026-12-02.
+    if Date::today() <= Date::parse("2026-12-02").unwrap() {
+        assert_eq!(r.code, 0, "{}", r.stdout);
+        assert!(r.stdout.contains("1 identities, 0 issues"), "{}", r.stdout);
+    } else {
+        assert_eq!(r.code, 1);
+        assert!(r.stdout.contains("review-overdue"), "{}", r.stdout);
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("yaml.yaml", "agent: a\nowner: [unclosed\n", "line 2"),
+        ("types.yaml", "agent: a\nallowed_actions: read\n", "line 2"),
+        (
+            "date.yaml",
+            "agent: a\nowner: o\nlast_review: 2026-02-30\n",
+            "line 3",
+        ),
+        ("noname.yaml", "owner: o\n", "missing field `agent`"),
+    ];
+    for (name, text, want) in cases {
+        write(dir.path(), name, text);
+        let path = dir.path().join(name);
+        let r = run(&["agents", "check", path.to_str().unwrap()], None);
+        assert_eq!(r.code, 2, "{name}: {}", r.stdout);
+        assert!(
+            r.stderr.contains(name) && r.stderr.contains(want),
+            "{name}: {}",
+            r.stderr
+        );
+        // A scan with a malformed inventory cannot run either.
+        let r = run(
+            &[
+                "scan",
+                "--agents",
+                path.to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(r.code, 2, "{name}");
+    }
+    write(
+        dir.path(),
+        "dup.yaml",
+        "agent: a\nowner: o\n---\nagent: a\nowner: o\n",
+    );
+    let r = run(
+        &[
+            "agents",
+            "check",
+            dir.path().join("dup.yaml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("duplicate-name"), "{}", r.stdout);
+}
