@@ -67,6 +67,10 @@ pub struct ScanArgs {
     /// The agent inventory: a YAML file, or a directory of them (repeatable).
     #[arg(long, value_name = "FILE|DIR")]
     pub agents: Vec<PathBuf>,
+    /// Do not read an inventory from the repository itself
+    /// (`.keytrace/agents/`, `agents.yaml`) when no --agents is given.
+    #[arg(long)]
+    pub no_agent_discovery: bool,
     /// A secret first committed more than DAYS ago is long-lived (NHI7).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub max_age: i64,

@@ -63,6 +63,37 @@ impl ProjectFile {
     }
 }
 
+/// The inventory a repository declares for itself: `.keytrace/agents/` and
+/// `agents.yaml`/`agents.yml` at a scan root. Such a file may belong to
+/// another tool, so one that does not parse is a warning, not an error.
+fn discover_inventory(
+    roots: &[PathBuf],
+    today: Date,
+    found: &mut Vec<PathBuf>,
+    warnings: &mut Vec<crate::source::ScanError>,
+) -> Option<Inventory> {
+    for root in roots.iter().filter(|r| r.is_dir()) {
+        let candidates = [
+            root.join(".keytrace/agents"),
+            root.join("agents.yaml"),
+            root.join("agents.yml"),
+        ];
+        for c in candidates.into_iter().filter(|c| c.exists()) {
+            match Inventory::load(std::slice::from_ref(&c), today) {
+                Ok(_) => found.push(c),
+                Err(e) => warnings.push(crate::source::ScanError::warning(
+                    c.display().to_string(),
+                    format!("not used as the agent inventory: {e}"),
+                )),
+            }
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    Inventory::load(found, today).ok()
+}
+
 pub struct Config {
     pub roots: Vec<PathBuf>,
     /// Scan the files under the roots.
@@ -77,8 +108,11 @@ pub struct Config {
     pub show_secrets: bool,
     pub progress: bool,
     pub color: bool,
-    /// The agent inventory, when one was given.
+    /// The agent inventory, when one was given or found.
     pub inventory: Option<Inventory>,
+    /// Problems to report that were found while building the configuration
+    /// (a discovered inventory that did not parse).
+    pub warnings: Vec<crate::source::ScanError>,
     pub risk: RiskOptions,
 }
 
@@ -148,10 +182,13 @@ impl Config {
             return Err(Error::Usage("--max-age takes a number of days".into()));
         }
         let today = Date::today();
-        let inventory = if agent_paths.is_empty() {
+        let mut warnings = Vec::new();
+        let inventory = if !agent_paths.is_empty() {
+            Some(Inventory::load(&agent_paths, today)?)
+        } else if args.no_agent_discovery {
             None
         } else {
-            Some(Inventory::load(&agent_paths, today)?)
+            discover_inventory(&args.paths, today, &mut agent_paths, &mut warnings)
         };
         let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(&disabled)?;
         if rules.is_empty() {
@@ -230,6 +267,7 @@ impl Config {
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
             inventory,
+            warnings,
             risk: RiskOptions {
                 today,
                 max_age_days: args.max_age,

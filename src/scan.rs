@@ -185,6 +185,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     let identities =
         crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
     let mut errors = shared.errors.into_inner().expect("workers done");
+    errors.extend(config.warnings.iter().cloned());
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     Ok(ScanReport {
         version: 1,

@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod lint;
 pub mod risks;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -21,13 +22,82 @@ use lint::Issue;
 pub struct Inventory {
     pub identities: Vec<Identity>,
     pub issues: Vec<Issue>,
+    /// Selector (`fp:…`, `key:…`, `env:…`, `aws_account_id:…`, …) → the
+    /// identities that declare it, so that a finding is matched by a few
+    /// lookups instead of a pass over every credential of every identity.
+    index: HashMap<String, Vec<usize>>,
 }
 
 impl Inventory {
     pub fn load(paths: &[PathBuf], today: Date) -> Result<Inventory> {
         let identities = inventory::load(paths)?;
         let issues = lint::lint(&identities, today);
-        Ok(Inventory { identities, issues })
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (n, id) in identities.iter().enumerate() {
+            let mut keys = Vec::new();
+            for c in &id.credentials {
+                keys.extend(
+                    c.fingerprint
+                        .as_ref()
+                        .map(|f| format!("fp:{}", f.trim().to_ascii_lowercase())),
+                );
+                keys.extend(c.key_id.as_ref().map(|k| format!("key:{}", k.trim())));
+                keys.extend(c.env.as_ref().map(|e| format!("env:{e}")));
+            }
+            keys.extend(
+                id.aws_account_id
+                    .as_ref()
+                    .map(|a| format!("aws_account_id:{a}")),
+            );
+            keys.extend(
+                id.github_app_id
+                    .as_ref()
+                    .map(|a| format!("github_app_id:{a}")),
+            );
+            keys.extend(
+                id.gitlab_user_id
+                    .as_ref()
+                    .map(|a| format!("gitlab_user_id:{a}")),
+            );
+            for k in keys {
+                let v = index.entry(k).or_default();
+                if v.last() != Some(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        Ok(Inventory {
+            identities,
+            issues,
+            index,
+        })
+    }
+
+    /// Identities that may claim `f`: those declaring one of its selectors.
+    /// `claims` then checks each (a `provider` narrows an entry).
+    fn candidates(&self, f: &Finding) -> Vec<usize> {
+        let mut keys = vec![format!("fp:{}", f.fingerprint.to_ascii_lowercase())];
+        keys.extend(f.key_id.as_ref().map(|k| format!("key:{k}")));
+        let bindings = f
+            .binding
+            .iter()
+            .chain(f.locations.iter().filter_map(|l| l.binding.as_ref()));
+        keys.extend(bindings.map(|b| format!("env:{b}")));
+        for k in ["aws_account_id", "github_app_id", "gitlab_user_id"] {
+            if let Some(v) = f.decoded.get(k) {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                keys.push(format!("{k}:{v}"));
+            }
+        }
+        let mut out: Vec<usize> = keys
+            .iter()
+            .filter_map(|k| self.index.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     fn issues_of<'a>(&'a self, agent: &'a str) -> impl Iterator<Item = &'a Issue> + 'a {
@@ -107,7 +177,8 @@ pub fn correlate(
     for f in findings.iter_mut() {
         let mut claimed: Vec<&Identity> = Vec::new();
         if let Some(inv) = inventory {
-            for (n, id) in inv.identities.iter().enumerate() {
+            for n in inv.candidates(f) {
+                let id = &inv.identities[n];
                 let mine =
                     id.credentials.iter().any(|c| claims(c, f)) || claims_by_external_id(id, f);
                 if mine && !claimed.iter().any(|c| c.agent == id.agent) {

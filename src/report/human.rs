@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use super::{ReportOptions, ScanReport, Severity};
+use crate::finding::Finding;
 use crate::rules::Lifetime;
 
 struct Paint(bool);
@@ -48,9 +49,54 @@ fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
+fn identity_name(i: &serde_json::Value) -> String {
+    match i {
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.as_str().unwrap_or_default().to_string(),
+    }
+}
+
+/// With an inventory, findings are grouped by owner, then identity, with the
+/// unowned ones last; without one, they are listed in path order.
 pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint(opts.color);
-    for f in &report.findings {
+    let grouped = !report.identities.is_empty();
+    let mut order: Vec<&Finding> = report.findings.iter().collect();
+    if grouped {
+        order.sort_by_key(|f| {
+            (
+                f.identity.is_none(),
+                f.owner.clone().unwrap_or_default(),
+                f.identity.as_ref().map(identity_name).unwrap_or_default(),
+            )
+        });
+    }
+    let mut last_group: Option<(Option<String>, Option<String>)> = None;
+    for f in order {
+        if grouped {
+            let group = (f.owner.clone(), f.identity.as_ref().map(identity_name));
+            if last_group.as_ref() != Some(&group) {
+                match &group {
+                    (_, None) => writeln!(
+                        out,
+                        "{}",
+                        p.yellow("== Unowned: no identity in the inventory claims these")
+                    )?,
+                    (owner, Some(id)) => writeln!(
+                        out,
+                        "== {} / {}",
+                        p.cyan(owner.as_deref().unwrap_or("no owner")),
+                        id
+                    )?,
+                }
+                writeln!(out)?;
+                last_group = Some(group);
+            }
+        }
         writeln!(out, "{}  {}", p.bold_red(&f.rule), f.name)?;
         let mut facts = vec![format!("{}-lived", f.lifetime.as_str())];
         if let Some(c) = f.checksum {
@@ -89,14 +135,7 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
                 p.yellow("removed from HEAD, still exposed in git history: rotate it")
             )?;
         }
-        let name = |i: &serde_json::Value| match i {
-            serde_json::Value::Array(a) => a
-                .iter()
-                .filter_map(|x| x.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            other => other.as_str().unwrap_or_default().to_string(),
-        };
+        let name = identity_name;
         let owner = match (&f.identity, &f.owner) {
             (Some(i), Some(o)) => format!("{o} (identity {})", name(i)),
             (Some(i), None) => format!("no owner (identity {})", name(i)),

@@ -81,7 +81,11 @@ where
                     if is_file {
                         let root = root_for(roots, entry.path());
                         let origin = Origin::file(display_path(entry.path()), root);
-                        let excluded = !opts.exclude.is_empty()
+                        // Names first: canonicalising every file costs syscalls.
+                        let excluded = opts
+                            .exclude
+                            .iter()
+                            .any(|x| x.file_name() == Some(entry.file_name()))
                             && entry
                                 .path()
                                 .canonicalize()

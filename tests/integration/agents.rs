@@ -188,10 +188,54 @@ agents:
         .clone();
     assert_eq!(risks(&npm_finding), ["NHI2", "NHI7"]);
 
+    // The human report groups by owner and identity, unowned last.
+    let r = run(
+        &[
+            "scan",
+            "--agents",
+            inv.to_str().unwrap(),
+            d.to_str().unwrap(),
+        ],
+        None,
+    );
+    let platform = r
+        .stdout
+        .find("== platform-team / release-assistant")
+        .expect("owner group");
+    let unowned = r.stdout.find("== Unowned").expect("unowned group");
+    assert!(platform < unowned, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Identity issues:\n  old-bot: offboarded"),
+        "{}",
+        r.stdout
+    );
+
     // The inventory can come from .keytrace.toml too.
     write(d, ".keytrace.toml", "agents = [\"inventory\"]\n");
     let (_, v) = scan_json(d, &[]);
     assert_eq!(v["identities"].as_array().unwrap().len(), 5);
+    std::fs::remove_file(d.join(".keytrace.toml")).unwrap();
+
+    // Or from the repository itself: .keytrace/agents/ (switchable off).
+    std::fs::create_dir_all(d.join(".keytrace")).unwrap();
+    std::fs::rename(d.join("inventory"), d.join(".keytrace/agents")).unwrap();
+    let (_, v) = scan_json(d, &[]);
+    assert_eq!(v["identities"].as_array().unwrap().len(), 5);
+    let (_, v) = scan_json(d, &["--no-agent-discovery"]);
+    assert!(v["identities"].as_array().unwrap().is_empty());
+    // A root agents.yaml of another tool is not an inventory: a warning.
+    write(d, "agents.yaml", "researcher:\n  role: Senior analyst\n");
+    let (code, v) = scan_json(d, &["--no-ignore"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["identities"].as_array().unwrap().len(), 5);
+    assert!(v["errors"].as_array().unwrap().iter().any(|e| e["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("agents.yaml")
+        && e["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not used as the agent inventory")));
 }
 
 #[test]
