@@ -29,6 +29,8 @@ pub enum Command {
     /// The agent inventory.
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Record today's findings as accepted: `keytrace baseline [PATH]... -o FILE`.
+    Baseline(BaselineArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,6 +66,13 @@ pub struct ScanArgs {
     /// History: only refs whose full name matches GLOB (e.g. 'refs/heads/*').
     #[arg(long, value_name = "GLOB")]
     pub refs: Option<String>,
+    /// Suppress the findings recorded in a baseline (`keytrace baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// What fails the run (exit 1): any, unowned, valid (checksum-valid
+    /// only), or a list of risk ids such as NHI1,NHI7.
+    #[arg(long, value_name = "POLICY", default_value = "any")]
+    pub fail_on: String,
     /// The agent inventory: a YAML file, or a directory of them (repeatable).
     #[arg(long, value_name = "FILE|DIR")]
     pub agents: Vec<PathBuf>,
@@ -130,6 +139,16 @@ pub enum RulesCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// The scan to record; `--output`/`-o` names the baseline file.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Drop entries of an existing baseline that are no longer found.
+    #[arg(long)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Subcommand)]

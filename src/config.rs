@@ -94,6 +94,49 @@ fn discover_inventory(
     Inventory::load(found, today).ok()
 }
 
+/// What makes a scan fail (exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailOn {
+    Any,
+    Unowned,
+    /// Only findings whose embedded checksum validates.
+    Valid,
+    /// Only findings showing one of these NHI risks.
+    Risks(Vec<String>),
+}
+
+impl FailOn {
+    pub fn parse(s: &str) -> Result<FailOn> {
+        Ok(match s.trim() {
+            "any" => FailOn::Any,
+            "unowned" => FailOn::Unowned,
+            "valid" => FailOn::Valid,
+            list => {
+                let ids: Vec<String> = list
+                    .split(',')
+                    .map(|x| x.trim().to_ascii_uppercase())
+                    .collect();
+                let known = |id: &String| crate::identity::risks::TITLES.iter().any(|t| t.0 == id);
+                if ids.is_empty() || !ids.iter().all(known) {
+                    return Err(Error::Usage(format!(
+                        "--fail-on takes any, unowned, valid, or NHI risk ids like NHI1,NHI7; not {s:?}"
+                    )));
+                }
+                FailOn::Risks(ids)
+            }
+        })
+    }
+
+    pub fn fails(&self, f: &crate::finding::Finding) -> bool {
+        match self {
+            FailOn::Any => true,
+            FailOn::Unowned => f.identity.is_none(),
+            FailOn::Valid => f.checksum == Some(crate::validate::Checksum::Valid),
+            FailOn::Risks(ids) => f.risks.iter().any(|r| ids.iter().any(|i| i == r.id)),
+        }
+    }
+}
+
 pub struct Config {
     pub roots: Vec<PathBuf>,
     /// Scan the files under the roots.
@@ -108,6 +151,8 @@ pub struct Config {
     pub show_secrets: bool,
     pub progress: bool,
     pub color: bool,
+    pub baseline: Option<crate::baseline::Baseline>,
+    pub fail_on: FailOn,
     /// The agent inventory, when one was given or found.
     pub inventory: Option<Inventory>,
     /// Problems to report that were found while building the configuration
@@ -266,6 +311,11 @@ impl Config {
             show_secrets: args.show_secrets,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
+            baseline: match &args.baseline {
+                Some(b) => Some(crate::baseline::Baseline::read(b)?),
+                None => None,
+            },
+            fail_on: FailOn::parse(&args.fail_on)?,
             inventory,
             warnings,
             risk: RiskOptions {

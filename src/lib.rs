@@ -5,6 +5,7 @@
 //! [`finding`] (grouped by rule and secret, with all locations) → [`identity`]
 //! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
 //! arguments; [`scan`] runs the pipeline.
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod error;

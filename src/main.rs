@@ -61,11 +61,35 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     w.flush()?;
                 }
             }
-            Ok(if report.findings.is_empty() {
-                CLEAN
+            let failing = report.findings.iter().any(|f| config.fail_on.fails(f));
+            Ok(if failing { FOUND } else { CLEAN })
+        }
+        Command::Baseline(args) => {
+            let Some(path) = args.scan.output.clone() else {
+                bail!("keytrace baseline needs -o FILE: where to write the baseline");
+            };
+            let mut scan_args = args.scan;
+            scan_args.baseline = None;
+            let config = Config::from_scan_args(&scan_args)?;
+            let report = scan::run(&config)?;
+            let previous = if path.is_file() {
+                Some(keytrace::baseline::Baseline::read(&path)?)
             } else {
-                FOUND
-            })
+                None
+            };
+            let b = keytrace::baseline::Baseline::record(
+                &report.findings,
+                previous.as_ref(),
+                args.prune,
+            );
+            b.write(&path)?;
+            eprintln!(
+                "keytrace: {} findings recorded in {} ({} entries)",
+                report.findings.len(),
+                path.display(),
+                b.findings.len()
+            );
+            Ok(CLEAN)
         }
         Command::Rules(RulesCommand::List { format, rules }) => {
             let set = RuleSet::load(true, &rules)?;

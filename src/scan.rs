@@ -182,6 +182,10 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         collector.add(rules, &origin, m);
     }
     let mut findings = collector.finish(config.show_secrets);
+    let suppressed = match &config.baseline {
+        Some(b) => crate::baseline::suppress(&mut findings, b) as u64,
+        None => 0,
+    };
     let identities =
         crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
     let mut errors = shared.errors.into_inner().expect("workers done");
@@ -198,6 +202,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             bytes: counters.bytes.into_inner(),
             seconds: started.elapsed().as_secs_f64(),
             skipped_binary: counters.binary.into_inner(),
+            suppressed,
             rules: rules.len(),
         },
         errors,

@@ -230,6 +230,13 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
             p.bold_red(&summary)
         }
     )?;
+    if s.suppressed > 0 {
+        writeln!(
+            out,
+            "{} accepted in the baseline, not shown",
+            plural(s.suppressed as usize, "finding")
+        )?;
+    }
     if s.skipped_binary > 0 {
         writeln!(
             out,

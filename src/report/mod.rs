@@ -23,6 +23,8 @@ pub struct Stats {
     pub seconds: f64,
     /// Files passed over because their content is binary.
     pub skipped_binary: u64,
+    /// Findings a baseline accepted, and so not reported.
+    pub suppressed: u64,
     pub rules: usize,
 }
 

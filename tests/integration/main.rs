@@ -2,6 +2,7 @@
 //! `keytrace` executable on trees built at test time from fake credentials.
 mod agents;
 mod bad_input;
+mod baseline;
 mod formats;
 mod history;
 mod planted;
