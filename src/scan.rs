@@ -53,6 +53,11 @@ impl Sink for Worker<'_> {
                 continue; // the next chunk reports it
             }
             m.line += c.line_base;
+            if let Some(lines) = &c.origin.lines {
+                if lines.binary_search(&m.line).is_err() {
+                    continue; // not on an added line
+                }
+            }
             self.counters.matches.fetch_add(1, Ordering::Relaxed);
             self.matches.push((c.origin.clone(), m));
         }

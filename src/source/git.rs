@@ -84,6 +84,8 @@ struct BlobJob {
     path: String,
     commit: Option<Arc<CommitInfo>>,
     at_head: bool,
+    /// Only these lines are new (see [`Origin::lines`]).
+    lines: Option<Arc<[u32]>>,
 }
 
 /// Bounded, so that planning never runs far ahead of scanning: memory holds
@@ -309,6 +311,7 @@ fn scan_blob<S: Sink>(
         root: location.display_root.clone(),
         commit: job.commit.clone(),
         at_head: job.at_head,
+        lines: job.lines.clone(),
     };
     let blob = match repo.find_blob(job.oid) {
         Ok(b) => b,
@@ -630,6 +633,7 @@ fn walk_tree(
                     path: String::from_utf8_lossy(prefix).into_owned(),
                     commit: Some(commit.clone()),
                     at_head: at_head.contains(&entry.id()),
+                    lines: None,
                 });
             }
             // A submodule's gitlink: its history is its own repository's.
@@ -715,13 +719,14 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>, plan: &mut Pl
         let info = Arc::new(info);
         match added_blobs(repo, oid) {
             Ok(blobs) => {
-                for (blob, path) in blobs {
+                for (blob, path, lines) in blobs {
                     if seen.insert(blob) {
                         plan.job(BlobJob {
                             oid: blob,
                             path,
                             commit: Some(info.clone()),
                             at_head: at_head.contains(&blob),
+                            lines,
                         });
                     }
                 }
@@ -764,49 +769,78 @@ fn other_branch_tips(repo: &Repository, tip: Oid) -> Vec<Oid> {
     out
 }
 
+/// A blob that a diff adds or changes, with its path and, when it changes an
+/// older blob, the numbers of the lines it adds.
+type Added = (Oid, String, Option<Arc<[u32]>>);
+
+/// The new-side blobs of a diff's additions and changes. For a changed file
+/// only its added lines count: a deletion is never a finding, and an old
+/// secret on an unchanged line was there before the range.
+fn additions(diff: &git2::Diff) -> Vec<Added> {
+    let mut out = Vec::new();
+    for (i, d) in diff.deltas().enumerate() {
+        if !matches!(
+            d.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        ) {
+            continue;
+        }
+        let f = d.new_file();
+        if f.mode() == git2::FileMode::Commit {
+            continue; // a submodule's gitlink
+        }
+        let path = f
+            .path_bytes()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .unwrap_or_default();
+        let whole = d.status() == Delta::Added || d.old_file().id().is_zero();
+        let lines = if whole { None } else { added_lines(diff, i) };
+        out.push((f.id(), path, lines));
+    }
+    out
+}
+
+/// Added line numbers of delta `i`; `None` (scan it all) when the patch
+/// cannot be made, e.g. for a binary file.
+fn added_lines(diff: &git2::Diff, i: usize) -> Option<Arc<[u32]>> {
+    let patch = git2::Patch::from_diff(diff, i).ok()??;
+    let mut lines = Vec::new();
+    for h in 0..patch.num_hunks() {
+        for l in 0..patch.num_lines_in_hunk(h).ok()? {
+            let line = patch.line_in_hunk(h, l).ok()?;
+            if line.origin() == '+' {
+                lines.extend(line.new_lineno());
+            }
+        }
+    }
+    lines.sort_unstable();
+    Some(lines.into())
+}
+
 /// Blobs a commit adds or changes relative to its parents: all of a root
 /// commit's, a normal commit's diff against its parent, and for a merge only
 /// what is new against every parent (its conflict resolutions).
-fn added_blobs(repo: &Repository, oid: Oid) -> Result<Vec<(Oid, String)>, git2::Error> {
+fn added_blobs(repo: &Repository, oid: Oid) -> Result<Vec<Added>, git2::Error> {
     let commit = repo.find_commit(oid)?;
     let tree = commit.tree()?;
     let parents: Vec<_> = commit.parents().collect();
-    let new_against =
-        |parent_tree: Option<&git2::Tree>| -> Result<Vec<(Oid, String)>, git2::Error> {
-            let diff = repo.diff_tree_to_tree(parent_tree, Some(&tree), None)?;
-            let mut out = Vec::new();
-            for d in diff.deltas() {
-                if matches!(
-                    d.status(),
-                    Delta::Added
-                        | Delta::Modified
-                        | Delta::Renamed
-                        | Delta::Copied
-                        | Delta::Typechange
-                ) {
-                    let f = d.new_file();
-                    if f.mode() == git2::FileMode::Commit {
-                        continue; // a submodule's gitlink
-                    }
-                    let path = f
-                        .path_bytes()
-                        .map(|p| String::from_utf8_lossy(p).into_owned())
-                        .unwrap_or_default();
-                    out.push((f.id(), path));
-                }
-            }
-            Ok(out)
-        };
+    let against = |parent: Option<&git2::Tree>| -> Result<Vec<Added>, git2::Error> {
+        Ok(additions(&repo.diff_tree_to_tree(
+            parent,
+            Some(&tree),
+            None,
+        )?))
+    };
     if parents.is_empty() {
-        return new_against(None);
+        return against(None);
     }
-    let mut result = new_against(Some(&parents[0].tree()?))?;
+    let mut result = against(Some(&parents[0].tree()?))?;
     for p in &parents[1..] {
-        let other: OidSet = new_against(Some(&p.tree()?))?
+        let other: OidSet = against(Some(&p.tree()?))?
             .into_iter()
             .map(|x| x.0)
             .collect();
-        result.retain(|(o, _)| other.contains(o));
+        result.retain(|(o, _, _)| other.contains(o));
     }
     Ok(result)
 }
@@ -835,25 +869,13 @@ fn plan_staged(repo: &Repository, plan: &mut Plan) {
             return;
         }
     };
-    for d in diff.deltas() {
-        if matches!(
-            d.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
-            let f = d.new_file();
-            if f.mode() == git2::FileMode::Commit {
-                continue;
-            }
-            let path = f
-                .path_bytes()
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .unwrap_or_default();
-            plan.job(BlobJob {
-                oid: f.id(),
-                path,
-                commit: None,
-                at_head: false,
-            });
-        }
+    for (oid, path, lines) in additions(&diff) {
+        plan.job(BlobJob {
+            oid,
+            path,
+            commit: None,
+            at_head: false,
+            lines,
+        });
     }
 }

@@ -22,6 +22,10 @@ pub struct Origin {
     /// Whether this content is still present now: a file of the working tree,
     /// or a blob in the tree of HEAD.
     pub at_head: bool,
+    /// When only some lines are new (a blob changed in a `--since` range or
+    /// in the index): their numbers, sorted. Matches elsewhere were there
+    /// before and are not reported again.
+    pub lines: Option<Arc<[u32]>>,
 }
 
 /// A commit, as a location in a report shows it.
@@ -46,6 +50,7 @@ impl Origin {
             root,
             commit: None,
             at_head: true,
+            lines: None,
         }
     }
 }

@@ -491,3 +491,52 @@ fn shallow_clones_and_submodules() {
         "the submodule's own history is scanned"
     );
 }
+
+#[test]
+fn ranges_and_staging_report_only_added_lines() {
+    let mut f = Fakes::new(75);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2024-01-01T00:00:00Z");
+    let old = f.github("ghp");
+    let gone = f.npm();
+    write(d, "app.env", format!("A=1\nGITHUB_TOKEN={old}\n"));
+    write(d, "other.env", format!("NPM_TOKEN={gone}\nB=2\n"));
+    let base = commit(d, "base", "2024-01-01T10:00:00Z");
+    // In the range: a new secret is added to a file that already holds an
+    // old one, and a secret line is deleted from another file.
+    let new = f.slack_bot();
+    write(
+        d,
+        "app.env",
+        format!("A=1\nGITHUB_TOKEN={old}\nSLACK_BOT_TOKEN={new}\n"),
+    );
+    write(d, "other.env", "B=2\n");
+    commit(d, "change", "2024-01-02T10:00:00Z");
+    let (code, v) = scan_json(d, &["--since", &base]);
+    assert_eq!(code, 1);
+    let fs = v["findings"].as_array().unwrap();
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert_eq!(
+        fs[0]["fingerprint"],
+        keytrace::finding::fingerprint(new.as_bytes())
+    );
+    assert_eq!(fs[0]["locations"][0]["line"], 3);
+
+    // Staged: only what the staged change adds.
+    let staged = f.huggingface();
+    write(
+        d,
+        "app.env",
+        format!("A=1\nGITHUB_TOKEN={old}\nSLACK_BOT_TOKEN={new}\nHF_TOKEN={staged}\n"),
+    );
+    git(d, &["add", "app.env"], "2024-01-03T10:00:00Z");
+    let (code, v) = scan_json(d, &["--staged"]);
+    assert_eq!(code, 1);
+    let fs = v["findings"].as_array().unwrap();
+    assert_eq!(fs.len(), 1, "{fs:#?}");
+    assert_eq!(
+        fs[0]["fingerprint"],
+        keytrace::finding::fingerprint(staged.as_bytes())
+    );
+}
