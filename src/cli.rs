@@ -29,6 +29,9 @@ pub enum Command {
     /// The agent inventory.
     #[command(subcommand)]
     Agents(AgentsCommand),
+    /// Scan what a CI run brings: the push or pull/merge request range read
+    /// from GitHub Actions, GitLab CI or $KEYTRACE_SINCE (else everything).
+    Ci(ScanArgs),
     /// Record today's findings as accepted: `keytrace baseline [PATH]... -o FILE`.
     Baseline(BaselineArgs),
 }

@@ -6,6 +6,7 @@
 //! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
 //! arguments; [`scan`] runs the pipeline.
 pub mod baseline;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod error;

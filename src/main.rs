@@ -40,6 +40,29 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Ci(mut args) => {
+            if args.since.is_none() && !args.staged {
+                let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+                match keytrace::ci::detect(&env, |p| std::fs::read_to_string(p).ok()) {
+                    Some(r) => {
+                        eprintln!(
+                            "keytrace: {}: scanning {}..{}",
+                            r.source,
+                            r.since,
+                            r.until.as_deref().unwrap_or("HEAD")
+                        );
+                        args.since = Some(r.since);
+                        args.until = r.until;
+                    }
+                    None => eprintln!(
+                        "keytrace: no CI range in the environment (GitHub push/pull_request, GitLab, KEYTRACE_SINCE): scanning everything"
+                    ),
+                }
+            }
+            run(Cli {
+                command: Command::Scan(args),
+            })
+        }
         Command::Scan(args) => {
             let config = Config::from_scan_args(&args)?;
             let report = scan::run(&config)?;

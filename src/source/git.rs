@@ -679,10 +679,16 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>, plan: &mut Pl
             // A new branch (the all-zero "before" of a push) or a revision
             // this clone does not have: scan what no other branch has.
             let others = other_branch_tips(repo, tip);
+            let shallow = if repo.is_shallow() && !is_zero_rev(since) {
+                " (this clone is shallow: fetch the whole history, e.g. `fetch-depth: 0` \
+                 with actions/checkout or `GIT_DEPTH: 0` in GitLab CI, so that it is found)"
+            } else {
+                ""
+            };
             plan.problems.push(ScanError::warning(
                 &root,
                 format!(
-                    "--since {since}: {}; scanning the commits of {} that no other branch or remote-tracking ref reaches ({} refs excluded)",
+                    "--since {since}: {}{shallow}; scanning the commits of {} that no other branch or remote-tracking ref reaches ({} refs excluded)",
                     if is_zero_rev(since) { "the zero revision (a new branch)" } else { "not found in this repository" },
                     until.unwrap_or("HEAD"),
                     others.len()

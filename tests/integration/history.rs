@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::{scan_json, write};
 
-fn git(dir: &Path, args: &[&str], date: &str) -> String {
+pub fn git(dir: &Path, args: &[&str], date: &str) -> String {
     let out = Command::new("git")
         .args([
             "-c",
@@ -40,7 +40,7 @@ fn git(dir: &Path, args: &[&str], date: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn commit(dir: &Path, msg: &str, date: &str) -> String {
+pub fn commit(dir: &Path, msg: &str, date: &str) -> String {
     git(dir, &["add", "-A"], date);
     git(dir, &["commit", "-q", "-m", msg], date);
     git(dir, &["rev-parse", "HEAD"], date)

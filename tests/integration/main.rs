@@ -3,6 +3,7 @@
 mod agents;
 mod bad_input;
 mod baseline;
+mod ci;
 mod formats;
 mod history;
 mod planted;
