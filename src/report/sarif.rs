@@ -8,6 +8,11 @@ use crate::finding::Finding;
 use crate::rules::{Lifetime, Rule, RuleSet};
 
 const INFO_URI: &str = "https://github.com/keytrace/keytrace";
+/// GitHub code scanning rejects runs with more results than this.
+pub const MAX_RESULTS: usize = 25_000;
+/// Risks that make a result an error rather than a warning: the credential
+/// outlives its use, belongs to no one accountable, or gives too much.
+const ERROR_RISKS: &[&str] = &["NHI1", "NHI3", "NHI4", "NHI5", "NHI7", "NHI10"];
 
 /// GitHub reads `security-severity` (0–10) per rule.
 fn severity(rule: &Rule) -> &'static str {
@@ -78,10 +83,10 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
     for f in &report.findings {
         let index = used.iter().position(|id| *id == f.rule);
         let risks: Vec<&str> = f.risks.iter().map(|r| r.id).collect();
-        let level = if f.lifetime == Lifetime::Short {
-            "warning"
-        } else {
+        let level = if f.risks.iter().any(|r| ERROR_RISKS.contains(&r.id)) {
             "error"
+        } else {
+            "warning"
         };
         for loc in &f.locations {
             let mut message = format!("{} {}", f.name, f.redacted);
@@ -133,7 +138,9 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             results.push(result);
         }
     }
-    let notifications: Vec<Value> = report
+    let total = results.len();
+    results.truncate(MAX_RESULTS);
+    let mut notifications: Vec<Value> = report
         .errors
         .iter()
         .map(|e| {
@@ -143,6 +150,14 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             })
         })
         .collect();
+    if total > MAX_RESULTS {
+        notifications.push(json!({
+            "level": "warning",
+            "message": {"text": format!(
+                "{total} results, more than the {MAX_RESULTS} code scanning accepts: the first {MAX_RESULTS} are included; use --format json for all"
+            )},
+        }));
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
