@@ -28,9 +28,9 @@ pub struct KeywordFinder {
 
 enum Imp {
     Packed {
-        searcher: packed::Searcher,
-        /// Anchor pattern id → (keyword, offset of the anchor in it).
-        by_anchor: Vec<Vec<(usize, usize)>>,
+        /// One searcher per 64 anchors (Teddy's limit), each with its anchor
+        /// pattern id → (keyword, offset of the anchor in it).
+        searchers: Vec<(packed::Searcher, Vec<Vec<(usize, usize)>>)>,
         longest: usize,
     },
     Automaton(AhoCorasick),
@@ -59,6 +59,23 @@ impl KeywordFinder {
         matches!(self.imp, Imp::Packed { .. })
     }
 
+    /// One line saying which prefilter runs, for `keytrace rules list`.
+    pub fn describe(&self) -> String {
+        match &self.imp {
+            Imp::Packed { searchers, .. } => format!(
+                "prefilter: Teddy (SIMD) over {} anchors in {} searcher{} covering {} keywords",
+                searchers.iter().map(|s| s.1.len()).sum::<usize>(),
+                searchers.len(),
+                if searchers.len() == 1 { "" } else { "s" },
+                self.keywords.len()
+            ),
+            Imp::Automaton(_) => format!(
+                "prefilter: Aho-Corasick DFA over {} keywords (Teddy needs at most 64 anchors of 3 bytes and SSSE3/AVX2)",
+                self.keywords.len()
+            ),
+        }
+    }
+
     /// Calls `f(keyword, start, end)` for every occurrence of every keyword,
     /// overlapping ones included, in increasing order of `start` (packed) or
     /// `end` (automaton). `lower` is scratch space.
@@ -74,11 +91,7 @@ impl KeywordFinder {
                     f(m.pattern().as_usize(), m.start(), m.end());
                 }
             }
-            Imp::Packed {
-                searcher,
-                by_anchor,
-                longest,
-            } => {
+            Imp::Packed { searchers, longest } => {
                 let mut hits: Vec<(usize, usize, usize)> = Vec::new();
                 let mut block = 0;
                 while block < hay.len() {
@@ -90,24 +103,28 @@ impl KeywordFinder {
                     lower.clear();
                     lower.extend_from_slice(&hay[from..to]);
                     lower.make_ascii_lowercase();
-                    let mut at = 0;
-                    while let Some(m) = searcher.find_in(&lower[..], Span::from(at..lower.len())) {
-                        let p = m.start();
-                        for &(k, off) in &by_anchor[m.pattern().as_usize()] {
-                            let Some(start) = (from + p).checked_sub(off) else {
-                                continue;
-                            };
-                            let kw = &self.keywords[k];
-                            if start >= block
-                                && start < end
-                                && lower[start - from..].starts_with(kw)
-                            {
-                                hits.push((start, start + kw.len(), k));
+                    for (searcher, by_anchor) in searchers {
+                        let mut at = 0;
+                        while let Some(m) =
+                            searcher.find_in(&lower[..], Span::from(at..lower.len()))
+                        {
+                            let p = m.start();
+                            for &(k, off) in &by_anchor[m.pattern().as_usize()] {
+                                let Some(start) = (from + p).checked_sub(off) else {
+                                    continue;
+                                };
+                                let kw = &self.keywords[k];
+                                if start >= block
+                                    && start < end
+                                    && lower[start - from..].starts_with(kw)
+                                {
+                                    hits.push((start, start + kw.len(), k));
+                                }
                             }
+                            // Anchors all have one length and are distinct, so
+                            // the next can start one byte later at the earliest.
+                            at = p + 1;
                         }
-                        // Anchors all have one length and are distinct, so
-                        // the next can start one byte later at the earliest.
-                        at = p + 1;
                     }
                     hits.sort_unstable();
                     for &(s, e, k) in &hits {
@@ -160,19 +177,31 @@ fn anchors(keywords: &[Vec<u8>]) -> Option<Vec<Anchor>> {
     Some(chosen)
 }
 
+/// Teddy takes at most this many patterns per searcher.
+const TEDDY_MAX: usize = 64;
+/// More searchers than this cost more passes than the DFA's single one.
+const MAX_SEARCHERS: usize = 2;
+
 fn packed_finder(keywords: &[Vec<u8>]) -> Option<Imp> {
     let chosen = anchors(keywords)?;
-    if chosen.is_empty() || chosen.len() > 64 {
+    if chosen.is_empty() || chosen.len() > TEDDY_MAX * MAX_SEARCHERS {
         return None;
     }
-    let searcher = packed::Config::new()
-        .match_kind(packed::MatchKind::LeftmostFirst)
-        .builder()
-        .extend(chosen.iter().map(|(a, _)| a))
-        .build()?;
+    // Even halves: two searchers of 40 beat one of 64 and one of 16 only
+    // if both stay "slim" (32 or fewer), so split evenly.
+    let groups = chosen.len().div_ceil(TEDDY_MAX);
+    let per = chosen.len().div_ceil(groups);
+    let mut searchers = Vec::new();
+    for group in chosen.chunks(per) {
+        let searcher = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(group.iter().map(|(a, _)| a))
+            .build()?;
+        searchers.push((searcher, group.iter().map(|(_, m)| m.clone()).collect()));
+    }
     Some(Imp::Packed {
-        searcher,
-        by_anchor: chosen.into_iter().map(|(_, m)| m).collect(),
+        searchers,
         longest: keywords.iter().map(Vec::len).max().unwrap_or(ANCHOR),
     })
 }
@@ -225,6 +254,46 @@ mod tests {
         let want = hits(&auto, &hay);
         assert_eq!(hits(&packed, &hay), want);
         assert_eq!(want.len(), 13, "{want:?}");
+    }
+
+    #[test]
+    fn many_anchors_use_several_searchers_and_agree() {
+        let mut f = crate::fakes::Fakes::new(3);
+        let kws: Vec<Vec<u8>> = (0..100)
+            .map(|_| f.chars(b"abcdefghijklmnopqrstuvwxyz_-", 7).into_bytes())
+            .collect();
+        let packed = KeywordFinder::new(&kws).unwrap();
+        assert!(
+            packed.describe().contains("in 2 searchers"),
+            "{}",
+            packed.describe()
+        );
+        let auto = KeywordFinder {
+            keywords: kws.clone(),
+            imp: Imp::Automaton(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&kws)
+                    .unwrap(),
+            ),
+        };
+        let mut hay = Vec::new();
+        for (i, k) in kws.iter().enumerate() {
+            hay.extend(
+                f.chars(b"abcdefghijklmnopqrstuvwxyz ", 700 + i)
+                    .into_bytes(),
+            );
+            let k = if i % 2 == 0 {
+                k.to_ascii_uppercase()
+            } else {
+                k.clone()
+            };
+            hay.extend(k);
+        }
+        let want = hits(&auto, &hay);
+        assert!(want.len() >= 100);
+        assert_eq!(hits(&packed, &hay), want);
     }
 
     #[test]

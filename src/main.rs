@@ -136,7 +136,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                             s.name
                         )?;
                     }
-                    writeln!(w, "{} rules", set.len())?;
+                    let matcher = keytrace::matcher::Matcher::new(set.clone(), Default::default())?;
+                    writeln!(w, "{} rules; {}", set.len(), matcher.keywords().describe())?;
                 }
             }
             w.flush()?;

@@ -109,6 +109,10 @@ impl Matcher {
         &self.rules
     }
 
+    pub fn keywords(&self) -> &KeywordFinder {
+        &self.keywords
+    }
+
     /// Every match in `hay`, sorted by offset, with line and column.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         let windows = self.windows(hay, scratch);
