@@ -26,11 +26,15 @@ pub struct KeywordFinder {
     imp: Imp,
 }
 
+/// A Teddy searcher and, per anchor pattern id, the (keyword, offset of the
+/// anchor in it) pairs that the anchor stands for.
+type Searcher = (packed::Searcher, Vec<Vec<(usize, usize)>>);
+
 enum Imp {
     Packed {
         /// One searcher per 64 anchors (Teddy's limit), each with its anchor
         /// pattern id → (keyword, offset of the anchor in it).
-        searchers: Vec<(packed::Searcher, Vec<Vec<(usize, usize)>>)>,
+        searchers: Vec<Searcher>,
         longest: usize,
     },
     Automaton(AhoCorasick),
