@@ -46,14 +46,7 @@ impl KeywordFinder {
         let keywords: Vec<Vec<u8>> = keywords.iter().map(|k| k.to_ascii_lowercase()).collect();
         let imp = match packed_finder(&keywords) {
             Some(p) => p,
-            None => Imp::Automaton(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&keywords)
-                    .map_err(|e| e.to_string())?,
-            ),
+            None => automaton(&keywords)?,
         };
         Ok(KeywordFinder { keywords, imp })
     }
@@ -181,6 +174,17 @@ fn anchors(keywords: &[Vec<u8>]) -> Option<Vec<Anchor>> {
     Some(chosen)
 }
 
+/// The fallback: one case-insensitive DFA over all keywords.
+fn automaton(keywords: &[Vec<u8>]) -> Result<Imp, String> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(keywords)
+        .map(Imp::Automaton)
+        .map_err(|e| e.to_string())
+}
+
 /// Teddy takes at most this many patterns per searcher.
 const TEDDY_MAX: usize = 64;
 /// More searchers than this cost more passes than the DFA's single one.
@@ -242,13 +246,7 @@ mod tests {
         assert!(packed.is_packed(), "this CPU has no SIMD Teddy");
         let auto = KeywordFinder {
             keywords: kws.clone(),
-            imp: Imp::Automaton(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&kws)
-                    .unwrap(),
-            ),
+            imp: automaton(&kws).unwrap(),
         };
         let mut hay = b"AWS_SECRET=1 Token: x; sK-AnT-y ghp_ API_KEY".to_vec();
         hay.resize(BLOCK - 3, b'.');
@@ -274,13 +272,7 @@ mod tests {
         );
         let auto = KeywordFinder {
             keywords: kws.clone(),
-            imp: Imp::Automaton(
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&kws)
-                    .unwrap(),
-            ),
+            imp: automaton(&kws).unwrap(),
         };
         let mut hay = Vec::new();
         for (i, k) in kws.iter().enumerate() {

@@ -20,14 +20,14 @@ pub struct Issue {
     pub warning: bool,
 }
 
-pub const IDENTITY_TYPES: &[&str] = &[
+/// Identity types that are not a person; `user_delegated` is the one that is.
+pub const NON_HUMAN_TYPES: &[&str] = &[
     "workload_identity",
     "service_account",
     "ai_agent",
     "bot",
     "ci_job",
     "api_key",
-    "user_delegated",
 ];
 const STATUSES: &[&str] = &["active", "suspended", "offboarded"];
 /// Authentication that hands out long-lived static secrets.
@@ -246,12 +246,12 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
                 warning: true,
             })
         };
-        if !ty.is_empty() && !IDENTITY_TYPES.contains(&ty) {
+        if !ty.is_empty() && ty != "user_delegated" && !NON_HUMAN_TYPES.contains(&ty) {
             warn(
                 "unknown-identity-type",
                 format!(
-                    "identity_type {ty:?} is not one of {}",
-                    IDENTITY_TYPES.join(", ")
+                    "identity_type {ty:?} is not one of {}, user_delegated",
+                    NON_HUMAN_TYPES.join(", ")
                 ),
             );
         }

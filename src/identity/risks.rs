@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::inventory::{Date, Identity};
-use super::lint::{is_admin_action, review_due, STATIC_AUTH};
+use super::lint::{is_admin_action, review_due, NON_HUMAN_TYPES, STATIC_AUTH};
 use super::{Inventory, RiskOptions};
 use crate::finding::Finding;
 use crate::rules::{IdentityClass, Lifetime};
@@ -52,16 +52,6 @@ const MCP_CONFIGS: &[&str] = &[
     "mcp_settings.json",
     "mcp_config.json",
     "opencode.json",
-];
-
-/// Identity types that are not a person.
-const NON_HUMAN: &[&str] = &[
-    "workload_identity",
-    "service_account",
-    "ai_agent",
-    "bot",
-    "ci_job",
-    "api_key",
 ];
 
 /// What the assessment of one finding may look at.
@@ -319,7 +309,7 @@ pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
         let who = names(&|i| {
             i.identity_type
                 .as_deref()
-                .is_some_and(|t| NON_HUMAN.contains(&t))
+                .is_some_and(|t| NON_HUMAN_TYPES.contains(&t))
         });
         if !who.is_empty() {
             add(
