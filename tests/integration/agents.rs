@@ -176,6 +176,38 @@ agents:
         1
     );
 
+    // The SARIF of this scan, with findings of every detectable risk,
+    // validates, and carries the risk ids as tags.
+    let r = run(
+        &[
+            "scan",
+            "--format",
+            "sarif",
+            "--agents",
+            inv.to_str().unwrap(),
+            d.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 1);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    let errors = crate::formats::sarif_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut tags: Vec<String> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["properties"]["tags"].as_array().unwrap().clone())
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(
+        tags,
+        ["NHI1", "NHI10", "NHI2", "NHI3", "NHI4", "NHI5", "NHI7", "NHI8", "NHI9"],
+        "every risk but NHI6, which no repository shows"
+    );
+
     // Without an inventory nothing is claimed, and "unowned" is not a risk.
     let (_, v) = scan_json(d, &["--no-ignore"]);
     assert!(v["identities"].as_array().unwrap().is_empty());

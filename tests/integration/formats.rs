@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::planted::plant_all;
 use crate::run;
 
-fn sarif_schema() -> Value {
+pub fn sarif_schema() -> Value {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let candidates = [
         here.join("../shared/schemas/sarif-schema-2.1.0.json"),
@@ -19,6 +19,16 @@ fn sarif_schema() -> Value {
         .find(|p| p.is_file())
         .expect("the SARIF 2.1.0 schema");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Validation errors of a SARIF document against the 2.1.0 schema.
+pub fn sarif_errors(doc: &Value) -> Vec<String> {
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
 }
 
 #[test]
