@@ -57,6 +57,12 @@ pub enum Validator {
     ConnectionString,
     /// A value assigned to a secret-like name looks like a secret.
     Generic,
+    /// Grafana `glsa_<32>_<8 hex>`: hex of crc32("glsa_" + secret), little-endian.
+    GrafanaCrc32,
+    /// Zuplo `zpka_<32 hex>_<8 hex>`: hex of crc32(body), big-endian.
+    ZuploCrc32,
+    /// Confluent `cflt<54><6>`: base64 of crc32(body) little-endian, first 6.
+    ConfluentCrc32,
 }
 
 /// A rule as written in a rule file.

@@ -113,7 +113,55 @@ pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
         Validator::PrivateKey => private_key(secret),
         Validator::ConnectionString => connection_password(secret),
         Validator::Generic => generic_value(secret),
+        Validator::GrafanaCrc32 => grafana_crc32(secret),
+        Validator::ZuploCrc32 => zuplo_crc32(secret),
+        Validator::ConfluentCrc32 => confluent_crc32(secret),
     }
+}
+
+fn checksum(valid: bool) -> Outcome {
+    Ok(Facts {
+        checksum: Some(if valid {
+            Checksum::Valid
+        } else {
+            Checksum::Invalid
+        }),
+        ..Facts::default()
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Grafana service-account tokens: `glsa_` + 32 + `_` + the little-endian
+/// hex of crc32(`glsa_` + the 32).
+pub fn grafana_crc32(secret: &[u8]) -> Outcome {
+    if secret.len() != 46 || !secret.starts_with(b"glsa_") || secret[37] != b'_' {
+        return Err("not a glsa_ token");
+    }
+    let crc = crc32fast::hash(&secret[..37]);
+    checksum(hex(&crc.to_le_bytes()).as_bytes() == &secret[38..])
+}
+
+/// Zuplo API keys: `zpka_` + 32 hex + `_` + the big-endian hex of crc32(the 32).
+pub fn zuplo_crc32(secret: &[u8]) -> Outcome {
+    if secret.len() != 46 || !secret.starts_with(b"zpka_") || secret[37] != b'_' {
+        return Err("not a zpka_ key");
+    }
+    let crc = crc32fast::hash(&secret[5..37]);
+    checksum(hex(&crc.to_be_bytes()).as_bytes() == &secret[38..])
+}
+
+/// Confluent API secrets: `cflt` + 54 + the first six characters of the
+/// base64 of crc32(the 54), little-endian.
+pub fn confluent_crc32(secret: &[u8]) -> Outcome {
+    if secret.len() != 64 || !secret.starts_with(b"cflt") {
+        return Err("not a cflt secret");
+    }
+    let crc = crc32fast::hash(&secret[4..58]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(crc.to_le_bytes());
+    checksum(&b64.as_bytes()[..6] == &secret[58..])
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -476,6 +524,39 @@ mod tests {
         assert_eq!(crc32_base62(good).unwrap().checksum, Some(Checksum::Valid));
         let bad = b"ghp_abcdefghijklmnopqrstuvwxyz01232LolCn";
         assert_eq!(crc32_base62(bad).unwrap().checksum, Some(Checksum::Invalid));
+    }
+
+    #[test]
+    fn grafana_zuplo_confluent_checksums() {
+        // Grafana's known answer: a secret of 32 `A`s has checksum d8dc8af3.
+        let glsa = format!("glsa_{}_d8dc8af3", "A".repeat(32));
+        assert_eq!(
+            grafana_crc32(glsa.as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+        let bad = format!("glsa_{}_d8dc8af4", "A".repeat(32));
+        assert_eq!(
+            grafana_crc32(bad.as_bytes()).unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
+        let zpka = "zpka_f10363b50a69be4ff2af85fc95d5f13e_12b0fd89";
+        assert_eq!(
+            zuplo_crc32(zpka.as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+        let body = "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7dEf0hIj3kLm6nOp9qRs";
+        let crc = crc32fast::hash(body.as_bytes()).to_le_bytes();
+        let check = &base64::engine::general_purpose::STANDARD.encode(crc)[..6];
+        let cflt = format!("cflt{body}{check}");
+        assert_eq!(
+            confluent_crc32(cflt.as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+        let wrong = format!("cflt{body}AAAAAA");
+        assert_eq!(
+            confluent_crc32(wrong.as_bytes()).unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
     }
 
     #[test]
