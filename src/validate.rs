@@ -161,7 +161,7 @@ pub fn confluent_crc32(secret: &[u8]) -> Outcome {
     }
     let crc = crc32fast::hash(&secret[4..58]);
     let b64 = base64::engine::general_purpose::STANDARD.encode(crc.to_le_bytes());
-    checksum(&b64.as_bytes()[..6] == &secret[58..])
+    checksum(b64.as_bytes()[..6] == secret[58..])
 }
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
