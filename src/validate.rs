@@ -254,11 +254,13 @@ pub fn jwt_token(secret: &[u8]) -> Outcome {
             facts.decoded.insert(key.into(), v.clone());
         }
     }
+    // Within a day of issue: short. No expiry, or more than 90 days: long
+    // (OWASP NHI7). In between, the format alone does not settle it.
     facts.lifetime = Some(match (iat, exp) {
         (_, None) => Lifetime::Long,
         (Some(i), Some(e)) if e - i <= DAY => Lifetime::Short,
-        (Some(_), Some(_)) => Lifetime::Long,
-        (None, Some(_)) => Lifetime::Unknown,
+        (Some(i), Some(e)) if e - i > 90 * DAY => Lifetime::Long,
+        _ => Lifetime::Unknown,
     });
     Ok(facts)
 }
@@ -583,6 +585,16 @@ mod tests {
         let long = format!("{h}.{}.c2ln", b64(r#"{"sub":"svc"}"#));
         assert_eq!(
             jwt_token(long.as_bytes()).unwrap().lifetime,
+            Some(Lifetime::Long)
+        );
+        let month = format!("{h}.{}.c2ln", b64(r#"{"iat":1700000000,"exp":1702592000}"#));
+        assert_eq!(
+            jwt_token(month.as_bytes()).unwrap().lifetime,
+            Some(Lifetime::Unknown)
+        );
+        let year = format!("{h}.{}.c2ln", b64(r#"{"iat":1700000000,"exp":1731536000}"#));
+        assert_eq!(
+            jwt_token(year.as_bytes()).unwrap().lifetime,
             Some(Lifetime::Long)
         );
         assert!(jwt_token(b"eyJub3QganNvbg.eyJhIjoxfQ.c2ln").is_err());

@@ -215,7 +215,7 @@ pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
     // NHI7 Long-Lived Secrets
     if f.lifetime == Lifetime::Long {
         let why = if f.decoded.contains_key("expires_at") {
-            "the token is valid for more than a day".to_string()
+            "the token is valid for more than 90 days".to_string()
         } else if f.rule.contains("jwt") {
             "the token has no expiry (`exp`) claim".to_string()
         } else {
