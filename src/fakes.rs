@@ -110,6 +110,20 @@ impl Fakes {
         )
     }
 
+    /// A routable GitLab PAT naming organisation `org` and user `user`, with
+    /// a valid checksum (the layout of GitLab's routable token generator).
+    pub fn gitlab_routable(&mut self, org: u64, user: u64) -> String {
+        use crate::validate::base36;
+        let payload = format!("o:{}\nu:{}", base36(org, 1), base36(user, 1));
+        let mut raw: Vec<u8> = (0..16).map(|_| self.next_u64() as u8).collect();
+        raw.extend(payload.as_bytes());
+        raw.push(payload.len() as u8);
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+        let body = format!("glpat-{b64}.01.{}", base36(b64.len() as u64, 2));
+        let crc = base36(crc32fast::hash(body.as_bytes()) as u64, 7);
+        format!("{body}{crc}")
+    }
+
     pub fn gitlab_pat(&mut self) -> String {
         format!("glpat-{}", self.chars(URLSAFE, 20))
     }
@@ -299,6 +313,10 @@ mod tests {
         assert!(aws_account_id(f.aws_key_id("AKIA").as_bytes()).is_some());
         assert_eq!(f.anthropic("api03").len(), 108);
         assert_eq!(f.google_api_key().len(), 39);
+        let gl = f.gitlab_routable(7, 123_456);
+        let facts = crate::validate::gitlab_routable(gl.as_bytes()).unwrap();
+        assert_eq!(facts.checksum, Some(Checksum::Valid));
+        assert_eq!(facts.decoded["gitlab_user_id"], "123456");
         assert_eq!(Fakes::new(1).alnum(50), Fakes::new(1).alnum(50));
     }
 }

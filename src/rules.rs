@@ -63,6 +63,9 @@ pub enum Validator {
     ZuploCrc32,
     /// Confluent `cflt<54><6>`: base64 of crc32(body) little-endian, first 6.
     ConfluentCrc32,
+    /// GitLab routable tokens: base36 crc32 of all before it; decodes the
+    /// organisation and user ids.
+    GitlabRoutable,
 }
 
 /// A rule as written in a rule file.

@@ -116,7 +116,72 @@ pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
         Validator::GrafanaCrc32 => grafana_crc32(secret),
         Validator::ZuploCrc32 => zuplo_crc32(secret),
         Validator::ConfluentCrc32 => confluent_crc32(secret),
+        Validator::GitlabRoutable => gitlab_routable(secret),
     }
+}
+
+/// `n` in lower-case base 36, left-padded with `0` to `width`.
+pub fn base36(mut n: u64, width: usize) -> String {
+    const A: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(A[(n % 36) as usize]);
+        n /= 36;
+    }
+    while out.len() < width {
+        out.push(b'0');
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ascii")
+}
+
+/// GitLab routable tokens (`[instance-]glpat-<base64url>.01.<len><crc>`):
+/// the last 7 characters are base36(crc32(everything before them)), and the
+/// base64url part ends with a payload of `k:v` lines (values in base 36)
+/// naming the organisation (`o`), user (`u`, for group and project tokens
+/// the bot user) and cell (`c`).
+pub fn gitlab_routable(secret: &[u8]) -> Outcome {
+    let s = std::str::from_utf8(secret).map_err(|_| "not ASCII")?;
+    if s.len() < 20 {
+        return Err("too short for a routable token");
+    }
+    let (body, crc) = s.split_at(s.len() - 7);
+    let mut facts = checksum(base36(crc32fast::hash(body.as_bytes()) as u64, 7) == crc)?;
+    // body = <prefix><b64> . 01 . <len of b64 in base 36, 2 chars>
+    let mut parts = body.rsplitn(3, '.');
+    let (Some(len36), Some("01"), Some(head)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("not a version 01 routable token");
+    };
+    let n = usize::from_str_radix(len36, 36).map_err(|_| "bad length field")?;
+    let payload = head
+        .get(head.len().saturating_sub(n)..)
+        .filter(|_| n <= head.len())
+        .and_then(|b64| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(b64)
+                .ok()
+        })
+        .filter(|raw| raw.len() > 17 && *raw.last().expect("non-empty") as usize == raw.len() - 17)
+        .map(|raw| raw[16..raw.len() - 1].to_vec());
+    if let Some(payload) = payload {
+        for line in String::from_utf8_lossy(&payload).lines() {
+            let Some((k, v)) = line.split_once(':') else {
+                continue;
+            };
+            let key = match k {
+                "o" => "gitlab_org_id",
+                "u" => "gitlab_user_id",
+                "c" => "gitlab_cell_id",
+                _ => continue,
+            };
+            if let Ok(id) = u64::from_str_radix(v, 36) {
+                facts
+                    .decoded
+                    .insert(key.into(), Value::String(id.to_string()));
+            }
+        }
+    }
+    Ok(facts)
 }
 
 fn checksum(valid: bool) -> Outcome {
@@ -557,6 +622,21 @@ mod tests {
         let wrong = format!("cflt{body}AAAAAA");
         assert_eq!(
             confluent_crc32(wrong.as_bytes()).unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
+    }
+
+    #[test]
+    fn gitlab_routable_known_answer() {
+        // Research notes, 2.2-C: 16 zero bytes + "o:1\nu:2n9c" + its length.
+        let token = "glpat-AAAAAAAAAAAAAAAAAAAAAG86MQp1OjJuOWMK.01.101g3faf6";
+        let f = gitlab_routable(token.as_bytes()).unwrap();
+        assert_eq!(f.checksum, Some(Checksum::Valid));
+        assert_eq!(f.decoded["gitlab_org_id"], "1");
+        assert_eq!(f.decoded["gitlab_user_id"], "123456");
+        let bad = "glpat-AAAAAAAAAAAAAAAAAAAAAG86MQp1OjJuOWMK.01.101g3faf7";
+        assert_eq!(
+            gitlab_routable(bad.as_bytes()).unwrap().checksum,
             Some(Checksum::Invalid)
         );
     }

@@ -332,3 +332,22 @@ fn agents_check_and_malformed_inventories() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("duplicate-name"), "{}", r.stdout);
 }
+
+#[test]
+fn a_gitlab_token_is_claimed_by_the_user_id_it_encodes() {
+    // A routable token whose payload names user 44552137 (checksum valid).
+    let token = Fakes::new(97).gitlab_routable(3, 44_552_137);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ci.env", format!("GITLAB_TOKEN={token}\n"));
+    write(
+        dir.path(),
+        "agents.yaml",
+        "agent: release-bot\nowner: platform\nidentity_type: bot\ngitlab_user_id: 44552137\n",
+    );
+    let (code, v) = scan_json(dir.path(), &[]);
+    assert_eq!(code, 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["decoded"]["gitlab_user_id"], "44552137");
+    assert_eq!(f["identity"], "release-bot");
+    assert_eq!(f["owner"], "platform");
+}
