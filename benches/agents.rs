@@ -13,7 +13,7 @@ use keytrace::config::Config;
 use keytrace::fakes::Fakes;
 
 mod common;
-use common::filler;
+use common::{filler, quick, size};
 
 const IDENTITIES: usize = 1000;
 
@@ -89,11 +89,8 @@ fn config(tree: &Path, agents: Option<&Path>) -> Config {
 }
 
 fn main() {
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let files: usize = std::env::var("KEYTRACE_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 2000 } else { 100_000 });
+    let quick = quick();
+    let files = size("KEYTRACE_BENCH_FILES", 2000, 100_000);
     let dir: PathBuf =
         Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-agents-{files}"));
     let marker = dir.with_extension("planted");

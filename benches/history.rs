@@ -7,7 +7,6 @@
 //!
 //! `cargo bench --bench history` (size: KEYTRACE_BENCH_COMMITS, default 20000).
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -18,7 +17,7 @@ use keytrace::config::Config;
 use keytrace::fakes::Fakes;
 
 mod common;
-use common::{filler, plant};
+use common::{fast_import, filler, plant, quick, size};
 
 const PATHS: usize = 2000;
 const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
@@ -26,68 +25,50 @@ const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
 /// Streams `commits` commits into `git fast-import`; each changes two files
 /// to new content of 3 to 8 KB. Returns the number of planted secrets.
 fn build(dir: &Path, commits: usize) -> usize {
-    let _ = fs::remove_dir_all(dir);
-    fs::create_dir_all(dir).unwrap();
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q", "--bare", "-b", "main"]);
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufWriter::new(child.stdin.take().unwrap());
-    let mut f = Fakes::new(4242);
-    let (mut planted, mut mark) = (0, 0usize);
-    for c in 0..commits {
-        let mut changes: Vec<(usize, String)> = Vec::new();
-        let first = f.below(PATHS);
-        // Two different paths: a second change to the same path would leave
-        // the first blob unreachable, and so rightly unscanned.
-        for p in [first, (first + 1 + f.below(PATHS - 1)) % PATHS] {
-            let lang = p % 5;
-            let mut text = String::new();
-            let size = 3000 + f.below(5000);
-            while text.len() < size {
-                if f.below(400) == 0 {
-                    text.push_str(&plant(&mut f));
-                    planted += 1;
-                } else {
-                    text.push_str(&filler(&mut f, lang));
+    let mut planted = 0;
+    fast_import(dir, true, |out| {
+        let mut f = Fakes::new(4242);
+        let mut mark = 0usize;
+        for c in 0..commits {
+            let mut changes: Vec<(usize, String)> = Vec::new();
+            let first = f.below(PATHS);
+            // Two different paths: a second change to the same path would leave
+            // the first blob unreachable, and so rightly unscanned.
+            for p in [first, (first + 1 + f.below(PATHS - 1)) % PATHS] {
+                let lang = p % 5;
+                let mut text = String::new();
+                let size = 3000 + f.below(5000);
+                while text.len() < size {
+                    if f.below(400) == 0 {
+                        text.push_str(&plant(&mut f));
+                        planted += 1;
+                    } else {
+                        text.push_str(&filler(&mut f, lang));
+                    }
+                    text.push('\n');
                 }
-                text.push('\n');
+                mark += 1;
+                write!(out, "blob\nmark :{mark}\ndata {}\n{text}\n", text.len()).unwrap();
+                changes.push((mark, format!("src/m{:02}/f{p:04}.{}", p % 40, EXT[lang])));
             }
             mark += 1;
-            write!(out, "blob\nmark :{mark}\ndata {}\n{text}\n", text.len()).unwrap();
-            changes.push((mark, format!("src/m{:02}/f{p:04}.{}", p % 40, EXT[lang])));
-        }
-        mark += 1;
-        let when = 1_600_000_000 + c * 600;
-        let msg = format!("change {c}");
-        write!(
+            let when = 1_600_000_000 + c * 600;
+            let msg = format!("change {c}");
+            write!(
             out,
             "commit refs/heads/main\nmark :{mark}\nauthor Bench <bench@example.org> {when} +0000\ncommitter Bench <bench@example.org> {when} +0000\ndata {}\n{msg}\n",
             msg.len()
         )
         .unwrap();
-        if c > 0 {
-            writeln!(out, "from :{}", mark - 3).unwrap();
+            if c > 0 {
+                writeln!(out, "from :{}", mark - 3).unwrap();
+            }
+            for (m, path) in changes {
+                writeln!(out, "M 100644 :{m} {path}").unwrap();
+            }
+            writeln!(out).unwrap();
         }
-        for (m, path) in changes {
-            writeln!(out, "M 100644 :{m} {path}").unwrap();
-        }
-        writeln!(out).unwrap();
-    }
-    drop(out);
-    assert!(child.wait().unwrap().success());
+    });
     planted
 }
 
@@ -113,11 +94,8 @@ fn peak_rss_mib() -> u64 {
 }
 
 fn main() {
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let commits: usize = std::env::var("KEYTRACE_BENCH_COMMITS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 300 } else { 20_000 });
+    let quick = quick();
+    let commits = size("KEYTRACE_BENCH_COMMITS", 300, 20_000);
     let (dir, planted) = repo(commits);
     let size: u64 = fs::read_dir(dir.join("objects/pack"))
         .unwrap()

@@ -16,7 +16,7 @@ use keytrace::fakes::Fakes;
 use keytrace::matcher::Scratch;
 
 mod common;
-use common::{filler, plant};
+use common::{filler, plant, quick, size};
 
 const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
 
@@ -82,11 +82,8 @@ fn mbps(bytes: u64, secs: f64) -> f64 {
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` does not: then
     // only check that the bench runs, on a tiny corpus.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let mb: usize = std::env::var("KEYTRACE_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 4 } else { 128 });
+    let quick = quick();
+    let mb = size("KEYTRACE_BENCH_MB", 4, 128);
     let reps = if quick { 1 } else { 3 };
     let (dir, planted) = corpus(mb);
 

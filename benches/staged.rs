@@ -4,9 +4,7 @@
 //!
 //! `cargo bench --bench staged` (files: KEYTRACE_BENCH_FILES, default 100000).
 use std::fs;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command as Process, Stdio};
 use std::time::Instant;
 
 use clap::Parser;
@@ -14,56 +12,29 @@ use keytrace::cli::{Cli, Command};
 use keytrace::config::Config;
 use keytrace::fakes::Fakes;
 
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Process::new("git")
-        .args([
-            "-c",
-            "user.name=Bench",
-            "-c",
-            "user.email=bench@example.org",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "git {args:?}");
-}
+mod common;
+use common::{fast_import, git, quick, size};
 
 fn build(dir: &Path, files: usize) {
-    let _ = fs::remove_dir_all(dir);
-    fs::create_dir_all(dir).unwrap();
-    git(dir, &["init", "-q", "-b", "main"]);
-    let mut child = Process::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufWriter::new(child.stdin.take().unwrap());
-    writeln!(out, "commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 4\nbase").unwrap();
-    for i in 0..files {
-        let text = format!("// module {i}\nfn f{i}() -> u32 {{ {i} }}\n");
-        writeln!(
-            out,
-            "M 100644 inline src/d{:03}/f{i:06}.rs\ndata {}\n{text}",
-            i / 1000,
-            text.len()
-        )
-        .unwrap();
-    }
-    drop(out);
-    assert!(child.wait().unwrap().success());
+    fast_import(dir, false, |out| {
+        writeln!(out, "commit refs/heads/main\ncommitter Bench <bench@example.org> 1700000000 +0000\ndata 4\nbase").unwrap();
+        for i in 0..files {
+            let text = format!("// module {i}\nfn f{i}() -> u32 {{ {i} }}\n");
+            writeln!(
+                out,
+                "M 100644 inline src/d{:03}/f{i:06}.rs\ndata {}\n{text}",
+                i / 1000,
+                text.len()
+            )
+            .unwrap();
+        }
+    });
     git(dir, &["checkout", "-q", "-f", "main"]);
 }
 
 fn main() {
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let files: usize = std::env::var("KEYTRACE_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if quick { 2000 } else { 100_000 });
+    let quick = quick();
+    let files = size("KEYTRACE_BENCH_FILES", 2000, 100_000);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-staged-{files}"));
     let marker = dir.with_extension("built");
     if !marker.exists() {

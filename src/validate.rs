@@ -121,18 +121,8 @@ pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
 }
 
 /// `n` in lower-case base 36, left-padded with `0` to `width`.
-pub fn base36(mut n: u64, width: usize) -> String {
-    const A: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    while n > 0 {
-        out.push(A[(n % 36) as usize]);
-        n /= 36;
-    }
-    while out.len() < width {
-        out.push(b'0');
-    }
-    out.reverse();
-    String::from_utf8(out).expect("ascii")
+pub fn base36(n: u64, width: usize) -> String {
+    in_base(n, b"0123456789abcdefghijklmnopqrstuvwxyz", width)
 }
 
 /// GitLab routable tokens (`[instance-]glpat-<base64url>.01.<len><crc>`):
@@ -232,17 +222,24 @@ pub fn confluent_crc32(secret: &[u8]) -> Outcome {
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// `n` in base 62 (digits, upper, lower), left-padded with `0` to `width`.
-pub fn base62(mut n: u64, width: usize) -> String {
+pub fn base62(n: u64, width: usize) -> String {
+    in_base(n, BASE62, width)
+}
+
+/// `n` written with the digits of `alphabet` (its length is the base),
+/// left-padded with the zero digit to `width`.
+fn in_base(mut n: u64, alphabet: &[u8], width: usize) -> String {
+    let base = alphabet.len() as u64;
     let mut out = Vec::new();
     while n > 0 {
-        out.push(BASE62[(n % 62) as usize]);
-        n /= 62;
+        out.push(alphabet[(n % base) as usize]);
+        n /= base;
     }
     while out.len() < width {
-        out.push(b'0');
+        out.push(alphabet[0]);
     }
     out.reverse();
-    String::from_utf8(out).expect("ascii")
+    String::from_utf8(out).expect("ascii alphabet")
 }
 
 /// GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and npm tokens: the last six

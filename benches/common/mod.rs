@@ -2,7 +2,67 @@
 //! by the benches.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use keytrace::fakes::Fakes;
+
+/// `cargo bench` passes `--bench`; `cargo test --benches` (CI) does not:
+/// then a bench only proves it runs, on a small input.
+pub fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+}
+
+/// The input size: `$var` if set, else the quick or the full default.
+pub fn size(var: &str, quick_default: usize, full_default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick() { quick_default } else { full_default })
+}
+
+/// Runs git in `dir` as a bench identity; panics if it fails.
+pub fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Bench",
+            "-c",
+            "user.email=bench@example.org",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+/// A new repository in `dir` (emptied first), filled by the stream that
+/// `write` sends to `git fast-import`.
+pub fn fast_import(dir: &Path, bare: bool, write: impl FnOnce(&mut dyn Write)) {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    let init: &[&str] = if bare {
+        &["init", "-q", "--bare", "-b", "main"]
+    } else {
+        &["init", "-q", "-b", "main"]
+    };
+    git(dir, init);
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufWriter::new(child.stdin.take().unwrap());
+    write(&mut out);
+    out.flush().unwrap();
+    drop(out);
+    assert!(child.wait().unwrap().success(), "git fast-import failed");
+}
 
 const IDENTS: &[&str] = &[
     "user", "account", "order", "invoice", "payload", "request", "response", "config", "cache",

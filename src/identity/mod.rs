@@ -44,21 +44,9 @@ impl Inventory {
                 keys.extend(c.key_id.as_ref().map(|k| format!("key:{}", k.trim())));
                 keys.extend(c.env.as_ref().map(|e| format!("env:{e}")));
             }
-            keys.extend(
-                id.aws_account_id
-                    .as_ref()
-                    .map(|a| format!("aws_account_id:{a}")),
-            );
-            keys.extend(
-                id.github_app_id
-                    .as_ref()
-                    .map(|a| format!("github_app_id:{a}")),
-            );
-            keys.extend(
-                id.gitlab_user_id
-                    .as_ref()
-                    .map(|a| format!("gitlab_user_id:{a}")),
-            );
+            for (name, value) in external_ids(id) {
+                keys.extend(value.map(|v| format!("{name}:{v}")));
+            }
             for k in keys {
                 let v = index.entry(k).or_default();
                 if v.last() != Some(&n) {
@@ -83,11 +71,8 @@ impl Inventory {
             .iter()
             .chain(f.locations.iter().filter_map(|l| l.binding.as_ref()));
         keys.extend(bindings.map(|b| format!("env:{b}")));
-        for k in ["aws_account_id", "github_app_id", "gitlab_user_id"] {
-            if let Some(v) = f.decoded.get(k) {
-                let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                keys.push(format!("{k}:{v}"));
-            }
+        for name in EXTERNAL_IDS {
+            keys.extend(decoded_id(f, name).map(|v| format!("{name}:{v}")));
         }
         let mut out: Vec<usize> = keys
             .iter()
@@ -149,21 +134,31 @@ fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
     by_fingerprint || by_key_id || by_env
 }
 
+/// External ids an identity can declare, named as validators decode them
+/// from secrets (`decoded` of a finding).
+const EXTERNAL_IDS: [&str; 3] = ["aws_account_id", "github_app_id", "gitlab_user_id"];
+
+fn external_ids(id: &Identity) -> [(&'static str, Option<&str>); 3] {
+    [
+        (EXTERNAL_IDS[0], id.aws_account_id.as_deref()),
+        (EXTERNAL_IDS[1], id.github_app_id.as_deref()),
+        (EXTERNAL_IDS[2], id.gitlab_user_id.as_deref()),
+    ]
+}
+
+/// An id the secret decodes to, as text (numbers included).
+fn decoded_id(f: &Finding, name: &str) -> Option<String> {
+    f.decoded.get(name).map(|v| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
 /// An external id of the identity that the secret itself decodes to.
 fn claims_by_external_id(id: &Identity, f: &Finding) -> bool {
-    let decoded = |k: &str| {
-        f.decoded.get(k).map(|v| match v {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-    };
-    [
-        (&id.aws_account_id, "aws_account_id"),
-        (&id.github_app_id, "github_app_id"),
-        (&id.gitlab_user_id, "gitlab_user_id"),
-    ]
-    .into_iter()
-    .any(|(mine, key)| mine.is_some() && *mine == decoded(key))
+    external_ids(id)
+        .into_iter()
+        .any(|(name, mine)| mine.is_some_and(|m| decoded_id(f, name).as_deref() == Some(m)))
 }
 
 /// Sets `identity`, `owner` and `risks` on every finding and returns the

@@ -53,9 +53,6 @@ impl Origin {
             lines: None,
         }
     }
-}
-
-impl Origin {
     /// The path relative to its scan root, with `/` separators.
     pub fn relative(&self) -> String {
         let p = std::path::Path::new(&self.path);
