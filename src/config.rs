@@ -292,6 +292,7 @@ impl Config {
                 refs,
                 threads,
                 max_blob_size: max_file_size,
+                ..GitOptions::default()
             },
             fs: FsOptions {
                 no_ignore: args.no_ignore,

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -64,8 +64,11 @@ pub fn redact(secret: &[u8]) -> String {
 }
 
 /// One place a secret was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
+    /// The repository, in reports of sweeps over many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
     pub path: String,
     pub line: u32,
     pub column: u32,
@@ -74,18 +77,23 @@ pub struct Location {
     pub date: Option<String>,
     pub at_head: bool,
     /// Refs that reach the commit (history locations only).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refs: Vec<String>,
+    /// The git blob the secret was read from (history locations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
     /// The name the secret is assigned to at this place, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,
 }
 
-/// One secret value found by one rule, with every place it was seen.
-#[derive(Debug, Clone, Serialize)]
+/// One secret value found by one rule, with every place it was seen. It
+/// reads back from its own JSON (sweep stores keep it so), except for the
+/// risks, which are assessed anew against the inventory of the day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: String,
     pub name: String,
@@ -94,17 +102,17 @@ pub struct Finding {
     pub key_id: Option<String>,
     pub redacted: String,
     /// The full secret: filled in only under `--show-secrets`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
     pub binding: Option<String>,
     pub lifetime: Lifetime,
     pub checksum: Option<Checksum>,
     pub identity_class: IdentityClass,
     /// `admin` where the format says the credential is administrative.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privilege: Option<String>,
     /// Facts the format revealed offline (JWT claims, AWS account id, ...).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub decoded: BTreeMap<String, Value>,
     /// The earliest commit date among the history locations.
     pub first_seen: Option<String>,
@@ -114,6 +122,7 @@ pub struct Finding {
     pub locations: Vec<Location>,
     pub identity: Option<Value>,
     pub owner: Option<String>,
+    #[serde(skip_deserializing)]
     pub risks: Vec<Risk>,
     #[serde(skip)]
     pub raw: Secret,
@@ -130,6 +139,7 @@ impl Collector {
         let rule = &rules.rules()[m.rule];
         let c = origin.commit.as_deref();
         let location = Location {
+            repo: None,
             path: origin.path.clone(),
             line: m.line,
             column: m.column,
@@ -138,6 +148,7 @@ impl Collector {
             date: c.map(|c| c.date.clone()),
             at_head: origin.at_head,
             refs: c.map(|c| c.refs.clone()).unwrap_or_default(),
+            blob: origin.blob.map(|b| b.to_string()),
             binding: m.binding.clone(),
             relative: origin.relative(),
         };

@@ -139,25 +139,95 @@ fn progress_bar() -> ProgressBar {
     pb
 }
 
+/// The scanning half of a pipeline, shared by a scan and by each repository
+/// of a sweep: per-thread workers feeding one pile of matches and errors.
+pub struct Pipeline<'a> {
+    matcher: &'a Matcher,
+    counters: Counters,
+    shared: Shared,
+    progress: Option<ProgressBar>,
+}
+
+/// What a pipeline's workers produced.
+pub struct Harvest {
+    pub matches: Vec<(Origin, Match)>,
+    pub errors: Vec<ScanError>,
+    pub files: u64,
+    pub blobs: u64,
+    pub bytes: u64,
+    pub skipped_binary: u64,
+}
+
+impl<'a> Pipeline<'a> {
+    /// `progress`: draw a spinner on stderr (the caller checks for a terminal).
+    pub fn new(matcher: &'a Matcher, progress: bool) -> Pipeline<'a> {
+        Pipeline {
+            matcher,
+            counters: Counters::default(),
+            shared: Shared::default(),
+            progress: progress.then(progress_bar),
+        }
+    }
+
+    fn worker(&self, history: bool) -> Worker<'_> {
+        Worker {
+            matcher: self.matcher,
+            scratch: Scratch::default(),
+            matches: Vec::new(),
+            errors: Vec::new(),
+            counters: &self.counters,
+            shared: &self.shared,
+            progress: self.progress.as_ref(),
+            history,
+        }
+    }
+
+    /// Scans the files under `roots`.
+    pub fn files(&self, roots: &[std::path::PathBuf], opts: &source::fs::FsOptions) {
+        source::fs::walk(roots, opts, || self.worker(false));
+    }
+
+    /// Scans the history of one repository; an error only when it cannot be
+    /// opened at all.
+    pub fn history(
+        &self,
+        repo: &git::RepoLocation,
+        opts: &git::GitOptions,
+    ) -> std::result::Result<git::HistoryStats, ScanError> {
+        git::scan(repo, opts, || self.worker(true))
+    }
+
+    /// Records a problem found outside the workers.
+    pub fn problem(&self, e: ScanError) {
+        self.shared
+            .errors
+            .lock()
+            .expect("no panics while holding")
+            .push(e);
+    }
+
+    pub fn finish(self) -> Harvest {
+        if let Some(pb) = &self.progress {
+            pb.finish_and_clear();
+        }
+        Harvest {
+            matches: self.shared.matches.into_inner().expect("workers done"),
+            errors: self.shared.errors.into_inner().expect("workers done"),
+            files: self.counters.files.into_inner(),
+            blobs: self.counters.blobs.into_inner(),
+            bytes: self.counters.bytes.into_inner(),
+            skipped_binary: self.counters.binary.into_inner(),
+        }
+    }
+}
+
 /// Runs the scan that `config` describes and returns its report. Fails only
 /// when the scan cannot run at all (`--since`/`--staged` without a repository).
 pub fn run(config: &Config) -> Result<ScanReport> {
     let started = Instant::now();
-    let counters = Counters::default();
-    let shared = Shared::default();
-    let progress = config.progress.then(progress_bar);
-    let worker = |history: bool| Worker {
-        matcher: &config.matcher,
-        scratch: Scratch::default(),
-        matches: Vec::new(),
-        errors: Vec::new(),
-        counters: &counters,
-        shared: &shared,
-        progress: progress.as_ref(),
-        history,
-    };
+    let pipeline = Pipeline::new(&config.matcher, config.progress);
     if config.worktree {
-        source::fs::walk(&config.roots, &config.fs, || worker(false));
+        pipeline.files(&config.roots, &config.fs);
     }
     let mut commits = 0;
     if config.history {
@@ -168,22 +238,16 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             ));
         }
         for repo in &repos {
-            match git::scan(repo, &config.git, || worker(true)) {
+            match pipeline.history(repo, &config.git) {
                 Ok(stats) => commits += stats.commits,
-                Err(e) => shared
-                    .errors
-                    .lock()
-                    .expect("no panics while holding")
-                    .push(e),
+                Err(e) => pipeline.problem(e),
             }
         }
     }
-    if let Some(pb) = &progress {
-        pb.finish_and_clear();
-    }
+    let harvest = pipeline.finish();
     let rules = config.matcher.rules();
     let mut collector = Collector::default();
-    for (origin, m) in shared.matches.into_inner().expect("workers done") {
+    for (origin, m) in harvest.matches {
         collector.add(rules, &origin, m);
     }
     let mut findings = collector.finish(config.show_secrets);
@@ -193,7 +257,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     };
     let identities =
         crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
-    let mut errors = shared.errors.into_inner().expect("workers done");
+    let mut errors = harvest.errors;
     errors.extend(config.warnings.iter().cloned());
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     Ok(ScanReport {
@@ -201,12 +265,12 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         findings,
         identities,
         stats: Stats {
-            files: counters.files.into_inner(),
-            blobs: counters.blobs.into_inner(),
+            files: harvest.files,
+            blobs: harvest.blobs,
             commits,
-            bytes: counters.bytes.into_inner(),
+            bytes: harvest.bytes,
             seconds: started.elapsed().as_secs_f64(),
-            skipped_binary: counters.binary.into_inner(),
+            skipped_binary: harvest.skipped_binary,
             suppressed,
             rules: rules.len(),
         },

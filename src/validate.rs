@@ -12,7 +12,7 @@ use crate::rules::{Lifetime, Validator};
 use crate::time::rfc3339;
 
 /// Whether an embedded checksum holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Checksum {
     Valid,

@@ -3,6 +3,7 @@
 //! findings and locations, never where bytes came from beyond that.
 mod human;
 mod sarif;
+pub mod sweep;
 
 use std::io::{self, Write};
 use std::str::FromStr;

@@ -24,7 +24,7 @@ use crate::time::rfc3339;
 /// Object ids are uniformly distributed already: their first eight bytes are
 /// a good hash, and much cheaper than SipHash over twenty.
 #[derive(Default)]
-struct OidHasher(u64);
+pub struct OidHasher(u64);
 
 impl std::hash::Hasher for OidHasher {
     fn finish(&self) -> u64 {
@@ -37,7 +37,8 @@ impl std::hash::Hasher for OidHasher {
     }
 }
 
-type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+/// A set of object ids, hashed by their leading bytes.
+pub type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
 type OidMap<V> = HashMap<Oid, V, std::hash::BuildHasherDefault<OidHasher>>;
 
 /// The first line of a Git LFS pointer file.
@@ -67,6 +68,14 @@ pub struct GitOptions {
     pub threads: usize,
     /// Blobs above this size are scanned in overlapping chunks.
     pub max_blob_size: u64,
+    /// Incremental runs (sweeps): blobs already scanned, not scanned again.
+    pub known_blobs: Option<Arc<OidSet>>,
+    /// Incremental runs: commits whose history was already scanned; they
+    /// and their ancestors are not walked.
+    pub hide: Vec<Oid>,
+    /// Return every blob id reachable from the walked commits in
+    /// [`HistoryStats::reachable`], known or not.
+    pub want_reachable: bool,
 }
 
 /// What a history scan counted, beyond what the sink saw.
@@ -76,6 +85,10 @@ pub struct HistoryStats {
     pub blobs: u64,
     pub lfs_pointers: u64,
     pub submodules: u64,
+    /// The ids of the blobs that were read and scanned in full.
+    pub scanned: Vec<Oid>,
+    /// With [`GitOptions::want_reachable`]: every blob the walk reached.
+    pub reachable: Option<OidSet>,
 }
 
 /// One blob to scan and where it first appeared.
@@ -101,10 +114,16 @@ struct Plan<'a> {
     commits_walked: u64,
     blobs: u64,
     submodules: u64,
+    known: Option<Arc<OidSet>>,
+    /// Every blob the walk reached (`plan_all` only).
+    reached: OidSet,
 }
 
 impl Plan<'_> {
     fn job(&mut self, job: BlobJob) {
+        if self.known.as_ref().is_some_and(|k| k.contains(&job.oid)) {
+            return;
+        }
         self.blobs += 1;
         (self.emit)(job);
     }
@@ -122,7 +141,7 @@ impl Plan<'_> {
 /// that does not inflate is still reported. The object cache is off and the
 /// mapped pack windows are capped because every worker holds its own `Repository`, and each maps the
 /// packs again.
-fn tune_libgit2() {
+pub fn tune_libgit2() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         git2::opts::strict_hash_verification(false);
@@ -219,6 +238,7 @@ where
     let (tx, rx) = std::sync::mpsc::sync_channel::<BlobJob>(QUEUE);
     let rx = std::sync::Mutex::new(rx);
     let lfs = AtomicUsize::new(0);
+    let scanned = std::sync::Mutex::new(Vec::new());
     let mut stats = HistoryStats::default();
     std::thread::scope(|scope| {
         for _ in 0..opts.threads.max(1) {
@@ -230,17 +250,27 @@ where
                         return sink.problem(ScanError::error(&root_name, e.message().to_string()))
                     }
                 };
+                let mut done = Vec::new();
                 loop {
                     let job = rx.lock().expect("no panics while holding").recv();
                     let Ok(job) = job else { break };
-                    if scan_blob(&repo, location, &job, opts, &mut sink) {
-                        lfs.fetch_add(1, Ordering::Relaxed);
+                    match scan_blob(&repo, location, &job, opts, &mut sink) {
+                        Outcome::Failed => continue,
+                        Outcome::Lfs => {
+                            lfs.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Outcome::Scanned => {}
                     }
+                    done.push(job.oid);
                 }
+                scanned
+                    .lock()
+                    .expect("no panics while holding")
+                    .append(&mut done);
             });
         }
         // Plan in this thread while the workers scan what is already found.
-        let mut plan = {
+        let plan = {
             let mut emit = move |job: BlobJob| {
                 let _ = tx.send(job);
             };
@@ -253,6 +283,8 @@ where
                 commits_walked: 0,
                 blobs: 0,
                 submodules: 0,
+                known: opts.known_blobs.clone(),
+                reached: OidSet::default(),
             };
             match &opts.range {
                 Range::All => plan_all(&repo, opts, &mut plan),
@@ -266,25 +298,29 @@ where
                 plan.commits_walked,
                 plan.blobs,
                 plan.submodules,
+                plan.reached,
             )
             // `emit`, and with it the sender, is dropped here: the workers
             // finish the queue and stop.
         };
+        let (mut problems, commits, blobs, submodules, reached) = plan;
         if repo.is_shallow() {
-            plan.0.push(ScanError::warning(
+            problems.push(ScanError::warning(
                 &root_name,
                 "shallow clone: commits before the shallow boundary are not scanned \
                  (run `git fetch --unshallow` to scan the whole history)",
             ));
         }
         let mut sink = make_sink();
-        for p in plan.0.drain(..) {
+        for p in problems {
             sink.problem(p);
         }
-        stats.commits = plan.1;
-        stats.blobs = plan.2;
-        stats.submodules = plan.3;
+        stats.commits = commits;
+        stats.blobs = blobs;
+        stats.submodules = submodules;
+        stats.reachable = opts.want_reachable.then_some(reached);
     });
+    stats.scanned = scanned.into_inner().expect("workers done");
     stats.lfs_pointers = lfs.into_inner() as u64;
     if stats.lfs_pointers > 0 {
         make_sink().problem(ScanError::warning(
@@ -298,20 +334,31 @@ where
     Ok(stats)
 }
 
-/// Scans one blob; returns whether it was an LFS pointer.
+/// What became of one blob job.
+enum Outcome {
+    /// Read and scanned (or passed over as binary).
+    Scanned,
+    /// A Git LFS pointer: noted, not fetched.
+    Lfs,
+    /// Missing or corrupt: reported, and to be tried again another time.
+    Failed,
+}
+
+/// Scans one blob.
 fn scan_blob<S: Sink>(
     repo: &Repository,
     location: &RepoLocation,
     job: &BlobJob,
     opts: &GitOptions,
     sink: &mut S,
-) -> bool {
+) -> Outcome {
     let origin = Origin {
         path: join_display(&location.display_root, &job.path),
         root: location.display_root.clone(),
         commit: job.commit.clone(),
         at_head: job.at_head,
         lines: job.lines.clone(),
+        blob: Some(job.oid),
     };
     let blob = match repo.find_blob(job.oid) {
         Ok(b) => b,
@@ -329,17 +376,17 @@ fn scan_blob<S: Sink>(
                     e.message()
                 ),
             ));
-            return false;
+            return Outcome::Failed;
         }
     };
     let data = blob.content();
     if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
         sink.skipped(&origin);
-        return false;
+        return Outcome::Scanned;
     }
     if data.starts_with(LFS_POINTER) {
         sink.input_done(&origin, data.len() as u64);
-        return true;
+        return Outcome::Lfs;
     }
     let chunk = (opts.max_blob_size.max(2 * CHUNK_OVERLAP as u64)) as usize;
     if data.len() <= chunk {
@@ -376,7 +423,7 @@ fn scan_blob<S: Sink>(
         }
     }
     sink.input_done(&origin, data.len() as u64);
-    false
+    Outcome::Scanned
 }
 
 fn join_display(root: &Path, path: &str) -> String {
@@ -412,7 +459,7 @@ fn commit_info(
 /// Every ref as (full name, commit it peels to), the default branch first,
 /// then branches, tags, remote-tracking refs, notes, the stash and the older
 /// stash entries of its reflog.
-fn tips(
+pub fn tips(
     repo: &Repository,
     filter: Option<&GlobMatcher>,
     problems: &mut Vec<ScanError>,
@@ -484,7 +531,7 @@ fn tips(
 }
 
 /// The blob ids of HEAD's tree (the default branch of a bare repository).
-fn head_blobs(repo: &Repository) -> OidSet {
+pub fn head_blobs(repo: &Repository) -> OidSet {
     let mut set = OidSet::default();
     if let Ok(tree) = repo.head().and_then(|h| h.peel_to_tree()) {
         let _ = tree.walk(TreeWalkMode::PreOrder, |_, entry| {
@@ -507,7 +554,8 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     // reaches it: walk each tip, hiding the tips before it.
     let mut ref_of: OidMap<u32> = OidMap::default();
     for (i, (name, tip)) in tips.iter().enumerate() {
-        let hide: Vec<Oid> = tips[..i].iter().map(|t| t.1).collect();
+        let mut hide: Vec<Oid> = tips[..i].iter().map(|t| t.1).collect();
+        hide.extend_from_slice(&opts.hide);
         match oldest_first(repo, std::iter::once(*tip), &hide) {
             Ok(commits) => {
                 for c in commits {
@@ -520,7 +568,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
             )),
         }
     }
-    let order = match oldest_first(repo, tips.iter().map(|t| t.1), &[]) {
+    let order = match oldest_first(repo, tips.iter().map(|t| t.1), &opts.hide) {
         Ok(o) => o,
         Err(e) => {
             plan.problems.push(ScanError::error(
@@ -532,7 +580,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     };
     let at_head = head_blobs(repo);
     let mut seen_trees = OidSet::default();
-    let mut seen_blobs = OidSet::default();
+    let mut seen_blobs = std::mem::take(&mut plan.reached);
     for oid in order {
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
@@ -561,6 +609,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
             plan,
         );
     }
+    plan.reached = seen_blobs;
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by

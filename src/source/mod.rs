@@ -8,7 +8,7 @@ pub mod git;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a piece of scanned content came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,6 +26,8 @@ pub struct Origin {
     /// in the index): their numbers, sorted. Matches elsewhere were there
     /// before and are not reported again.
     pub lines: Option<Arc<[u32]>>,
+    /// For git history: the blob this content was read from.
+    pub blob: Option<git2::Oid>,
 }
 
 /// A commit, as a location in a report shows it.
@@ -51,6 +53,7 @@ impl Origin {
             commit: None,
             at_head: true,
             lines: None,
+            blob: None,
         }
     }
     /// The path relative to its scan root, with `/` separators.
@@ -85,7 +88,7 @@ pub struct Chunk<'a> {
 }
 
 /// How bad a per-input problem is. None of them stops a scan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The input, or part of it, could not be scanned.
@@ -96,7 +99,7 @@ pub enum Severity {
 
 /// A per-input problem, reported in the `errors` list of every report. Its
 /// message never holds content of the input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanError {
     pub path: String,
     pub message: String,
