@@ -34,6 +34,10 @@ pub enum Command {
     Ci(ScanArgs),
     /// Record today's findings as accepted: `keytrace baseline [PATH]... -o FILE`.
     Baseline(BaselineArgs),
+    /// Sweep many repositories into a store: incremental, shardable.
+    Sweep(SweepArgs),
+    /// Merge sweep stores (or their JSONL exports) into one report.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +156,89 @@ pub struct BaselineArgs {
     /// Drop entries of an existing baseline that are no longer found.
     #[arg(long)]
     pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// A file listing repositories, one a line: a local path or a clone
+    /// URL; `#` starts a comment (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub repos: Vec<PathBuf>,
+    /// Sweep every repository below DIR (work trees and bare; repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub repos_dir: Vec<PathBuf>,
+    /// The SQLite store this worker writes (created if missing).
+    #[arg(long, value_name = "PATH")]
+    pub store: PathBuf,
+    /// Where bare clones of remote repositories are kept between sweeps.
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Take only shard K of N (0-based), by a stable hash of each
+    /// repository's name: e.g. `--shard "$JOB_COMPLETION_INDEX/8"`.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Worker threads per repository (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// History: only refs whose full name matches GLOB (e.g. 'refs/heads/*').
+    #[arg(long, value_name = "GLOB")]
+    pub refs: Option<String>,
+    /// Add the rules of a custom rule file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Use only the rules given with --rules, not the built-in ones.
+    #[arg(long)]
+    pub no_builtin_rules: bool,
+    /// Blobs larger than this are scanned in overlapping chunks.
+    #[arg(long, value_name = "SIZE", default_value = "64M")]
+    pub max_file_size: String,
+    /// Also record tokens whose embedded checksum fails.
+    #[arg(long)]
+    pub include_invalid: bool,
+    /// Keep full secrets in the store. Without it no secret is stored.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Never draw a progress bar; one JSON log line per repository instead.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Human,
+    Json,
+    /// Records that `report --input` merges again (an export of the stores).
+    Jsonl,
+    /// One self-contained page with charts.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A sweep store to read (repeatable: shards merge into one report).
+    #[arg(long, value_name = "PATH")]
+    pub store: Vec<PathBuf>,
+    /// A JSONL export of stores (`report --format jsonl`) to merge (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub input: Vec<PathBuf>,
+    /// The agent inventory: a YAML file, or a directory of them (repeatable).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub agents: Vec<PathBuf>,
+    /// A secret first committed more than DAYS ago is long-lived (NHI7).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub max_age: i64,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write full secrets, where the stores hold them (swept with --show-secrets).
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit 1 when a finding matches POLICY (any, unowned, valid, or NHI
+    /// ids); without it the report exits 0 whatever it holds.
+    #[arg(long, value_name = "POLICY")]
+    pub fail_on: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -326,3 +326,58 @@ impl Config {
         })
     }
 }
+
+/// The frozen configuration of a sweep, from its raw arguments.
+pub fn sweep_config(args: &crate::cli::SweepArgs) -> Result<crate::sweep::SweepConfig> {
+    use crate::sweep::repos;
+    if args.repos.is_empty() && args.repos_dir.is_empty() {
+        return Err(Error::Usage(
+            "keytrace sweep needs --repos FILE or --repos-dir DIR".into(),
+        ));
+    }
+    let mut list = Vec::new();
+    for f in &args.repos {
+        list.extend(repos::read_list(f)?);
+    }
+    for d in &args.repos_dir {
+        list.extend(repos::below(d)?);
+    }
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let rules = RuleSet::load(!args.no_builtin_rules, &args.rules)?;
+    if rules.is_empty() {
+        return Err(Error::Usage("no rules to scan with".into()));
+    }
+    let matcher = Matcher::new(
+        rules,
+        MatchOptions {
+            include_invalid: args.include_invalid,
+            allow_values: Vec::new(),
+        },
+    )?;
+    let refs = match &args.refs {
+        Some(g) => Some(
+            Glob::new(g)
+                .map_err(|e| Error::Usage(format!("--refs: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    Ok(crate::sweep::SweepConfig {
+        repos: list,
+        store: args.store.clone(),
+        cache: args.cache.clone(),
+        shard: args.shard.as_deref().map(repos::Shard::parse).transpose()?,
+        matcher,
+        git: GitOptions {
+            refs,
+            threads,
+            max_blob_size: parse_size(&args.max_file_size).map_err(Error::Usage)?,
+            ..GitOptions::default()
+        },
+        show_secrets: args.show_secrets,
+    })
+}

@@ -4,7 +4,8 @@
 //! → [`matcher`] (keyword automaton, windowed regexes, [`validate`]) →
 //! [`finding`] (grouped by rule and secret, with all locations) → [`identity`]
 //! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
-//! arguments; [`scan`] runs the pipeline.
+//! arguments; [`scan`] runs the pipeline. [`sweep`] runs it over many
+//! repositories into a store and merges stores into one report.
 pub mod baseline;
 pub mod ci;
 pub mod cli;
@@ -20,6 +21,7 @@ pub mod rulecheck;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod sweep;
 pub mod time;
 pub mod validate;
 

@@ -143,6 +143,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             w.flush()?;
             Ok(CLEAN)
         }
+        Command::Sweep(args) => sweep(&args),
+        Command::Report(args) => sweep_report(&args),
         Command::Rules(RulesCommand::Check { files }) => check_rules(&files),
         Command::Agents(AgentsCommand::Check { paths, format }) => check_agents(&paths, format),
         Command::Fingerprint => {
@@ -162,6 +164,117 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(CLEAN)
         }
     }
+}
+
+/// `keytrace sweep`: a bar per repository on a terminal, else one JSON line
+/// per repository on stderr; the summary as JSON on stdout. Exits 0 once the
+/// sweep ran, whatever it found or failed to reach: both are in the store.
+fn sweep(args: &keytrace::cli::SweepArgs) -> anyhow::Result<u8> {
+    use std::io::IsTerminal;
+    let config = keytrace::config::sweep_config(args)?;
+    let total = keytrace::sweep::selected(&config).len() as u64;
+    let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new(total);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} repositories  {msg}  {elapsed}",
+            )
+            .expect("valid template"),
+        );
+        pb
+    });
+    let summary = keytrace::sweep::run(
+        &config,
+        |_, name| {
+            if let Some(pb) = &bar {
+                pb.set_message(name.to_string());
+            }
+        },
+        |log| match &bar {
+            Some(pb) => {
+                if let Some(e) = &log.error {
+                    pb.println(format!("{}: {e}", log.repo));
+                }
+                pb.inc(1);
+            }
+            None => {
+                let mut err = io::stderr().lock();
+                let _ = serde_json::to_writer(&mut err, log);
+                let _ = writeln!(err);
+            }
+        },
+    )?;
+    if let Some(pb) = &bar {
+        pb.finish_and_clear();
+    }
+    let mut out = io::stdout().lock();
+    serde_json::to_writer(&mut out, &summary)?;
+    writeln!(out)?;
+    Ok(CLEAN)
+}
+
+/// `keytrace report`: stores and exports merged into one report.
+fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
+    use keytrace::cli::ReportFormat;
+    use keytrace::sweep::merge;
+    if args.store.is_empty() && args.input.is_empty() {
+        bail!("keytrace report needs --store PATH or --input FILE (repeatable)");
+    }
+    if args.max_age < 0 {
+        bail!("--max-age takes a number of days");
+    }
+    let fail_on = args
+        .fail_on
+        .as_deref()
+        .map(keytrace::config::FailOn::parse)
+        .transpose()?;
+    let mut inputs = Vec::new();
+    for s in &args.store {
+        inputs.push(merge::load_store(s)?);
+    }
+    for i in &args.input {
+        inputs.push(merge::load_jsonl(i)?);
+    }
+    let contents = merge::combine(inputs);
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    if args.format == ReportFormat::Jsonl {
+        merge::export(&contents, args.show_secrets, &mut sink)?;
+        sink.flush()?;
+        return Ok(CLEAN);
+    }
+    let today = Date::today();
+    let inventory = if args.agents.is_empty() {
+        None
+    } else {
+        Some(Inventory::load(&args.agents, today)?)
+    };
+    let settings = merge::ReportSettings {
+        inventory: inventory.as_ref(),
+        risk: keytrace::identity::RiskOptions {
+            today,
+            max_age_days: args.max_age,
+        },
+        show_secrets: args.show_secrets,
+        generated: keytrace::sweep::now(),
+    };
+    let report = merge::report(contents, &settings);
+    match args.format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut sink, &report)?;
+            writeln!(sink)?;
+        }
+        ReportFormat::Html => bail!("TEMP-HTML"),
+        ReportFormat::Human => keytrace::report::sweep::write_human(&report, &mut sink)?,
+        ReportFormat::Jsonl => unreachable!("exported above"),
+    }
+    sink.flush()?;
+    let failing = fail_on.is_some_and(|p| report.findings.iter().any(|f| p.fails(&f.finding)));
+    Ok(if failing { FOUND } else { CLEAN })
 }
 
 /// Reads stdin; on a terminal, without echoing what is typed.

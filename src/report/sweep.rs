@@ -123,3 +123,56 @@ pub struct SweepReport {
     pub repositories: Vec<RepoSummary>,
     pub errors: Vec<ScanError>,
 }
+
+/// The report for a terminal: totals, owners, unowned credentials, failed
+/// repositories. Redacted, like every human report.
+pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let t = &report.totals;
+    writeln!(
+        out,
+        "{} repositories ({} failed), {} findings ({} unowned, {} new since the previous sweep, {} at HEAD)",
+        t.repositories, t.failed, t.findings, t.unowned, t.new, t.at_head
+    )?;
+    for o in &report.owners {
+        let name = o.owner.as_deref().unwrap_or("Unowned");
+        writeln!(out, "\n{name}: {} findings", o.findings)?;
+        for (agent, n) in &o.identities {
+            writeln!(out, "  {agent}: {n}")?;
+        }
+        if o.owner.is_none() {
+            for f in report
+                .findings
+                .iter()
+                .filter(|f| f.finding.identity.is_none())
+            {
+                let l = &f.finding.locations[0];
+                writeln!(
+                    out,
+                    "  {} {} at {}:{}:{}{}",
+                    f.finding.rule,
+                    f.finding.redacted,
+                    l.repo.as_deref().unwrap_or("?"),
+                    l.path,
+                    l.line,
+                    if f.finding.locations.len() > 1 {
+                        format!(" (+{} more)", f.finding.locations.len() - 1)
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
+        }
+    }
+    let failed: Vec<&RepoSummary> = report
+        .repositories
+        .iter()
+        .filter(|r| r.error.is_some())
+        .collect();
+    if !failed.is_empty() {
+        writeln!(out, "\nRepositories that failed:")?;
+        for r in failed {
+            writeln!(out, "  {}: {}", r.name, r.error.as_deref().unwrap_or(""))?;
+        }
+    }
+    Ok(())
+}

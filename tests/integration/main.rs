@@ -9,6 +9,7 @@ mod history;
 mod integrations;
 mod planted;
 mod rules;
+mod sweep;
 
 use std::path::Path;
 use std::process::{Command, Output};

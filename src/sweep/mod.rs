@@ -1,0 +1,238 @@
+//! Org-wide sweeps: many repositories, one store per worker, incremental.
+//! Receives the list of repositories (taking only this worker's shard), the
+//! matcher and the store; per repository it clones or fetches, walks only
+//! the commits the store has not seen, scans only blobs it has not scanned,
+//! and records the outcome in one transaction. Hands on a log line per
+//! repository; `merge` turns any number of stores into one report.
+pub mod merge;
+pub mod repos;
+pub mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::finding::Collector;
+use crate::matcher::Matcher;
+use crate::scan::Pipeline;
+use crate::source::git::{self, GitOptions, RepoLocation};
+use crate::source::{ScanError, Severity};
+use repos::{RepoSpec, Shard};
+use store::{RepoOutcome, Store, StoreError};
+
+/// The frozen configuration of a sweep.
+pub struct SweepConfig {
+    /// Every repository listed; the shard picks this worker's share.
+    pub repos: Vec<RepoSpec>,
+    pub store: PathBuf,
+    pub cache: Option<PathBuf>,
+    pub shard: Option<Shard>,
+    pub matcher: Matcher,
+    /// Threads, blob size limit and ref filter; the incremental fields are
+    /// set per repository.
+    pub git: GitOptions,
+    pub show_secrets: bool,
+}
+
+/// One repository's line in the sweep log.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoLog {
+    pub repo: String,
+    pub commits: u64,
+    /// Blobs read and scanned: only new ones on an incremental sweep.
+    pub blobs: u64,
+    pub bytes: u64,
+    /// Findings this sweep made in it, and how many of them the store did not have.
+    pub findings: usize,
+    pub new: usize,
+    pub seconds: f64,
+    pub error: Option<String>,
+}
+
+/// What a whole sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepSummary {
+    pub sweep: i64,
+    pub repositories: usize,
+    pub failed: usize,
+    pub commits: u64,
+    pub blobs: u64,
+    pub bytes: u64,
+    pub findings: usize,
+    pub new: usize,
+    pub seconds: f64,
+}
+
+/// The repositories this worker takes, in a stable order, each once.
+pub fn selected(config: &SweepConfig) -> Vec<&RepoSpec> {
+    let mut seen = std::collections::HashSet::new();
+    config
+        .repos
+        .iter()
+        .filter(|r| config.shard.is_none_or(|s| s.takes(&r.name)))
+        .filter(|r| seen.insert(r.name.clone()))
+        .collect()
+}
+
+/// Sweeps this worker's repositories into the store. `on_repo` hears about
+/// each repository as it starts (index, name) and as it ends. Fails only
+/// when the store cannot be opened or written.
+pub fn run(
+    config: &SweepConfig,
+    mut on_start: impl FnMut(usize, &str),
+    mut on_repo: impl FnMut(&RepoLog),
+) -> Result<SweepSummary, StoreError> {
+    let started = Instant::now();
+    git::tune_libgit2();
+    let mut store = Store::open(&config.store)?;
+    let now = now();
+    let sweep = store.begin_sweep(&now, config.shard.map(|s| s.to_string()))?;
+    let mut summary = SweepSummary {
+        sweep,
+        ..SweepSummary::default()
+    };
+    for (i, spec) in selected(config).into_iter().enumerate() {
+        on_start(i, &spec.name);
+        let log = sweep_one(config, &mut store, sweep, &now, spec)?;
+        summary.repositories += 1;
+        summary.failed += usize::from(log.error.is_some());
+        summary.commits += log.commits;
+        summary.blobs += log.blobs;
+        summary.bytes += log.bytes;
+        summary.findings += log.findings;
+        summary.new += log.new;
+        on_repo(&log);
+    }
+    store.finish_sweep(sweep, &crate::sweep::now())?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// RFC 3339 now, in UTC.
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    crate::time::rfc3339(secs)
+}
+
+fn sweep_one(
+    config: &SweepConfig,
+    store: &mut Store,
+    sweep: i64,
+    now: &str,
+    spec: &RepoSpec,
+) -> Result<RepoLog, StoreError> {
+    let started = Instant::now();
+    let source = spec.display_source();
+    let mut log = RepoLog {
+        repo: spec.name.clone(),
+        commits: 0,
+        blobs: 0,
+        bytes: 0,
+        findings: 0,
+        new: 0,
+        seconds: 0.0,
+        error: None,
+    };
+    let fail = |store: &mut Store, mut log: RepoLog, message: String| {
+        log.seconds = started.elapsed().as_secs_f64();
+        store.record_failure(sweep, now, &spec.name, &source, &message, log.seconds)?;
+        log.error = Some(message);
+        Ok(log)
+    };
+    let path = match repos::acquire(spec, config.cache.as_deref()) {
+        Ok(p) => p,
+        Err(message) => return fail(store, log, message),
+    };
+    let repo = match git2::Repository::open(&path) {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                store,
+                log,
+                format!("not a readable git repository: {}", e.message()),
+            )
+        }
+    };
+    let state = store.repo_state(&spec.name)?;
+    // The walk lists the same refs again and reports their problems.
+    let current = git::tips(&repo, config.git.refs.as_ref(), &mut Vec::new(), &spec.name);
+    // Refs that only moved forward leave everything scanned before reachable:
+    // walk just the new commits. Otherwise (a force push, a deleted branch)
+    // walk everything again, scanning only unknown blobs, and learn which
+    // old findings are still reachable.
+    let now_tips: std::collections::HashSet<git2::Oid> = current.iter().map(|t| t.1).collect();
+    let moved_forward = |old: git2::Oid| {
+        now_tips.contains(&old)
+            || current
+                .iter()
+                .any(|(_, new)| repo.graph_descendant_of(*new, old).unwrap_or(false))
+    };
+    let rewritten = state.tips.iter().any(|(_, old)| !moved_forward(*old));
+    let hide = if rewritten {
+        Vec::new()
+    } else {
+        state.tips.iter().map(|t| t.1).collect()
+    };
+    let opts = GitOptions {
+        known_blobs: Some(Arc::new(state.known)),
+        hide,
+        want_reachable: rewritten,
+        ..config.git.clone()
+    };
+    let location = RepoLocation {
+        path: path.clone(),
+        display_root: PathBuf::new(),
+    };
+    let pipeline = Pipeline::new(&config.matcher, false);
+    let stats = match pipeline.history(&location, &opts) {
+        Ok(s) => s,
+        Err(e) => return fail(store, log, e.message),
+    };
+    let harvest = pipeline.finish();
+    let mut collector = Collector::default();
+    for (origin, m) in harvest.matches {
+        collector.add(config.matcher.rules(), &origin, m);
+    }
+    let findings = collector.finish(config.show_secrets);
+    let mut problems = harvest.errors;
+    problems.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    problems.dedup();
+    // After an incomplete walk the same commits must be walked again.
+    let complete = !problems.iter().any(|p| p.severity == Severity::Error);
+    let head = git::head_blobs(&repo);
+    log.commits = stats.commits;
+    log.blobs = stats.scanned.len() as u64;
+    log.bytes = harvest.bytes;
+    log.findings = findings.len();
+    log.error = problems
+        .iter()
+        .find(|p| p.severity == Severity::Error)
+        .map(error_line);
+    log.seconds = started.elapsed().as_secs_f64();
+    log.new = store.record(
+        sweep,
+        now,
+        RepoOutcome {
+            name: &spec.name,
+            source: &source,
+            tips: complete.then_some(current),
+            scanned: &stats.scanned,
+            findings,
+            head: &head,
+            reachable: stats.reachable.as_ref(),
+            commits: stats.commits,
+            bytes: harvest.bytes,
+            seconds: log.seconds,
+            problems: &problems,
+        },
+    )?;
+    Ok(log)
+}
+
+fn error_line(p: &ScanError) -> String {
+    format!("{}: {}", p.path, p.message)
+}
