@@ -130,7 +130,7 @@ impl Plan<'_> {
 
     fn commit_done(&mut self) {
         self.commits_walked += 1;
-        if self.commits_walked % 256 == 0 {
+        if self.commits_walked.is_multiple_of(256) {
             (self.progress)(256);
         }
     }
