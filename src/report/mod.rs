@@ -1,6 +1,7 @@
 //! Reporters: the scan's result as text for people (`human`) or as a
 //! documented contract for machines (`json`, `jsonl`, `sarif`). Reporters see
 //! findings and locations, never where bytes came from beyond that.
+pub mod html;
 mod human;
 mod sarif;
 pub mod sweep;

@@ -6,6 +6,7 @@ mod baseline;
 mod ci;
 mod formats;
 mod history;
+mod html;
 mod integrations;
 mod planted;
 mod rules;

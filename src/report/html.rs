@@ -1,0 +1,854 @@
+//! The sweep report as one self-contained HTML page for people who would
+//! rather look than read: inline CSS and SVG, no script, nothing fetched (a
+//! CSP forbids it). Secrets appear only in their redacted form;
+//! `Finding::secret` is never read here.
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use super::sweep::{SweepReport, SweptFinding};
+use crate::finding::Finding;
+use crate::identity::risks::TITLES;
+
+/// Fill of the owner bars. Public so the browser test can count its pixels.
+pub const BAR: [u8; 3] = [0x25, 0x63, 0xeb];
+/// Fill of the unowned bar: a warning colour.
+pub const UNOWNED_BAR: [u8; 3] = [0xd9, 0x77, 0x06];
+/// Fill of the age histogram bars.
+pub const AGE_BAR: [u8; 3] = [0x0d, 0x94, 0x88];
+/// Heat map cell with no finding.
+const CELL_EMPTY: [u8; 3] = [0xf1, 0xf3, 0xf5];
+/// Heat map cells shade from this (fewest) to `CELL_HIGH` (the largest count).
+const CELL_LOW: [u8; 3] = [0xfe, 0xe2, 0xe2];
+/// The largest count's cell. Public so the browser test can count its pixels.
+pub const CELL_HIGH: [u8; 3] = [0xb9, 0x1c, 0x1c];
+
+/// How many locations the unowned table lists before "+N more".
+const FIRST_LOCATIONS: usize = 3;
+
+/// Escapes text for HTML content and quoted attributes alike.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn hex(c: [u8; 3]) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// Writes the page for `report`.
+pub fn write(report: &SweepReport, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = io::BufWriter::new(out);
+    head(&mut w, report)?;
+    totals(&mut w, report)?;
+    owners(&mut w, report)?;
+    unowned(&mut w, report)?;
+    risk_matrix(&mut w, report)?;
+    age(&mut w, report)?;
+    new_findings(&mut w, report)?;
+    failed(&mut w, report)?;
+    all_findings(&mut w, report)?;
+    writeln!(w, "</main>\n</body>\n</html>")?;
+    w.flush()
+}
+
+fn head(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    let css = CSS
+        .replace("{BAR}", &hex(BAR))
+        .replace("{UNOWNED_BAR}", &hex(UNOWNED_BAR))
+        .replace("{AGE_BAR}", &hex(AGE_BAR));
+    write!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>keytrace sweep report</title>\n<style>{css}</style>\n</head>\n<body>\n\
+         <header><h1>keytrace sweep report</h1><p>Generated {} · report version {}</p></header>\n<main>\n",
+        escape(&r.generated),
+        r.version
+    )
+}
+
+const CSS: &str = "
+:root{--ink:#1f2933;--muted:#616e7c;--line:#dde2e8;--bg:#f5f7fa;--warn:#b45309}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
+header{background:#1f2933;color:#fff;padding:18px 32px}
+header h1{margin:0;font-size:21px;font-weight:600}
+header p{margin:4px 0 0;color:#cbd2d9;font-size:13px}
+main{max-width:1200px;margin:0 auto;padding:24px 32px 48px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 22px;margin:0 0 20px}
+h2{margin:0 0 12px;font-size:16px;font-weight:600}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
+.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:#fafbfc}
+.card .n{font-size:28px;font-weight:650;font-variant-numeric:tabular-nums}
+.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.card.warn .n{color:var(--warn)}
+table{border-collapse:collapse;width:100%;font-size:13px;margin-top:8px}
+th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
+th{color:var(--muted);font-weight:600;font-size:12px;background:#fafbfc}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;background:#f1f3f5;padding:1px 4px;border-radius:3px}
+.none,.muted{color:var(--muted)}
+.none{font-style:italic}
+.warn-text{color:var(--warn);font-weight:600}
+.tag{display:inline-block;padding:0 6px;border-radius:9px;background:#eef2ff;color:#3730a3;font-size:11px;margin:0 3px 2px 0}
+.chart{overflow-x:auto}
+svg{display:block}
+svg text{font-size:12px;fill:var(--ink)}
+svg text.light{fill:#fff}
+svg text.warn{fill:var(--warn);font-weight:600}
+svg .axis{stroke:#c3cad3;stroke-width:1}
+.bar{fill:{BAR}}
+.bar.unowned{fill:{UNOWNED_BAR}}
+.age-bar{fill:{AGE_BAR}}
+.cell{stroke:#fff;stroke-width:2}
+";
+
+fn owner_label(o: Option<&str>) -> &str {
+    o.unwrap_or("Unowned")
+}
+
+/// At most `n` characters, with an ellipsis when cut: SVG text does not wrap.
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The date part of an RFC 3339 time.
+fn date(s: &str) -> &str {
+    s.get(..10).unwrap_or(s)
+}
+
+fn none(w: &mut impl Write) -> io::Result<()> {
+    writeln!(w, "<p class=\"none\">none</p>")
+}
+
+/// A table of pre-rendered cells, or "none" without rows.
+fn table(w: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    if rows.is_empty() {
+        return none(w);
+    }
+    write!(w, "<table><thead><tr>")?;
+    for h in headers {
+        // A leading '#' marks a numeric column.
+        match h.strip_prefix('#') {
+            Some(h) => write!(w, "<th class=\"num\">{}</th>", escape(h))?,
+            None => write!(w, "<th>{}</th>", escape(h))?,
+        }
+    }
+    writeln!(w, "</tr></thead><tbody>")?;
+    for row in rows {
+        writeln!(w, "<tr>{}</tr>", row.concat())?;
+    }
+    writeln!(w, "</tbody></table>")
+}
+
+fn td(text: &str) -> String {
+    format!("<td>{}</td>", escape(text))
+}
+
+fn td_num(n: usize) -> String {
+    format!("<td class=\"num\">{n}</td>")
+}
+
+fn td_code(text: &str) -> String {
+    format!("<td><code>{}</code></td>", escape(text))
+}
+
+/// A cell holding HTML the caller already escaped.
+fn td_html(html: String) -> String {
+    format!("<td>{html}</td>")
+}
+
+fn dash() -> String {
+    "<span class=\"muted\">—</span>".to_string()
+}
+
+fn owner_html(o: Option<&str>) -> String {
+    match o {
+        Some(o) => escape(o),
+        None => "<span class=\"warn-text\">Unowned</span>".to_string(),
+    }
+}
+
+fn risks_html(f: &Finding) -> String {
+    if f.risks.is_empty() {
+        return dash();
+    }
+    f.risks
+        .iter()
+        .map(|r| {
+            format!(
+                "<span class=\"tag\" title=\"{}\">{}</span>",
+                escape(&format!("{}: {}", r.title, r.reason)),
+                escape(r.id)
+            )
+        })
+        .collect()
+}
+
+fn identity_text(f: &Finding) -> Option<String> {
+    let v = f.identity.as_ref()?;
+    Some(match v {
+        serde_json::Value::Null => return None,
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    })
+}
+
+fn repos(f: &Finding) -> BTreeSet<&str> {
+    f.locations
+        .iter()
+        .filter_map(|l| l.repo.as_deref())
+        .collect()
+}
+
+fn repos_html(f: &Finding) -> String {
+    let r = repos(f);
+    if r.is_empty() {
+        return dash();
+    }
+    r.iter().map(|s| escape(s)).collect::<Vec<_>>().join("<br>")
+}
+
+fn totals(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    let t = &r.totals;
+    let cards = [
+        ("Repositories", t.repositories, false),
+        ("Failed", t.failed, t.failed > 0),
+        ("Findings", t.findings, false),
+        ("Unowned", t.unowned, t.unowned > 0),
+        ("New since previous sweep", t.new, t.new > 0),
+        ("At HEAD", t.at_head, false),
+    ];
+    writeln!(
+        w,
+        "<section id=\"totals\"><h2>Totals</h2><div class=\"cards\">"
+    )?;
+    for (k, n, warn) in cards {
+        writeln!(
+            w,
+            "<div class=\"card{}\"><div class=\"n\">{n}</div><div class=\"k\">{k}</div></div>",
+            if warn { " warn" } else { "" }
+        )?;
+    }
+    writeln!(w, "</div></section>")
+}
+
+fn owners(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(w, "<section id=\"owners\"><h2>Findings per owner</h2>")?;
+    let mut rows: Vec<_> = r.owners.iter().filter(|o| o.findings > 0).collect();
+    rows.sort_by(|a, b| b.findings.cmp(&a.findings).then(a.owner.cmp(&b.owner)));
+    let max = rows.iter().map(|o| o.findings).max().unwrap_or(0);
+    if max == 0 {
+        none(w)?;
+    } else {
+        const LABEL: usize = 220;
+        const BARS: usize = 760;
+        const ROW: usize = 30;
+        const HEIGHT: usize = 20;
+        let width = LABEL + BARS + 60;
+        let height = rows.len() * ROW + 8;
+        writeln!(
+            w,
+            "<div class=\"chart\"><svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Findings per owner\">"
+        )?;
+        for (i, o) in rows.iter().enumerate() {
+            let name = owner_label(o.owner.as_deref());
+            let y = 4 + i * ROW;
+            let mid = y + HEIGHT / 2;
+            let len = (o.findings * BARS).div_ceil(max).max(1);
+            let class = if o.owner.is_some() {
+                "bar"
+            } else {
+                "bar unowned"
+            };
+            writeln!(
+                w,
+                "<text x=\"{}\" y=\"{mid}\" text-anchor=\"end\" dominant-baseline=\"middle\"{}><title>{}</title>{}</text>\
+                 <rect class=\"{class}\" x=\"{LABEL}\" y=\"{y}\" width=\"{len}\" height=\"{HEIGHT}\"><title>{}: {}</title></rect>\
+                 <text x=\"{}\" y=\"{mid}\" dominant-baseline=\"middle\">{}</text>",
+                LABEL - 10,
+                if o.owner.is_none() {
+                    " class=\"warn\""
+                } else {
+                    ""
+                },
+                escape(name),
+                escape(&truncate(name, 30)),
+                escape(name),
+                o.findings,
+                LABEL + len + 6,
+                o.findings
+            )?;
+        }
+        writeln!(w, "</svg></div>")?;
+    }
+    let table_rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|o| {
+            let ids = if o.identities.is_empty() {
+                dash()
+            } else {
+                o.identities
+                    .iter()
+                    .map(|(agent, n)| format!("<code>{}</code> {n}", escape(agent)))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            };
+            vec![
+                td_html(owner_html(o.owner.as_deref())),
+                td_num(o.findings),
+                td_html(ids),
+            ]
+        })
+        .collect();
+    if !table_rows.is_empty() {
+        table(
+            w,
+            &["Owner", "#Findings", "Identities (agent, findings)"],
+            &table_rows,
+        )?;
+    }
+    writeln!(w, "</section>")
+}
+
+fn locations_html(f: &Finding) -> String {
+    let mut parts: Vec<String> = f
+        .locations
+        .iter()
+        .take(FIRST_LOCATIONS)
+        .map(|l| {
+            let repo = l
+                .repo
+                .as_deref()
+                .map(|r| format!("{} ", escape(r)))
+                .unwrap_or_default();
+            format!("{repo}<code>{}:{}</code>", escape(&l.path), l.line)
+        })
+        .collect();
+    if f.locations.len() > FIRST_LOCATIONS {
+        parts.push(format!(
+            "<span class=\"muted\">+{} more</span>",
+            f.locations.len() - FIRST_LOCATIONS
+        ));
+    }
+    if parts.is_empty() {
+        dash()
+    } else {
+        parts.join("<br>")
+    }
+}
+
+fn first_seen_html(f: &Finding) -> String {
+    match &f.first_seen {
+        Some(d) => format!("<span title=\"{}\">{}</span>", escape(d), escape(date(d))),
+        None => dash(),
+    }
+}
+
+fn unowned(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(w, "<section id=\"unowned\"><h2>Unowned credentials</h2>")?;
+    let rows: Vec<Vec<String>> = r
+        .findings
+        .iter()
+        .map(|s| &s.finding)
+        .filter(|f| f.owner.is_none())
+        .map(|f| {
+            vec![
+                td(&f.rule),
+                td(&f.provider),
+                td_code(&f.redacted),
+                td_html(locations_html(f)),
+                td_html(first_seen_html(f)),
+                td_html(risks_html(f)),
+            ]
+        })
+        .collect();
+    table(
+        w,
+        &[
+            "Rule",
+            "Provider",
+            "Secret",
+            "Locations",
+            "First commit",
+            "Risks",
+        ],
+        &rows,
+    )?;
+    writeln!(w, "</section>")
+}
+
+/// The fill of a heat map cell: lighter for fewer, darker for more.
+fn shade(count: usize, max: usize) -> [u8; 3] {
+    if count == 0 || max == 0 {
+        return CELL_EMPTY;
+    }
+    let t = 0.15 + 0.85 * (count.min(max) as f64 / max as f64);
+    let mix = |i: usize| {
+        (CELL_LOW[i] as f64 + (CELL_HIGH[i] as f64 - CELL_LOW[i] as f64) * t).round() as u8
+    };
+    [mix(0), mix(1), mix(2)]
+}
+
+fn risk_matrix(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "<section id=\"risk-matrix\"><h2>OWASP NHI risks per owner</h2>"
+    )?;
+    let m = &r.risk_matrix;
+    if m.owners.is_empty() {
+        none(w)?;
+        return writeln!(w, "</section>");
+    }
+    // Every risk of the Top 10 in its order, then any the model adds.
+    let mut rows: Vec<(&str, &str)> = TITLES.to_vec();
+    for id in &m.risks {
+        if !rows.iter().any(|(i, _)| i == id) {
+            rows.push((id.as_str(), ""));
+        }
+    }
+    let count = |id: &str, o: usize| -> usize {
+        m.risks
+            .iter()
+            .position(|r| r == id)
+            .and_then(|i| m.counts.get(i))
+            .and_then(|row| row.get(o))
+            .copied()
+            .unwrap_or(0)
+    };
+    let max = rows
+        .iter()
+        .flat_map(|(id, _)| (0..m.owners.len()).map(move |o| (id, o)))
+        .map(|(id, o)| count(id, o))
+        .max()
+        .unwrap_or(0);
+    const LABEL: usize = 330;
+    const CELL_W: usize = 96;
+    const CELL_H: usize = 28;
+    const TOP: usize = 34;
+    let width = LABEL + m.owners.len() * CELL_W;
+    let height = TOP + rows.len() * CELL_H + 4;
+    writeln!(
+        w,
+        "<div class=\"chart\"><svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Risks per owner\">"
+    )?;
+    for (o, owner) in m.owners.iter().enumerate() {
+        let name = owner_label(owner.as_deref());
+        writeln!(
+            w,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"600\"{}><title>{}</title>{}</text>",
+            LABEL + o * CELL_W + CELL_W / 2,
+            TOP - 12,
+            if owner.is_none() { " class=\"warn\"" } else { "" },
+            escape(name),
+            escape(&truncate(name, 13))
+        )?;
+    }
+    for (ri, (id, title)) in rows.iter().enumerate() {
+        let y = TOP + ri * CELL_H;
+        let mid = y + CELL_H / 2;
+        writeln!(
+            w,
+            "<text x=\"0\" y=\"{mid}\" dominant-baseline=\"middle\"><tspan font-weight=\"600\">{}</tspan> {}</text>",
+            escape(id),
+            escape(&truncate(title, 44))
+        )?;
+        for o in 0..m.owners.len() {
+            let n = count(id, o);
+            let fill = shade(n, max);
+            // Dark cells take white text.
+            let light = n > 0 && n * 2 > max;
+            let x = LABEL + o * CELL_W;
+            writeln!(
+                w,
+                "<rect class=\"cell\" x=\"{x}\" y=\"{y}\" width=\"{CELL_W}\" height=\"{CELL_H}\" fill=\"{}\"><title>{} × {}: {n}</title></rect>\
+                 <text x=\"{}\" y=\"{mid}\" text-anchor=\"middle\" dominant-baseline=\"middle\"{}>{n}</text>",
+                hex(fill),
+                escape(id),
+                escape(owner_label(m.owners[o].as_deref())),
+                x + CELL_W / 2,
+                if light { " class=\"light\"" } else { "" }
+            )?;
+        }
+    }
+    writeln!(w, "</svg></div>")?;
+    writeln!(
+        w,
+        "<p class=\"muted\">Findings showing each risk; darker cells hold more (largest: {max}).</p></section>"
+    )
+}
+
+fn age(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "<section id=\"age\"><h2>Secrets by first commit date</h2>"
+    )?;
+    let buckets = &r.age_histogram;
+    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0);
+    if max == 0 {
+        none(w)?;
+        return writeln!(w, "</section>");
+    }
+    const PAD: usize = 20;
+    const BAR_W: usize = 100;
+    const GAP: usize = 28;
+    const TOP: usize = 24;
+    const CHART: usize = 180;
+    const BOTTOM: usize = 30;
+    let width = 2 * PAD + buckets.len() * (BAR_W + GAP) - GAP;
+    let height = TOP + CHART + BOTTOM;
+    let base = TOP + CHART;
+    writeln!(
+        w,
+        "<div class=\"chart\"><svg width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Secrets by age\">"
+    )?;
+    writeln!(
+        w,
+        "<line class=\"axis\" x1=\"{}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\"/>",
+        PAD - 6,
+        width - PAD + 6
+    )?;
+    for (i, b) in buckets.iter().enumerate() {
+        let x = PAD + i * (BAR_W + GAP);
+        let h = (b.count * CHART).div_ceil(max);
+        let mid = x + BAR_W / 2;
+        writeln!(
+            w,
+            "<rect class=\"age-bar\" x=\"{x}\" y=\"{}\" width=\"{BAR_W}\" height=\"{h}\"><title>{}: {}</title></rect>\
+             <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"600\">{}</text>\
+             <text x=\"{mid}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            base - h,
+            escape(&b.label),
+            b.count,
+            base - h - 6,
+            b.count,
+            base + 18,
+            escape(&truncate(&b.label, 16))
+        )?;
+    }
+    writeln!(w, "</svg></div></section>")
+}
+
+fn new_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(
+        w,
+        "<section id=\"new\"><h2>New since the previous sweep</h2>"
+    )?;
+    let rows: Vec<Vec<String>> = r
+        .findings
+        .iter()
+        .filter(|s| s.sweep.new)
+        .map(|s: &SweptFinding| {
+            let f = &s.finding;
+            vec![
+                td(&f.rule),
+                td(&f.provider),
+                td_code(&f.redacted),
+                td_html(owner_html(f.owner.as_deref())),
+                td_html(repos_html(f)),
+                td(date(&s.sweep.first_seen)),
+            ]
+        })
+        .collect();
+    table(
+        w,
+        &[
+            "Rule",
+            "Provider",
+            "Secret",
+            "Owner",
+            "Repositories",
+            "First swept",
+        ],
+        &rows,
+    )?;
+    writeln!(w, "</section>")
+}
+
+fn failed(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(w, "<section id=\"failed\"><h2>Failed repositories</h2>")?;
+    let rows: Vec<Vec<String>> = r
+        .repositories
+        .iter()
+        .filter_map(|repo| {
+            let e = repo.error.as_deref()?;
+            Some(vec![
+                td(&repo.name),
+                repo.last_sweep
+                    .as_deref()
+                    .map_or_else(|| td_html(dash()), td),
+                td(e),
+            ])
+        })
+        .collect();
+    table(w, &["Repository", "Last sweep", "Error"], &rows)?;
+    writeln!(w, "</section>")
+}
+
+fn all_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(w, "<section id=\"findings\"><h2>All findings</h2>")?;
+    let rows: Vec<Vec<String>> = r
+        .findings
+        .iter()
+        .map(|s| {
+            let f = &s.finding;
+            vec![
+                td(&f.rule),
+                td(&f.provider),
+                td_code(&f.redacted),
+                identity_text(f).map_or_else(|| td_html(dash()), |i| td(&i)),
+                td_html(owner_html(f.owner.as_deref())),
+                td_html(risks_html(f)),
+                td_num(f.locations.len()),
+                if f.at_head {
+                    td_html("<span class=\"warn-text\">yes</span>".to_string())
+                } else {
+                    td("no")
+                },
+                td_html(repos_html(f)),
+            ]
+        })
+        .collect();
+    table(
+        w,
+        &[
+            "Rule",
+            "Provider",
+            "Secret",
+            "Identity",
+            "Owner",
+            "Risks",
+            "#Locations",
+            "At HEAD",
+            "Repositories",
+        ],
+        &rows,
+    )?;
+    writeln!(w, "</section>")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::finding::{fingerprint, redact};
+    use crate::identity::risks::Risk;
+    use crate::report::sweep::{AgeBucket, OwnerRollup, RepoSummary, RiskMatrix, Sighting, Totals};
+
+    fn page(r: &SweepReport) -> String {
+        let mut out = Vec::new();
+        write(r, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn empty() -> SweepReport {
+        SweepReport {
+            version: 1,
+            generated: "2025-06-01T00:00:00Z".into(),
+            totals: Totals::default(),
+            findings: vec![],
+            owners: vec![],
+            identities: vec![],
+            risk_matrix: RiskMatrix {
+                risks: vec![],
+                owners: vec![],
+                counts: vec![],
+            },
+            age_histogram: vec![],
+            repositories: vec![],
+            errors: vec![],
+        }
+    }
+
+    /// A finding holding `secret` in full, as under `--show-secrets`.
+    fn finding(secret: &str, owner: Option<&str>, repo: &str, new: bool) -> SweptFinding {
+        let mut f: Finding = serde_json::from_value(json!({
+            "rule": "github-pat", "name": "GitHub PAT", "provider": "github",
+            "fingerprint": fingerprint(secret.as_bytes()), "key_id": null,
+            "redacted": redact(secret.as_bytes()), "secret": secret,
+            "binding": null, "lifetime": "long", "checksum": null,
+            "identity_class": "service", "first_seen": "2024-01-02T03:04:05Z",
+            "at_head": true,
+            "locations": [{"repo": repo, "path": "ci/deploy.yml", "line": 7, "column": 3,
+                           "commit": "abc123", "author": null, "date": null, "at_head": true}],
+            "identity": owner.map(|_| json!(["deploy-bot", "<b>x</b>"])),
+            "owner": owner,
+        }))
+        .unwrap();
+        f.risks = vec![Risk {
+            id: "NHI7",
+            title: "Long-Lived Secrets",
+            reason: "first committed long ago".into(),
+        }];
+        SweptFinding {
+            finding: f,
+            sweep: Sighting {
+                first_seen: "2025-05-01T00:00:00Z".into(),
+                new,
+                ..Sighting::default()
+            },
+        }
+    }
+
+    fn sample(secrets: &[String]) -> SweepReport {
+        let mut r = empty();
+        r.findings = vec![
+            finding(&secrets[0], Some("team-a"), "github.com/o/one", true),
+            finding(
+                &secrets[1],
+                Some("<script>alert(1)</script>"),
+                "github.com/o/two",
+                false,
+            ),
+            finding(&secrets[2], None, "github.com/o/one", false),
+        ];
+        r.owners = vec![
+            OwnerRollup {
+                owner: Some("team-a".into()),
+                findings: 1,
+                identities: vec![("deploy-bot".into(), 1)],
+                risks: vec![1],
+            },
+            OwnerRollup {
+                owner: Some("<script>alert(1)</script>".into()),
+                findings: 1,
+                identities: vec![],
+                risks: vec![1],
+            },
+            OwnerRollup {
+                owner: None,
+                findings: 1,
+                identities: vec![],
+                risks: vec![1],
+            },
+        ];
+        r.risk_matrix = RiskMatrix {
+            risks: vec!["NHI7".into()],
+            owners: r.owners.iter().map(|o| o.owner.clone()).collect(),
+            counts: vec![vec![1, 1, 1]],
+        };
+        r.age_histogram = vec![
+            AgeBucket {
+                label: "< 90 days".into(),
+                min_days: Some(0),
+                count: 0,
+            },
+            AgeBucket {
+                label: "> 1 year".into(),
+                min_days: Some(365),
+                count: 3,
+            },
+        ];
+        r.repositories = vec![RepoSummary {
+            name: "github.com/o/broken".into(),
+            error: Some("clone failed: <timeout>".into()),
+            ..RepoSummary::default()
+        }];
+        r.totals = Totals {
+            repositories: 3,
+            failed: 1,
+            findings: 3,
+            unowned: 1,
+            new: 1,
+            at_head: 3,
+            locations: 3,
+        };
+        r
+    }
+
+    fn secrets() -> Vec<String> {
+        let mut g = crate::fakes::Fakes::new(7);
+        (0..3).map(|_| g.github("ghp_")).collect()
+    }
+
+    #[test]
+    fn escape_neutralises_markup() {
+        assert_eq!(
+            escape(r#"<script>alert("x" & 'y')</script>"#),
+            "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(escape("plain ghp_…7l"), "plain ghp_…7l");
+    }
+
+    #[test]
+    fn empty_report_renders_with_none() {
+        let p = page(&empty());
+        for id in [
+            "totals",
+            "owners",
+            "unowned",
+            "risk-matrix",
+            "age",
+            "new",
+            "failed",
+            "findings",
+        ] {
+            assert!(p.contains(&format!("<section id=\"{id}\">")), "{id}");
+        }
+        // Every section but the totals says "none".
+        assert_eq!(p.matches("<p class=\"none\">none</p>").count(), 7);
+        assert!(!p.contains("<svg"));
+        assert!(!p.contains("NaN") && !p.contains("inf"));
+    }
+
+    #[test]
+    fn report_draws_sections_and_charts_without_secrets() {
+        let s = secrets();
+        let p = page(&sample(&s));
+        let mut at = 0;
+        for id in [
+            "totals",
+            "owners",
+            "unowned",
+            "risk-matrix",
+            "age",
+            "new",
+            "failed",
+            "findings",
+        ] {
+            let i = p
+                .find(&format!("<section id=\"{id}\">"))
+                .unwrap_or_else(|| panic!("{id}"));
+            assert!(i > at, "{id} out of order");
+            at = i;
+        }
+        assert_eq!(p.matches("<svg").count(), 3);
+        assert_eq!(p.matches("<rect class=\"bar\"").count(), 2);
+        assert_eq!(p.matches("<rect class=\"bar unowned\"").count(), 1);
+        assert_eq!(p.matches("<rect class=\"age-bar\"").count(), 2);
+        assert_eq!(p.matches("<rect class=\"cell\"").count(), 10 * 3);
+        assert!(p.contains(">Unowned<"));
+        assert!(p.contains("deploy-bot, &lt;b&gt;x&lt;/b&gt;"));
+        assert!(p.contains("clone failed: &lt;timeout&gt;"));
+        assert!(!p.contains("<script") && p.contains("&lt;script&gt;"));
+        assert!(!p.contains("NaN"));
+        for secret in &s {
+            assert!(p.contains(&redact(secret.as_bytes())));
+            assert!(!p.contains(secret.as_str()), "full secret in page");
+            assert!(!p.contains(&secret[4..20]), "part of a secret in page");
+        }
+    }
+}
