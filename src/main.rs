@@ -268,7 +268,7 @@ fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
             serde_json::to_writer_pretty(&mut sink, &report)?;
             writeln!(sink)?;
         }
-        ReportFormat::Html => bail!("TEMP-HTML"),
+        ReportFormat::Html => keytrace::report::html::write(&report, &mut sink)?,
         ReportFormat::Human => keytrace::report::sweep::write_human(&report, &mut sink)?,
         ReportFormat::Jsonl => unreachable!("exported above"),
     }

@@ -590,3 +590,105 @@ fn stores_hold_no_secret_unless_asked() {
     );
     assert!(r.stdout.contains(org.secrets[1].1.as_str()));
 }
+
+#[test]
+fn reports_roll_up_per_owner_and_render_as_one_page() {
+    let org = org(6);
+    let store = org.store("owners.db");
+    let list = org.list();
+    sweep(&["--repos", s(&list), "--store", s(&store)]);
+    let fp = |i: usize| keytrace::finding::fingerprint(org.secrets[i].1.as_bytes());
+    let inventory = org.dir.path().join("agents.yaml");
+    std::fs::write(
+        &inventory,
+        format!(
+            "agent: deploy-bot\nowner: platform\nidentity_type: bot\nauth: static_api_key\n\
+             audit_log: required\nreview_cycle: annual\nlast_review: 2026-11-01\n\
+             credentials:\n  - fingerprint: \"{}\"\n\
+             ---\n\
+             agent: billing-sync\nowner: payments\nidentity_type: service_account\n\
+             auth: static_api_key\naudit_log: required\nreview_cycle: annual\n\
+             last_review: 2026-11-01\ncredentials:\n  - fingerprint: \"{}\"\n",
+            fp(1),
+            fp(2)
+        ),
+    )
+    .unwrap();
+    let rep = report(&["--store", s(&store), "--agents", s(&inventory)]);
+    let owners: Vec<(Value, u64)> = rep["owners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["owner"].clone(), o["findings"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (Value::from("payments"), 1),
+            (Value::from("platform"), 1),
+            (Value::Null, 4)
+        ]
+    );
+    assert_eq!(rep["totals"]["unowned"], 4);
+    let m = &rep["risk_matrix"];
+    assert_eq!(m["risks"].as_array().unwrap().len(), 10);
+    assert_eq!(m["owners"].as_array().unwrap().len(), 3);
+    // Every finding leaks (NHI2); the unowned ones are also NHI1.
+    assert_eq!(m["counts"][1], serde_json::json!([1, 1, 4]));
+    assert_eq!(m["counts"][0][2], 4);
+    let claimed = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == fp(1).as_str())
+        .unwrap();
+    assert_eq!(claimed["identity"], "deploy-bot");
+    assert_eq!(claimed["owner"], "platform");
+    let ages: u64 = rep["age_histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(ages, 6, "every finding has an age");
+
+    let page = org.dir.path().join("report.html");
+    let r = run(
+        &[
+            "report",
+            "--store",
+            s(&store),
+            "--agents",
+            s(&inventory),
+            "--format",
+            "html",
+            "-o",
+            s(&page),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    for id in [
+        "totals",
+        "owners",
+        "unowned",
+        "risk-matrix",
+        "age",
+        "new",
+        "failed",
+        "findings",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
+    }
+    assert!(html.contains("platform") && html.contains("deploy-bot"));
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    for (_, secret) in &org.secrets {
+        assert!(!html.contains(secret.as_str()));
+    }
+    let r = run(
+        &["report", "--store", s(&store), "--fail-on", "unowned"],
+        None,
+    );
+    assert_eq!(r.code, 1, "unowned findings fail with --fail-on unowned");
+}
