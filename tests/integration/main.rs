@@ -4,6 +4,7 @@ mod agents;
 mod bad_input;
 mod baseline;
 mod ci;
+mod deploy;
 mod formats;
 mod history;
 mod html;
