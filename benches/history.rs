@@ -17,7 +17,7 @@ use keytrace::config::Config;
 use keytrace::fakes::Fakes;
 
 mod common;
-use common::{fast_import, filler, plant, quick, size};
+use common::{fast_import, filler, peak_rss_mib, plant, quick, size};
 
 const PATHS: usize = 2000;
 const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
@@ -82,15 +82,6 @@ fn repo(commits: usize) -> (PathBuf, usize) {
     let n = build(&dir, commits);
     fs::write(&marker, n.to_string()).unwrap();
     (dir, n)
-}
-
-fn peak_rss_mib() -> u64 {
-    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
 }
 
 fn main() {

@@ -40,6 +40,16 @@ pub fn git(dir: &Path, args: &[&str]) {
     assert!(ok, "git {args:?}");
 }
 
+/// This process's peak resident set (VmHWM), in MiB.
+pub fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
+}
+
 /// A new repository in `dir` (emptied first), filled by the stream that
 /// `write` sends to `git fast-import`.
 pub fn fast_import(dir: &Path, bare: bool, write: impl FnOnce(&mut dyn Write)) {
