@@ -165,13 +165,20 @@ fn sweep_one(
     // walk everything again, scanning only unknown blobs, and learn which
     // old findings are still reachable.
     let now_tips: std::collections::HashSet<git2::Oid> = current.iter().map(|t| t.1).collect();
-    let moved_forward = |old: git2::Oid| {
+    let by_name: std::collections::HashMap<&str, git2::Oid> =
+        current.iter().map(|(n, o)| (n.as_str(), *o)).collect();
+    let ahead =
+        |new: git2::Oid, old: git2::Oid| repo.graph_descendant_of(new, old).unwrap_or(false);
+    // The same ref first (the usual case: a branch moved on), then any ref.
+    let moved_forward = |name: &str, old: git2::Oid| {
         now_tips.contains(&old)
-            || current
-                .iter()
-                .any(|(_, new)| repo.graph_descendant_of(*new, old).unwrap_or(false))
+            || by_name.get(name).is_some_and(|new| ahead(*new, old))
+            || current.iter().any(|(_, new)| ahead(*new, old))
     };
-    let rewritten = state.tips.iter().any(|(_, old)| !moved_forward(*old));
+    let rewritten = state
+        .tips
+        .iter()
+        .any(|(name, old)| !moved_forward(name, *old));
     let hide = if rewritten {
         Vec::new()
     } else {

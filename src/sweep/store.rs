@@ -402,7 +402,7 @@ impl Store {
                 ins.execute(params![repo, name, oid.to_string()])?;
             }
         }
-        let mut seen: Vec<i64> = Vec::new();
+        let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
         let mut new = 0;
         let found = o.findings.len();
         for mut f in o.findings {
@@ -450,7 +450,7 @@ impl Store {
                     l.binding,
                 ])?;
             }
-            seen.push(id);
+            seen.insert(id);
         }
         // Older findings of this repository: still reachable unless a
         // history rewrite dropped every blob that held them.
@@ -473,7 +473,7 @@ impl Store {
                     .any(|b| Oid::from_str(b).is_ok_and(|b| set.contains(&b))),
             };
             if reachable {
-                seen.push(id);
+                seen.insert(id);
             } else {
                 gone.push(id);
             }
@@ -690,5 +690,35 @@ fn err(path: &Path, e: rusqlite::Error) -> StoreError {
     StoreError {
         path: path.to_path_buf(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_versioned_and_newer_stores_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.version().unwrap(), SCHEMA_VERSION);
+        let id = store.begin_sweep("2026-01-01T00:00:00Z", None).unwrap();
+        assert_eq!(id, 1);
+        drop(store);
+        // Opening again migrates nothing and keeps the data.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.begin_sweep("2026-01-02T00:00:00Z", None).unwrap(), 2);
+        store
+            .conn
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(store);
+        let e = Store::open(&path).err().expect("a newer store is refused");
+        assert!(e.message.contains("newer"), "{}", e.message);
+        let e = Store::open_read(&path).err().expect("and not misread");
+        assert!(e.message.contains("schema version"), "{}", e.message);
+        let e = Store::open_read(&dir.path().join("none.db")).err().unwrap();
+        assert!(e.message.contains("no such sweep store"));
     }
 }

@@ -692,3 +692,39 @@ fn reports_roll_up_per_owner_and_render_as_one_page() {
     );
     assert_eq!(r.code, 1, "unowned findings fail with --fail-on unowned");
 }
+
+#[test]
+fn readers_do_not_block_a_sweep() {
+    let org = org(2);
+    let store = org.store("shared.db");
+    let list = org.list();
+    let args = ["--repos", s(&list), "--store", s(&store)];
+    sweep(&args);
+    // A reader holding a snapshot open (a report or dashboard mid-read)...
+    let mut reader = db(&store);
+    let tx = reader.transaction().unwrap();
+    let before: i64 = tx
+        .query_row("SELECT COUNT(*) FROM sweeps", [], |r| r.get(0))
+        .unwrap();
+    // ...does not stop the next sweep from writing,
+    write(
+        &org.path("r00"),
+        "more.env",
+        format!("K={}\n", Fakes::new(3).npm()),
+    );
+    commit(&org.path("r00"), "more", DATE);
+    let (summary, _) = sweep(&args);
+    assert_eq!(summary["blobs"], 1);
+    // and keeps its consistent view until it ends.
+    let during: i64 = tx
+        .query_row("SELECT COUNT(*) FROM sweeps", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(during, before);
+    tx.commit().unwrap();
+    let after: i64 = reader
+        .query_row("SELECT COUNT(*) FROM sweeps", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(after, before + 1);
+    let r = run(&["report", "--store", s(&store), "--format", "json"], None);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
