@@ -215,6 +215,41 @@ impl Fakes {
         format!("pypi-AgEIcHlwaS5vcmc{}", self.chars(URLSAFE, 160))
     }
 
+    /// A PyPI token that parses as PyPI issues it: a version 2 macaroon at
+    /// `pypi.org` with these caveats (JSON texts) and a random signature.
+    pub fn pypi_macaroon(&mut self, caveats: &[&str]) -> String {
+        use base64::Engine as _;
+        fn field(out: &mut Vec<u8>, kind: u8, data: &[u8]) {
+            out.push(kind);
+            assert!(data.len() < 128, "one-byte lengths only");
+            out.push(data.len() as u8);
+            out.extend_from_slice(data);
+        }
+        let mut bin = vec![2u8];
+        field(&mut bin, 1, b"pypi.org");
+        let id = format!(
+            "{}-{}-4{}-a{}-{}",
+            self.hex(8),
+            self.hex(4),
+            self.hex(3),
+            self.hex(3),
+            self.hex(12)
+        );
+        field(&mut bin, 2, id.as_bytes());
+        bin.push(0);
+        for c in caveats {
+            field(&mut bin, 2, c.as_bytes());
+            bin.push(0);
+        }
+        bin.push(0);
+        let sig: Vec<u8> = (0..32).map(|_| self.next_u64() as u8).collect();
+        field(&mut bin, 6, &sig);
+        format!(
+            "pypi-{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bin)
+        )
+    }
+
     pub fn docker_pat(&mut self) -> String {
         format!("dckr_pat_{}", self.chars(URLSAFE, 27))
     }

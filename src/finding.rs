@@ -167,8 +167,12 @@ impl Collector {
                 binding: None,
                 lifetime: m.lifetime,
                 checksum: m.facts.checksum,
-                identity_class: rule.spec.identity,
-                privilege: rule.spec.privilege.clone(),
+                identity_class: m.facts.identity.unwrap_or(rule.spec.identity),
+                privilege: m
+                    .facts
+                    .privilege
+                    .clone()
+                    .or_else(|| rule.spec.privilege.clone()),
                 decoded: BTreeMap::new(),
                 first_seen: None,
                 at_head: false,

@@ -66,6 +66,9 @@ pub enum Validator {
     /// GitLab routable tokens: base36 crc32 of all before it; decodes the
     /// organisation and user ids.
     GitlabRoutable,
+    /// PyPI tokens: the macaroon's caveats (user-wide, project-scoped,
+    /// Trusted Publishing with its expiry).
+    PypiMacaroon,
 }
 
 /// A rule as written in a rule file.

@@ -25,6 +25,12 @@ pub struct Facts {
     pub checksum: Option<Checksum>,
     /// Overrides the rule's lifetime when the token says more (JWT `exp`).
     pub lifetime: Option<Lifetime>,
+    /// Overrides the rule's privilege (`admin`) when the token's own scope
+    /// says it (a user-wide PyPI token).
+    pub privilege: Option<String>,
+    /// Overrides the rule's identity class (a PyPI token minted by Trusted
+    /// Publishing belongs to a CI workflow, not to a person).
+    pub identity: Option<crate::rules::IdentityClass>,
     pub decoded: BTreeMap<String, Value>,
 }
 
@@ -117,6 +123,7 @@ pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
         Validator::ZuploCrc32 => zuplo_crc32(secret),
         Validator::ConfluentCrc32 => confluent_crc32(secret),
         Validator::GitlabRoutable => gitlab_routable(secret),
+        Validator::PypiMacaroon => pypi_macaroon(secret),
     }
 }
 
@@ -324,6 +331,147 @@ pub fn jwt_token(secret: &[u8]) -> Outcome {
         (Some(i), Some(e)) if e - i > 90 * DAY => Lifetime::Long,
         _ => Lifetime::Unknown,
     });
+    Ok(facts)
+}
+
+/// The fields of a version 2 binary macaroon: (location, identifier,
+/// caveat identifiers). `None` when the bytes are not one.
+fn macaroon_v2(bin: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+    fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*i)?;
+            *i += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    // One section: fields (type, length, data) up to an end-of-section 0.
+    fn section(b: &[u8], i: &mut usize) -> Option<Vec<(u64, Vec<u8>)>> {
+        let mut fields = Vec::new();
+        loop {
+            let t = varint(b, i)?;
+            if t == 0 {
+                return Some(fields);
+            }
+            let n = varint(b, i)? as usize;
+            let data = b.get(*i..i.checked_add(n)?)?.to_vec();
+            *i += n;
+            fields.push((t, data));
+        }
+    }
+    const LOCATION: u64 = 1;
+    const IDENTIFIER: u64 = 2;
+    const SIGNATURE: u64 = 6;
+    if bin.first() != Some(&2) {
+        return None;
+    }
+    let mut i = 1;
+    let header = section(bin, &mut i)?;
+    let field = |s: &[(u64, Vec<u8>)], t| s.iter().find(|f| f.0 == t).map(|f| f.1.clone());
+    let location = field(&header, LOCATION).unwrap_or_default();
+    let identifier = field(&header, IDENTIFIER)?;
+    let mut caveats = Vec::new();
+    loop {
+        let c = section(bin, &mut i)?;
+        if c.is_empty() {
+            break;
+        }
+        caveats.push(field(&c, IDENTIFIER)?);
+    }
+    let (t, sig) = (varint(bin, &mut i)?, varint(bin, &mut i)?);
+    (t == SIGNATURE && sig == 32 && bin.len() >= i + 32).then_some((location, identifier, caveats))
+}
+
+/// PyPI tokens are `pypi-` + a base64url macaroon. Its caveats say what the
+/// token may do: upload to named projects, everything its user may
+/// (user-wide: admin-class), or for minutes after a Trusted Publishing
+/// exchange. The HMAC chain needs PyPI's key, so nothing is verified; a
+/// token that does not parse keeps the rule's metadata.
+pub fn pypi_macaroon(secret: &[u8]) -> Outcome {
+    let mut facts = Facts::default();
+    let body = secret.strip_prefix(b"pypi-").unwrap_or(secret);
+    let Ok(bin) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body) else {
+        return Ok(facts);
+    };
+    let Some((location, _, caveats)) = macaroon_v2(&bin) else {
+        return Ok(facts);
+    };
+    facts.decoded.insert(
+        "location".into(),
+        String::from_utf8_lossy(&location).into_owned().into(),
+    );
+    let (mut oidc, mut project) = (false, false);
+    let mut projects: Vec<Value> = Vec::new();
+    for c in &caveats {
+        let Ok(v) = serde_json::from_slice::<Value>(c) else {
+            continue;
+        };
+        match &v {
+            // Current caveats: `[tag, ...]`.
+            Value::Array(a) => match a.first().and_then(Value::as_i64) {
+                Some(0) => {
+                    let (exp, nbf) = (
+                        a.get(1).and_then(Value::as_i64),
+                        a.get(2).and_then(Value::as_i64),
+                    );
+                    if let Some(e) = exp {
+                        facts.decoded.insert("expires_at".into(), rfc3339(e).into());
+                        facts.lifetime = Some(match nbf {
+                            Some(n) if e - n <= DAY => Lifetime::Short,
+                            _ => Lifetime::Unknown,
+                        });
+                    }
+                }
+                Some(1) | Some(2) => {
+                    project = true;
+                    if let Some(Value::Array(p)) = a.get(1) {
+                        projects.extend(p.iter().cloned());
+                    }
+                }
+                Some(3) => {
+                    if let Some(u) = a.get(1) {
+                        facts.decoded.insert("pypi_user_id".into(), u.clone());
+                    }
+                }
+                Some(4) => oidc = true,
+                _ => {}
+            },
+            // Legacy caveats: `{"version": 1, "permissions": "user" | {"projects": [...]}}`.
+            Value::Object(o) => match o.get("permissions") {
+                Some(Value::Object(p)) => {
+                    project = true;
+                    if let Some(Value::Array(list)) = p.get("projects") {
+                        projects.extend(list.iter().cloned());
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    // Minted by a Trusted Publishing exchange (for a CI workflow, also
+    // project-scoped); else scoped to projects; else, with no caveat that
+    // narrows it (`[3, user]`, legacy `"permissions": "user"`), it can do
+    // what its user can.
+    let scope = if oidc {
+        facts.identity = Some(crate::rules::IdentityClass::Service);
+        "trusted-publishing"
+    } else if project {
+        "project"
+    } else {
+        facts.privilege = Some("admin".into());
+        "user"
+    };
+    facts.decoded.insert("pypi_scope".into(), scope.into());
+    if !projects.is_empty() {
+        facts
+            .decoded
+            .insert("pypi_projects".into(), Value::Array(projects));
+    }
     Ok(facts)
 }
 
@@ -746,5 +894,65 @@ mod tests {
         );
         let stub = "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----";
         assert!(private_key(stub.as_bytes()).is_err());
+    }
+}
+
+#[cfg(test)]
+mod pypi_tests {
+    use super::*;
+    use crate::fakes::Fakes;
+
+    #[test]
+    fn pypi_caveats_tell_scope_and_lifetime() {
+        let mut f = Fakes::new(12);
+        let user = f.pypi_macaroon(&["[3,\"0a1b2c3d-0000-4000-8000-000000000001\"]"]);
+        assert!(user.starts_with("pypi-AgEIcHlwaS5vcmc"), "{user}");
+        let facts = pypi_macaroon(user.as_bytes()).unwrap();
+        assert_eq!(facts.decoded["pypi_scope"], "user");
+        assert_eq!(facts.privilege.as_deref(), Some("admin"));
+        assert_eq!(
+            facts.decoded["pypi_user_id"],
+            "0a1b2c3d-0000-4000-8000-000000000001"
+        );
+
+        let project = f.pypi_macaroon(&["[1,[\"sampleproject\"]]", "[2,[\"7d3c\"]]"]);
+        let facts = pypi_macaroon(project.as_bytes()).unwrap();
+        assert_eq!(facts.decoded["pypi_scope"], "project");
+        assert_eq!(facts.privilege, None);
+        assert_eq!(
+            facts.decoded["pypi_projects"],
+            serde_json::json!(["sampleproject", "7d3c"])
+        );
+
+        let legacy = f.pypi_macaroon(&["{\"version\":1,\"permissions\":{\"projects\":[\"old\"]}}"]);
+        assert_eq!(
+            pypi_macaroon(legacy.as_bytes()).unwrap().decoded["pypi_scope"],
+            "project"
+        );
+        let legacy_user = f.pypi_macaroon(&["{\"version\":1,\"permissions\":\"user\"}"]);
+        assert_eq!(
+            pypi_macaroon(legacy_user.as_bytes())
+                .unwrap()
+                .privilege
+                .as_deref(),
+            Some("admin")
+        );
+
+        // Trusted Publishing: minted for a CI workflow, valid for minutes.
+        let tp = f.pypi_macaroon(&[
+            "[4,\"9f2e\"]",
+            "[1,[\"sampleproject\"]]",
+            "[0,1767225900,1767225000]",
+        ]);
+        let facts = pypi_macaroon(tp.as_bytes()).unwrap();
+        assert_eq!(facts.decoded["pypi_scope"], "trusted-publishing");
+        assert_eq!(facts.lifetime, Some(Lifetime::Short));
+        assert_eq!(facts.identity, Some(crate::rules::IdentityClass::Service));
+        assert_eq!(facts.decoded["expires_at"], "2026-01-01T00:05:00Z");
+
+        // Not a macaroon: kept, nothing decoded.
+        let junk = f.pypi();
+        let facts = pypi_macaroon(junk.as_bytes()).unwrap();
+        assert!(facts.decoded.is_empty() && facts.privilege.is_none());
     }
 }

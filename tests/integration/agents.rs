@@ -351,3 +351,62 @@ fn a_gitlab_token_is_claimed_by_the_user_id_it_encodes() {
     assert_eq!(f["identity"], "release-bot");
     assert_eq!(f["owner"], "platform");
 }
+
+#[test]
+fn pypi_scope_decides_whether_a_publisher_is_overprivileged() {
+    let mut f = Fakes::new(31);
+    let user_wide = f.pypi_macaroon(&["[3,\"5e1f0c2a-1111-4222-8333-444455556666\"]"]);
+    let scoped = f.pypi_macaroon(&["[1,[\"acme-client\"]]"]);
+    let minted = f.pypi_macaroon(&[
+        "[4,\"7a7a\"]",
+        "[1,[\"acme-client\"]]",
+        "[0,1767225900,1767225000]",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".pypirc",
+        format!("[pypi]\nusername = __token__\npassword = {user_wide}\n"),
+    );
+    write(d, "ci/publish.env", format!("PYPI_TOKEN={scoped}\n"));
+    write(d, "ci/job.log", format!("minted token {minted}\n"));
+    let inv = d.join("inv.yaml");
+    std::fs::write(
+        &inv,
+        "agent: release-bot\nowner: pkg-team\nidentity_type: ci_job\nauth: static_api_key\n\
+         allowed_actions: [upload_package]\naudit_log: required\nreview_cycle: annual\n\
+         last_review: 2026-11-01\ncredentials:\n  - provider: pypi\n    env: password\n\
+         \x20 - provider: pypi\n    env: PYPI_TOKEN\n",
+    )
+    .unwrap();
+    let (_, v) = scan_json(d, &["--agents", inv.to_str().unwrap()]);
+    let by = |secret: &str| {
+        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["fingerprint"] == fp.as_str())
+            .unwrap_or_else(|| panic!("no finding for a planted PyPI token: {v}"))
+            .clone()
+    };
+    let u = by(&user_wide);
+    assert_eq!(u["decoded"]["pypi_scope"], "user");
+    assert_eq!(u["privilege"], "admin");
+    assert_eq!(u["identity"], "release-bot");
+    assert!(risks(&u).contains(&"NHI5".to_string()), "{u}");
+    let s = by(&scoped);
+    assert_eq!(s["decoded"]["pypi_scope"], "project");
+    assert_eq!(
+        s["decoded"]["pypi_projects"],
+        serde_json::json!(["acme-client"])
+    );
+    assert_eq!(s["identity"], "release-bot");
+    assert!(!risks(&s).contains(&"NHI5".to_string()), "{s}");
+    let m = by(&minted);
+    assert_eq!(m["decoded"]["pypi_scope"], "trusted-publishing");
+    assert_eq!(m["lifetime"], "short");
+    assert_eq!(m["identity_class"], "service");
+    assert!(!risks(&m).contains(&"NHI7".to_string()), "{m}");
+}
