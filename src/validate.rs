@@ -334,9 +334,14 @@ pub fn jwt_token(secret: &[u8]) -> Outcome {
     Ok(facts)
 }
 
-/// The fields of a version 2 binary macaroon: (location, identifier,
-/// caveat identifiers). `None` when the bytes are not one.
-fn macaroon_v2(bin: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
+/// What a version 2 binary macaroon holds, short of its signature.
+struct Macaroon {
+    location: Vec<u8>,
+    caveats: Vec<Vec<u8>>,
+}
+
+/// Parses a version 2 binary macaroon; `None` when the bytes are not one.
+fn macaroon_v2(bin: &[u8]) -> Option<Macaroon> {
     fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -373,7 +378,7 @@ fn macaroon_v2(bin: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
     let header = section(bin, &mut i)?;
     let field = |s: &[(u64, Vec<u8>)], t| s.iter().find(|f| f.0 == t).map(|f| f.1.clone());
     let location = field(&header, LOCATION).unwrap_or_default();
-    let identifier = field(&header, IDENTIFIER)?;
+    field(&header, IDENTIFIER)?;
     let mut caveats = Vec::new();
     loop {
         let c = section(bin, &mut i)?;
@@ -383,7 +388,7 @@ fn macaroon_v2(bin: &[u8]) -> Option<(Vec<u8>, Vec<u8>, Vec<Vec<u8>>)> {
         caveats.push(field(&c, IDENTIFIER)?);
     }
     let (t, sig) = (varint(bin, &mut i)?, varint(bin, &mut i)?);
-    (t == SIGNATURE && sig == 32 && bin.len() >= i + 32).then_some((location, identifier, caveats))
+    (t == SIGNATURE && sig == 32 && bin.len() >= i + 32).then_some(Macaroon { location, caveats })
 }
 
 /// PyPI tokens are `pypi-` + a base64url macaroon. Its caveats say what the
@@ -397,7 +402,7 @@ pub fn pypi_macaroon(secret: &[u8]) -> Outcome {
     let Ok(bin) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body) else {
         return Ok(facts);
     };
-    let Some((location, _, caveats)) = macaroon_v2(&bin) else {
+    let Some(Macaroon { location, caveats }) = macaroon_v2(&bin) else {
         return Ok(facts);
     };
     facts.decoded.insert(
@@ -441,15 +446,14 @@ pub fn pypi_macaroon(secret: &[u8]) -> Outcome {
                 _ => {}
             },
             // Legacy caveats: `{"version": 1, "permissions": "user" | {"projects": [...]}}`.
-            Value::Object(o) => match o.get("permissions") {
-                Some(Value::Object(p)) => {
+            Value::Object(o) => {
+                if let Some(Value::Object(p)) = o.get("permissions") {
                     project = true;
                     if let Some(Value::Array(list)) = p.get("projects") {
                         projects.extend(list.iter().cloned());
                     }
                 }
-                _ => {}
-            },
+            }
             _ => {}
         }
     }
