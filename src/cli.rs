@@ -87,6 +87,10 @@ pub struct ScanArgs {
     /// (`.keytrace/agents/`, `agents.yaml`) when no --agents is given.
     #[arg(long)]
     pub no_agent_discovery: bool,
+    /// Do not read code owners (CODEOWNERS, Backstage catalog-info.yaml)
+    /// for the places secrets sit.
+    #[arg(long)]
+    pub no_code_owners: bool,
     /// A secret first committed more than DAYS ago is long-lived (NHI7).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub max_age: i64,

@@ -159,6 +159,8 @@ pub struct Config {
     /// (a discovered inventory that did not parse).
     pub warnings: Vec<crate::source::ScanError>,
     pub risk: RiskOptions,
+    /// Look up CODEOWNERS and Backstage owners of findings' locations.
+    pub code_owners: bool,
 }
 
 impl Config {
@@ -323,6 +325,7 @@ impl Config {
                 today,
                 max_age_days: args.max_age,
             },
+            code_owners: !args.no_code_owners,
         })
     }
 }

@@ -122,6 +122,10 @@ pub struct Finding {
     pub locations: Vec<Location>,
     pub identity: Option<Value>,
     pub owner: Option<String>,
+    /// Who the repository says owns the code where it sits (CODEOWNERS,
+    /// Backstage `catalog-info.yaml`): accountable for the leak, not a claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_owners: Vec<crate::identity::owners::CodeOwner>,
     #[serde(skip_deserializing)]
     pub risks: Vec<Risk>,
     #[serde(skip)]
@@ -179,6 +183,7 @@ impl Collector {
                 locations: Vec::new(),
                 identity: None,
                 owner: None,
+                code_owners: Vec::new(),
                 risks: Vec::new(),
                 raw: secret,
             });

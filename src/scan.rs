@@ -257,6 +257,9 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     };
     let identities =
         crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
+    if config.code_owners {
+        crate::identity::owners::Owners::default().assign(&mut findings);
+    }
     let mut errors = harvest.errors;
     errors.extend(config.warnings.iter().cloned());
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));

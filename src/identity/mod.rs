@@ -5,6 +5,7 @@
 //! section of the report.
 pub mod inventory;
 pub mod lint;
+pub mod owners;
 pub mod risks;
 
 use std::collections::HashMap;

@@ -142,6 +142,14 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
             _ => p.yellow("unowned: no identity in the inventory claims it"),
         };
         writeln!(out, "  owner        {owner}")?;
+        if !f.code_owners.is_empty() {
+            let named: Vec<String> = f
+                .code_owners
+                .iter()
+                .map(|c| format!("{} ({})", c.owner, c.source))
+                .collect();
+            writeln!(out, "  code owners  {}", named.join(", "))?;
+        }
         let risks: Vec<String> = f
             .risks
             .iter()

@@ -410,3 +410,98 @@ fn pypi_scope_decides_whether_a_publisher_is_overprivileged() {
     assert_eq!(m["identity_class"], "service");
     assert!(!risks(&m).contains(&"NHI7".to_string()), "{m}");
 }
+
+#[test]
+fn code_owners_come_from_codeowners_and_backstage_catalogs() {
+    let mut f = Fakes::new(77);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        ".github/CODEOWNERS",
+        "# default\n*       @acme/platform\n/services/billing/  @acme/payments finance@acme.example\n*.md\n",
+    );
+    write(
+        d,
+        "services/billing/catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: billing\nspec:\n  type: service\n  owner: group:default/payments\n",
+    );
+    write(
+        d,
+        "services/search/catalog-info.yaml",
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: docs\nspec:\n  targets: []\n---\nkind: Component\nmetadata:\n  name: search\nspec:\n  owner: search-team\n",
+    );
+    let billing = f.stripe("sk");
+    let search = f.slack_bot();
+    let docs = f.github("ghp");
+    write(
+        d,
+        "services/billing/app/.env",
+        format!("STRIPE_KEY={billing}\n"),
+    );
+    write(
+        d,
+        "services/search/config.yaml",
+        format!("slack_token: {search}\n"),
+    );
+    write(d, "docs/setup.md", format!("export GITHUB_TOKEN={docs}\n"));
+    let (_, v) = scan_json(d, &[]);
+    let owners_of = |secret: &str| -> Vec<(String, String)> {
+        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let found = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["fingerprint"] == fp.as_str())
+            .unwrap();
+        assert!(found["identity"].is_null(), "code owners do not claim");
+        found["code_owners"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        (
+                            o["owner"].as_str().unwrap().to_string(),
+                            o["source"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pair = |o: &str, s: &str| (o.to_string(), s.to_string());
+    assert_eq!(
+        owners_of(&billing),
+        [
+            pair("@acme/payments", ".github/CODEOWNERS"),
+            pair("finance@acme.example", ".github/CODEOWNERS"),
+            pair(
+                "group:default/payments",
+                "services/billing/catalog-info.yaml"
+            ),
+        ]
+    );
+    assert_eq!(
+        owners_of(&search),
+        [
+            pair("@acme/platform", ".github/CODEOWNERS"),
+            pair("search-team", "services/search/catalog-info.yaml"),
+        ]
+    );
+    // `*.md` with no owner: the last matching rule says nobody.
+    assert!(owners_of(&docs).is_empty());
+
+    let (_, off) = scan_json(d, &["--no-code-owners"]);
+    assert!(off["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x.get("code_owners").is_none()));
+    let r = run(&["scan", d.to_str().unwrap()], None);
+    assert!(
+        r.stdout
+            .contains("code owners  @acme/payments (.github/CODEOWNERS)"),
+        "{}",
+        r.stdout
+    );
+}
