@@ -245,7 +245,7 @@ impl Matcher {
             }
         }
         let mut facts = match spec.validator {
-            Some(v) => validate::validate(v, secret, key_id).ok()?,
+            Some(v) => validate::validate(v, secret, key_id, line, offset - ls).ok()?,
             None => Facts::default(),
         };
         if facts.checksum == Some(Checksum::Invalid) && !self.opts.include_invalid {

@@ -69,6 +69,16 @@ pub enum Validator {
     /// PyPI tokens: the macaroon's caveats (user-wide, project-scoped,
     /// Trusted Publishing with its expiry).
     PypiMacaroon,
+    /// Atlassian / Bitbucket: 8 upper-case hex digits of CRC32 of the rest.
+    AtlassianCrc32,
+    /// Bech32 (BIP 173) checksum, as age secret keys carry it.
+    Bech32,
+    /// Sentry `sntrys_`: the base64 JSON payload's creation time and org.
+    SentryOrgToken,
+    /// 1Password `ops_`: the base64 JSON's service account email.
+    OnepasswordServiceAccount,
+    /// Azure SAS: expiry, permissions and account from the query string.
+    AzureSas,
 }
 
 /// A rule as written in a rule file.

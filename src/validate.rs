@@ -111,7 +111,16 @@ pub fn placeholder(secret: &[u8]) -> Option<&'static str> {
 }
 
 /// Runs a rule's validator on the captured secret.
-pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
+/// Runs validator `v` on a secret. `line` is the line the secret sits on,
+/// with the secret at `at`, for formats whose facts sit beside the secret
+/// (a SAS token's expiry and permissions).
+pub fn validate(
+    v: Validator,
+    secret: &[u8],
+    key_id: Option<&[u8]>,
+    line: &[u8],
+    at: usize,
+) -> Outcome {
     match v {
         Validator::Crc32Base62 => crc32_base62(secret),
         Validator::Jwt => jwt_token(secret),
@@ -124,7 +133,244 @@ pub fn validate(v: Validator, secret: &[u8], key_id: Option<&[u8]>) -> Outcome {
         Validator::ConfluentCrc32 => confluent_crc32(secret),
         Validator::GitlabRoutable => gitlab_routable(secret),
         Validator::PypiMacaroon => pypi_macaroon(secret),
+        Validator::AtlassianCrc32 => atlassian_crc32(secret),
+        Validator::Bech32 => bech32(secret),
+        Validator::SentryOrgToken => sentry_org_token(secret),
+        Validator::OnepasswordServiceAccount => onepassword_service_account(secret),
+        Validator::AzureSas => azure_sas(line, at),
     }
+}
+
+/// Atlassian API tokens, Bitbucket access tokens and app passwords end in
+/// 8 upper-case hex digits: the CRC32 of everything before them, where a
+/// `=` separator may appear URL-encoded (`%3D`) or escaped (`\=`).
+pub fn atlassian_crc32(secret: &[u8]) -> Outcome {
+    if secret.len() < 16 {
+        return Err("too short");
+    }
+    let (body, check) = secret.split_at(secret.len() - 8);
+    let check = std::str::from_utf8(check).map_err(|_| "bad checksum characters")?;
+    let want = u32::from_str_radix(check, 16).map_err(|_| "checksum is not hex")?;
+    let mut plain = body.to_vec();
+    for encoded in [&b"%3D"[..], b"%3d", b"\\="] {
+        if let Some(stem) = body.strip_suffix(encoded) {
+            plain = [stem, b"="].concat();
+        }
+    }
+    let ok = crc32fast::hash(&plain) == want || crc32fast::hash(body) == want;
+    Ok(Facts {
+        checksum: Some(if ok {
+            Checksum::Valid
+        } else {
+            Checksum::Invalid
+        }),
+        ..Facts::default()
+    })
+}
+
+/// Bech32 (BIP 173) as age secret keys use it: the data part's last six
+/// characters are a BCH checksum over the human-readable part and the data.
+pub fn bech32(secret: &[u8]) -> Outcome {
+    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let lower = secret.to_ascii_lowercase();
+    let sep = memchr::memrchr(b'1', &lower).ok_or("no separator")?;
+    let (hrp, data) = (&lower[..sep], &lower[sep + 1..]);
+    if hrp.is_empty() || data.len() < 6 {
+        return Err("too short");
+    }
+    let mut chk: u32 = 1;
+    let mut step = |v: u32| {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ v;
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    };
+    for &c in hrp {
+        step(u32::from(c >> 5));
+    }
+    step(0);
+    for &c in hrp {
+        step(u32::from(c & 31));
+    }
+    for &c in data {
+        let v = CHARSET.iter().position(|&x| x == c).ok_or("not bech32")?;
+        step(v as u32);
+    }
+    Ok(Facts {
+        checksum: Some(if chk == 1 {
+            Checksum::Valid
+        } else {
+            Checksum::Invalid
+        }),
+        ..Facts::default()
+    })
+}
+
+/// Base64 (standard or URL-safe, padded or not) of a JSON object.
+fn b64_json(text: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let bytes = [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(text).ok())?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// Sentry organization tokens: `sntrys_` + base64 JSON (`iat`, `url`,
+/// `region_url`, `org`) + `_` + the secret. The JSON tells when the token was
+/// made and for which organisation.
+pub fn sentry_org_token(secret: &[u8]) -> Outcome {
+    let body = secret.strip_prefix(b"sntrys_").ok_or("no sntrys_ prefix")?;
+    let sep = memchr::memrchr(b'_', body).ok_or("no secret part")?;
+    let claims = b64_json(&body[..sep]).ok_or("payload is not base64 JSON")?;
+    let mut facts = Facts::default();
+    if let Some(iat) = claims.get("iat").and_then(Value::as_f64) {
+        facts
+            .decoded
+            .insert("issued_at".into(), rfc3339(iat as i64).into());
+    }
+    for (from, to) in [
+        ("org", "sentry_org"),
+        ("url", "url"),
+        ("region_url", "region_url"),
+    ] {
+        if let Some(v) = claims.get(from).and_then(Value::as_str) {
+            facts.decoded.insert(to.into(), v.into());
+        }
+    }
+    if !facts.decoded.contains_key("sentry_org") {
+        return Err("payload names no organisation");
+    }
+    Ok(facts)
+}
+
+/// 1Password service-account tokens: `ops_` + base64 JSON holding the
+/// account's sign-in address and the service account's own email.
+pub fn onepassword_service_account(secret: &[u8]) -> Outcome {
+    let body = secret.strip_prefix(b"ops_").ok_or("no ops_ prefix")?;
+    let doc = b64_json(body).ok_or("not base64 JSON")?;
+    let email = doc
+        .get("email")
+        .and_then(Value::as_str)
+        .ok_or("no service account email")?;
+    let mut facts = Facts::default();
+    facts
+        .decoded
+        .insert("service_account_email".into(), email.into());
+    if let Some(a) = doc.get("signInAddress").and_then(Value::as_str) {
+        facts.decoded.insert("sign_in_address".into(), a.into());
+    }
+    Ok(facts)
+}
+
+/// Days since 1970 of an RFC 3339 or `YYYY-MM-DD` date, and its seconds.
+fn parse_time(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let date = crate::identity::inventory::Date::parse(s.get(..10)?)?;
+    let mut secs = date.0 * 86_400;
+    if let Some(t) = s.get(11..19) {
+        let mut hms = t.split(':').map(|x| x.parse::<i64>().ok());
+        if let (Some(Some(h)), Some(Some(m)), Some(Some(sec))) =
+            (hms.next(), hms.next(), hms.next())
+        {
+            secs += h * 3600 + m * 60 + sec;
+        }
+    }
+    Some(secs)
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An Azure shared access signature: the query string around the `sig`
+/// says until when it is valid (`se`, from `st`), what it allows (`sp`) and,
+/// in a URL, for which storage account.
+pub fn azure_sas(line: &[u8], at: usize) -> Outcome {
+    let stop = |c: &u8| c.is_ascii_whitespace() || b"\"'<>?`".contains(c);
+    let start = line[..at.min(line.len())]
+        .iter()
+        .rposition(stop)
+        .map_or(0, |i| i + 1);
+    let end = line[at.min(line.len())..]
+        .iter()
+        .position(stop)
+        .map_or(line.len(), |i| at + i);
+    let query = String::from_utf8_lossy(&line[start..end]).into_owned();
+    let mut params = std::collections::HashMap::new();
+    for pair in query.split('&') {
+        if let Some((k, v)) = pair.split_once('=') {
+            params.insert(k.to_string(), url_decode(v));
+        }
+    }
+    let mut facts = Facts::default();
+    let (st, se) = (
+        params.get("st").and_then(|v| parse_time(v)),
+        params.get("se").and_then(|v| parse_time(v)),
+    );
+    if let Some(e) = se {
+        facts.decoded.insert("expires_at".into(), rfc3339(e).into());
+    }
+    if let Some(s) = st {
+        facts.decoded.insert("issued_at".into(), rfc3339(s).into());
+    }
+    if let (Some(s), Some(e)) = (st, se) {
+        facts.lifetime = Some(if e - s <= DAY {
+            Lifetime::Short
+        } else if e - s > 90 * DAY {
+            Lifetime::Long
+        } else {
+            Lifetime::Unknown
+        });
+    }
+    if let Some(sp) = params.get("sp") {
+        facts
+            .decoded
+            .insert("sas_permissions".into(), sp.clone().into());
+        // Write and delete together: it can replace or destroy the data.
+        if sp.contains('w') && sp.contains('d') {
+            facts.privilege = Some("admin".into());
+        }
+    }
+    // `https://<account>.blob.core.windows.net/...?sv=...`
+    let url = &line[..start.saturating_sub(1)];
+    if let Some(host) = memchr::memmem::rfind(url, b"://").map(|i| &url[i + 3..]) {
+        let host = String::from_utf8_lossy(host);
+        if let Some((account, rest)) = host.split_once('.') {
+            if rest.contains(".core.windows.net") {
+                facts
+                    .decoded
+                    .insert("storage_account".into(), account.into());
+            }
+        }
+    }
+    Ok(facts)
 }
 
 /// `n` in lower-case base 36, left-padded with `0` to `width`.
@@ -958,5 +1204,93 @@ mod pypi_tests {
         let junk = f.pypi();
         let facts = pypi_macaroon(junk.as_bytes()).unwrap();
         assert!(facts.decoded.is_empty() && facts.privilege.is_none());
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn atlassian_crc32_over_everything_before_the_hex() {
+        let body = "ATBBabcdefghijklmnopqrstuvwx";
+        let tok = format!("{body}{:08X}", crc32fast::hash(body.as_bytes()));
+        assert_eq!(
+            atlassian_crc32(tok.as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+        let bad = format!("{body}{:08X}", crc32fast::hash(body.as_bytes()) ^ 1);
+        assert_eq!(
+            atlassian_crc32(bad.as_bytes()).unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
+        // The `=` before the checksum, URL-encoded, counts as `=`.
+        let stem = "ATATT3xFfGF0abcdefghijklmnop";
+        let crc = crc32fast::hash(format!("{stem}=").as_bytes());
+        let encoded = format!("{stem}%3D{crc:08X}");
+        assert_eq!(
+            atlassian_crc32(encoded.as_bytes()).unwrap().checksum,
+            Some(Checksum::Valid)
+        );
+    }
+
+    #[test]
+    fn bech32_known_answer() {
+        // BIP 173's valid test vector.
+        let ok = b"A12UEL5L";
+        assert_eq!(bech32(ok).unwrap().checksum, Some(Checksum::Valid));
+        assert_eq!(
+            bech32(b"A12UEL5M").unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
+        assert!(
+            bech32(b"A1BUEL5L").is_err(),
+            "b is not in the bech32 alphabet"
+        );
+    }
+
+    #[test]
+    fn sentry_and_1password_payloads() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let payload = STANDARD.encode(
+            r#"{"iat": 1700000000.25, "url": "https://sentry.io", "region_url": "https://us.sentry.io", "org": "acme"}"#,
+        );
+        let tok = format!("sntrys_{payload}_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ");
+        let f = sentry_org_token(tok.as_bytes()).unwrap();
+        assert_eq!(f.decoded["issued_at"], "2023-11-14T22:13:20Z");
+        assert_eq!(f.decoded["sentry_org"], "acme");
+        assert!(sentry_org_token(b"sntrys_eyJub3QganNvbg_abc").is_err());
+
+        let doc = URL_SAFE_NO_PAD.encode(
+            r#"{"signInAddress":"acme.1password.com","email":"bot123@1passwordserviceaccounts.com","secretKey":"A3-XXXX"}"#,
+        );
+        let f = onepassword_service_account(format!("ops_{doc}").as_bytes()).unwrap();
+        assert_eq!(
+            f.decoded["service_account_email"],
+            "bot123@1passwordserviceaccounts.com"
+        );
+        assert_eq!(f.decoded["sign_in_address"], "acme.1password.com");
+        assert!(
+            onepassword_service_account(b"ops_eyJhIjoxfQ").is_err(),
+            "no email"
+        );
+    }
+
+    #[test]
+    fn sas_expiry_permissions_and_account() {
+        let line = b"url = \"https://acmelogs.blob.core.windows.net/c/f.csv?sv=2022-11-02&sp=racwdl&st=2025-01-01T00:00:00Z&se=2027-01-01T00:00:00Z&sig=abc%2Bdef%3D\"";
+        let at = memchr::memmem::find(line, b"abc%2B").unwrap();
+        let f = azure_sas(line, at).unwrap();
+        assert_eq!(f.decoded["expires_at"], "2027-01-01T00:00:00Z");
+        assert_eq!(f.decoded["sas_permissions"], "racwdl");
+        assert_eq!(f.decoded["storage_account"], "acmelogs");
+        assert_eq!(f.lifetime, Some(Lifetime::Long));
+        assert_eq!(f.privilege.as_deref(), Some("admin"));
+        let short = b"SAS=sp=r&st=2025-01-01T00%3A00%3A00Z&se=2025-01-01T01%3A00%3A00Z&sv=2022-11-02&sig=abc";
+        let at = memchr::memmem::find(short, b"sig=abc").unwrap() + 4;
+        let f = azure_sas(short, at).unwrap();
+        assert_eq!(f.lifetime, Some(Lifetime::Short));
+        assert_eq!(f.privilege, None);
+        assert_eq!(f.decoded["expires_at"], "2025-01-01T01:00:00Z");
     }
 }
