@@ -139,8 +139,8 @@ pub struct ScanArgs {
 pub enum RulesCommand {
     /// List the rules (built-in, plus any given with --rules).
     List {
-        #[arg(long, value_enum, default_value_t = ListFormat::Human)]
-        format: ListFormat,
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
         #[arg(long = "rules", value_name = "FILE")]
         rules: Vec<PathBuf>,
     },
@@ -255,6 +255,14 @@ pub enum AgentsCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    Human,
+    Json,
+    /// The table of supported credential kinds, as the README shows it.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

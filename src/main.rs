@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 
-use keytrace::cli::{AgentsCommand, Cli, Command, ListFormat, RulesCommand};
+use keytrace::cli::{AgentsCommand, Cli, Command, ListFormat, RulesCommand, RulesFormat};
 use keytrace::config::Config;
 use keytrace::identity::inventory::Date;
 use keytrace::identity::Inventory;
@@ -118,12 +118,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let set = RuleSet::load(true, &rules)?;
             let mut w = BufWriter::new(io::stdout().lock());
             match format {
-                ListFormat::Json => {
+                RulesFormat::Markdown => write!(w, "{}", rules::markdown_table(&set))?,
+                RulesFormat::Json => {
                     let specs: Vec<_> = set.rules().iter().map(|r| &r.spec).collect();
                     serde_json::to_writer_pretty(&mut w, &specs)?;
                     writeln!(w)?;
                 }
-                ListFormat::Human => {
+                RulesFormat::Human => {
                     for r in set.rules() {
                         let s = &r.spec;
                         writeln!(

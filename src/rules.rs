@@ -320,6 +320,48 @@ fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
     })
 }
 
+/// The supported credential kinds as a Markdown table (the README's), by
+/// provider and rule id.
+pub fn markdown_table(set: &RuleSet) -> String {
+    let mut specs: Vec<&RuleSpec> = set.rules().iter().map(|r| &r.spec).collect();
+    specs.sort_by(|a, b| (&a.provider, &a.id).cmp(&(&b.provider, &b.id)));
+    let mut providers: Vec<&str> = specs.iter().map(|s| s.provider.as_str()).collect();
+    providers.dedup();
+    let mut out = format!(
+        "{} credential kinds from {} providers.\n\n\
+         | provider | credential | rule | lifetime | identity | offline check |\n\
+         |---|---|---|---|---|---|\n",
+        specs.len(),
+        providers.len()
+    );
+    for s in specs {
+        let check = match s.validator {
+            Some(v) => serde_json::to_value(v)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let identity = serde_json::to_value(s.identity)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let admin = if s.privilege.as_deref() == Some("admin") {
+            " (admin)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "| {} | {}{admin} | `{}` | {} | {identity} | {check} |\n",
+            s.provider,
+            s.name.replace('|', "\\|"),
+            s.id,
+            s.lifetime.as_str(),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -156,3 +156,27 @@ fn custom_rules_are_used_by_scan() {
     let (code, _) = scan_json(&dir.path().join("src"), &[]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn readme_table_of_credential_kinds_is_the_generated_one() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let (_, rest) = readme
+        .split_once("<!-- rules:begin -->\n")
+        .expect("README marks the rules table");
+    let (table, _) = rest.split_once("<!-- rules:end -->").unwrap();
+    let r = run(&["rules", "list", "--format", "markdown"], None);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        table, r.stdout,
+        "README's table is stale: paste `keytrace rules list --format markdown` between the markers"
+    );
+    let n = RuleSet::builtin().unwrap().len();
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains('`'))
+            .count(),
+        n
+    );
+}
