@@ -213,6 +213,13 @@ impl RuleSet {
         Ok(RuleSet { rules })
     }
 
+    /// `sha256:` of every rule as written: a blob scanned with one rule set
+    /// must be scanned again when the set changes.
+    pub fn digest(&self) -> String {
+        let specs: Vec<&RuleSpec> = self.rules.iter().map(|r| &r.spec).collect();
+        crate::finding::fingerprint(&serde_json::to_vec(&specs).expect("rules serialize"))
+    }
+
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }

@@ -93,9 +93,10 @@ pub fn run(
         sweep,
         ..SweepSummary::default()
     };
+    let rules = config.matcher.rules().digest();
     for (i, spec) in selected(config).into_iter().enumerate() {
         on_start(i, &spec.name);
-        let log = sweep_one(config, &mut store, sweep, &now, spec)?;
+        let log = sweep_one(config, &mut store, sweep, &now, spec, &rules)?;
         summary.repositories += 1;
         summary.failed += usize::from(log.error.is_some());
         summary.commits += log.commits;
@@ -124,6 +125,7 @@ fn sweep_one(
     sweep: i64,
     now: &str,
     spec: &RepoSpec,
+    rules: &str,
 ) -> Result<RepoLog, StoreError> {
     let started = Instant::now();
     let source = spec.display_source();
@@ -157,7 +159,13 @@ fn sweep_one(
             )
         }
     };
-    let state = store.repo_state(&spec.name)?;
+    let mut state = store.repo_state(&spec.name)?;
+    if state.rules.as_deref().is_some_and(|r| r != rules) {
+        // New or changed rules: every blob is read again with them; the
+        // findings already recorded stay, new ones are added.
+        state.known.clear();
+        state.tips.clear();
+    }
     // The walk lists the same refs again and reports their problems.
     let current = git::tips(&repo, config.git.refs.as_ref(), &mut Vec::new(), &spec.name);
     // Refs that only moved forward leave everything scanned before reachable:
@@ -225,6 +233,7 @@ fn sweep_one(
         now,
         RepoOutcome {
             name: &spec.name,
+            rules,
             source: &source,
             tips: complete.then_some(current),
             scanned: &stats.scanned,

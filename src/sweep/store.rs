@@ -48,7 +48,8 @@ CREATE TABLE repos (
     first_ok     INTEGER,
     last_ok      INTEGER,
     last_sweep   INTEGER,
-    error        TEXT
+    error        TEXT,
+    rules        TEXT
 );
 CREATE TABLE repo_sweeps (
     repo     INTEGER NOT NULL REFERENCES repos(id),
@@ -121,6 +122,8 @@ pub struct Store {
 /// What the store knows of a repository before a sweep.
 #[derive(Debug, Default)]
 pub struct RepoState {
+    /// The digest of the rules its blobs were scanned with.
+    pub rules: Option<String>,
     /// Ref name → the tip commit whose history is already scanned.
     pub tips: Vec<(String, Oid)>,
     pub known: OidSet,
@@ -129,6 +132,8 @@ pub struct RepoState {
 /// What one repository's sweep found, for [`Store::record`].
 pub struct RepoOutcome<'a> {
     pub name: &'a str,
+    /// The digest of the rules this sweep scanned with.
+    pub rules: &'a str,
     pub source: &'a str,
     /// Ref tips walked; `None` when the walk was incomplete and must be
     /// done again next time.
@@ -278,6 +283,10 @@ impl Store {
         let Some(id) = self.repo_id(name)? else {
             return Ok(state);
         };
+        state.rules = self
+            .conn
+            .query_row("SELECT rules FROM repos WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|e| self.e(e))?;
         let mut q = self
             .conn
             .prepare("SELECT ref, commit_id FROM tips WHERE repo = ?1 ORDER BY ref")
@@ -383,9 +392,9 @@ impl Store {
             .map(|p| format!("{}: {}", p.path, p.message))
             .next();
         tx.execute(
-            "UPDATE repos SET error = ?1, last_ok = ?2, first_ok = COALESCE(first_ok, ?2)
-             WHERE id = ?3",
-            params![error, sweep, repo],
+            "UPDATE repos SET error = ?1, last_ok = ?2, first_ok = COALESCE(first_ok, ?2), rules = ?3
+             WHERE id = ?4",
+            params![error, sweep, o.rules, repo],
         )?;
         {
             let mut ins =

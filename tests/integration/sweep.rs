@@ -728,3 +728,63 @@ fn readers_do_not_block_a_sweep() {
     let r = run(&["report", "--store", s(&store), "--format", "json"], None);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn a_changed_rule_set_reads_every_blob_again() {
+    let org = org(2);
+    let store = org.store("rules.db");
+    let list = org.list();
+    let r00 = org.path("r00");
+    write(
+        &r00,
+        "deploy/acme.env",
+        "ACME_KEY=acme_dk_q8zr2lmx0vte7wbn4kps9d1f\n",
+    );
+    commit(&r00, "acme", DATE);
+    let args = ["--repos", s(&list), "--store", s(&store)];
+    sweep(&args);
+    let (again, _) = sweep(&args);
+    assert_eq!(again["blobs"], 0);
+    // A custom rule added later: the blobs already scanned are read again.
+    let rules = org.dir.path().join("acme.toml");
+    std::fs::write(
+        &rules,
+        r#"[[rule]]
+id = "acme-deploy-key"
+name = "ACME deploy key"
+provider = "acme"
+keywords = ["acme_dk_"]
+pattern = '''(?:^|[^A-Za-z0-9_])(?P<secret>acme_dk_[a-z0-9]{24})(?:[^a-z0-9]|$)'''
+lifetime = "long"
+identity = "service"
+references = ["https://docs.acme.invalid/keys"]
+examples = ["ACME_KEY=acme_dk_q8zr2lmx0vte7wbn4kps9d1f"]
+negative_examples = ["ACME_KEY=acme_dk_short"]
+"#,
+    )
+    .unwrap();
+    let with_rule = [
+        "--repos",
+        s(&list),
+        "--store",
+        s(&store),
+        "--rules",
+        s(&rules),
+    ];
+    let (third, _) = sweep(&with_rule);
+    let total: i64 = (0..2).map(|i| git_blobs(&org.path(&name(i)))).sum();
+    assert_eq!(
+        third["blobs"].as_i64().unwrap(),
+        total,
+        "every blob read again"
+    );
+    assert_eq!(third["new"], 1, "the new rule's finding");
+    let rep = report(&["--store", s(&store)]);
+    assert!(rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "acme-deploy-key"));
+    let (fourth, _) = sweep(&with_rule);
+    assert_eq!(fourth["blobs"], 0, "and then not again");
+}
