@@ -103,7 +103,10 @@ struct BlobJob {
 
 /// Bounded, so that planning never runs far ahead of scanning: memory holds
 /// a few thousand jobs, not the whole history.
-const QUEUE: usize = 4096;
+const QUEUE: usize = 128;
+/// Jobs travel in batches: one channel hand-off (and wake-up) per batch
+/// instead of per blob.
+const BATCH: usize = 32;
 
 /// What planning found, besides the jobs it streamed to the workers.
 struct Plan<'a> {
@@ -235,7 +238,7 @@ where
             format!("not a readable git repository: {}", e.message()),
         )
     })?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<BlobJob>(QUEUE);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BlobJob>>(QUEUE);
     let rx = std::sync::Mutex::new(rx);
     let lfs = AtomicUsize::new(0);
     let scanned = std::sync::Mutex::new(Vec::new());
@@ -252,16 +255,18 @@ where
                 };
                 let mut done = Vec::new();
                 loop {
-                    let job = rx.lock().expect("no panics while holding").recv();
-                    let Ok(job) = job else { break };
-                    match scan_blob(&repo, location, &job, opts, &mut sink) {
-                        Outcome::Failed => continue,
-                        Outcome::Lfs => {
-                            lfs.fetch_add(1, Ordering::Relaxed);
+                    let batch = rx.lock().expect("no panics while holding").recv();
+                    let Ok(batch) = batch else { break };
+                    for job in batch {
+                        match scan_blob(&repo, location, &job, opts, &mut sink) {
+                            Outcome::Failed => continue,
+                            Outcome::Lfs => {
+                                lfs.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Outcome::Scanned => {}
                         }
-                        Outcome::Scanned => {}
+                        done.push(job.oid);
                     }
-                    done.push(job.oid);
                 }
                 scanned
                     .lock()
@@ -271,8 +276,12 @@ where
         }
         // Plan in this thread while the workers scan what is already found.
         let plan = {
-            let mut emit = move |job: BlobJob| {
-                let _ = tx.send(job);
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut emit = |job: BlobJob| {
+                batch.push(job);
+                if batch.len() == BATCH {
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
             };
             let mut progress_sink = make_sink();
             let mut progress = |n| progress_sink.commits_walked(n);
@@ -293,15 +302,19 @@ where
                 }
                 Range::Staged => plan_staged(&repo, &mut plan),
             }
-            (
+            let done = (
                 plan.problems,
                 plan.commits_walked,
                 plan.blobs,
                 plan.submodules,
                 plan.reached,
-            )
-            // `emit`, and with it the sender, is dropped here: the workers
-            // finish the queue and stop.
+            );
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            // The sender is dropped here: the workers finish the queue and stop.
+            drop(tx);
+            done
         };
         let (mut problems, commits, blobs, submodules, reached) = plan;
         if repo.is_shallow() {
@@ -553,7 +566,9 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     // Each commit is labelled with the first ref (in the order above) that
     // reaches it: walk each tip, hiding the tips before it.
     let mut ref_of: OidMap<u32> = OidMap::default();
-    for (i, (name, tip)) in tips.iter().enumerate() {
+    // With one ref, it reaches every commit: no labelling walks needed.
+    let labelled = if tips.len() > 1 { &tips[..] } else { &[] };
+    for (i, (name, tip)) in labelled.iter().enumerate() {
         let mut hide: Vec<Oid> = tips[..i].iter().map(|t| t.1).collect();
         hide.extend_from_slice(&opts.hide);
         match oldest_first(repo, std::iter::once(*tip), &hide) {
