@@ -17,7 +17,7 @@ use keytrace::config::Config;
 use keytrace::fakes::Fakes;
 
 mod common;
-use common::{fast_import, filler, peak_rss_mib, plant, quick, size};
+use common::{fast_import, peak_rss_mib, quick, size, text};
 
 const PATHS: usize = 2000;
 const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
@@ -36,17 +36,9 @@ fn build(dir: &Path, commits: usize) -> usize {
             // the first blob unreachable, and so rightly unscanned.
             for p in [first, (first + 1 + f.below(PATHS - 1)) % PATHS] {
                 let lang = p % 5;
-                let mut text = String::new();
                 let size = 3000 + f.below(5000);
-                while text.len() < size {
-                    if f.below(400) == 0 {
-                        text.push_str(&plant(&mut f));
-                        planted += 1;
-                    } else {
-                        text.push_str(&filler(&mut f, lang));
-                    }
-                    text.push('\n');
-                }
+                let (text, n) = text(&mut f, lang, size, 400);
+                planted += n;
                 mark += 1;
                 write!(out, "blob\nmark :{mark}\ndata {}\n{text}\n", text.len()).unwrap();
                 changes.push((mark, format!("src/m{:02}/f{p:04}.{}", p % 40, EXT[lang])));

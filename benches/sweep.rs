@@ -15,7 +15,7 @@ use keytrace::cli::{Cli, Command as Sub};
 use keytrace::fakes::Fakes;
 
 mod common;
-use common::{fast_import, filler, peak_rss_mib, plant, size};
+use common::{fast_import, peak_rss_mib, size, text};
 
 const COMMITS: usize = 12;
 const FILES: usize = 24;
@@ -37,17 +37,9 @@ fn build(dir: &Path, seed: u64) -> usize {
             };
             for p in paths {
                 let lang = p % 5;
-                let mut text = String::new();
                 let size = 2000 + f.below(4000);
-                while text.len() < size {
-                    if f.below(150) == 0 {
-                        text.push_str(&plant(&mut f));
-                        planted += 1;
-                    } else {
-                        text.push_str(&filler(&mut f, lang));
-                    }
-                    text.push('\n');
-                }
+                let (text, n) = text(&mut f, lang, size, 150);
+                planted += n;
                 mark += 1;
                 write!(out, "blob\nmark :{mark}\ndata {}\n{text}\n", text.len()).unwrap();
                 changes.push((mark, format!("src/f{p:02}.txt")));

@@ -137,6 +137,38 @@ impl FailOn {
     }
 }
 
+/// `--threads`: at least one; all CPUs when not given.
+fn threads(arg: Option<usize>) -> Result<usize> {
+    match arg {
+        Some(0) => Err(Error::Usage("--threads must be at least 1".into())),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// `--refs GLOB`.
+fn refs_glob(arg: Option<&str>) -> Result<Option<globset::GlobMatcher>> {
+    arg.map(|g| {
+        Glob::new(g)
+            .map(|g| g.compile_matcher())
+            .map_err(|e| Error::Usage(format!("--refs: {e}")))
+    })
+    .transpose()
+}
+
+fn matcher(rules: RuleSet, include_invalid: bool, allow_values: Vec<Regex>) -> Result<Matcher> {
+    if rules.is_empty() {
+        return Err(Error::Usage("no rules to scan with".into()));
+    }
+    Matcher::new(
+        rules,
+        MatchOptions {
+            include_invalid,
+            allow_values,
+        },
+    )
+}
+
 pub struct Config {
     pub roots: Vec<PathBuf>,
     /// Scan the files under the roots.
@@ -166,11 +198,7 @@ pub struct Config {
 impl Config {
     pub fn from_scan_args(args: &ScanArgs) -> Result<Config> {
         let max_file_size = parse_size(&args.max_file_size).map_err(Error::Usage)?;
-        let threads = match args.threads {
-            Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
+        let threads = threads(args.threads)?;
         for p in &args.paths {
             if std::fs::symlink_metadata(p).is_err() {
                 return Err(Error::Usage(format!(
@@ -238,30 +266,14 @@ impl Config {
             discover_inventory(&args.paths, today, &mut agent_paths, &mut warnings)
         };
         let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(&disabled)?;
-        if rules.is_empty() {
-            return Err(Error::Usage("no rules to scan with".into()));
-        }
-        let matcher = Matcher::new(
-            rules,
-            MatchOptions {
-                include_invalid: args.include_invalid,
-                allow_values,
-            },
-        )?;
+        let matcher = matcher(rules, args.include_invalid, allow_values)?;
         let format = match args.format {
             FormatArg::Human => Format::Human,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Sarif => Format::Sarif,
         };
-        let refs = match &args.refs {
-            Some(g) => Some(
-                Glob::new(g)
-                    .map_err(|e| Error::Usage(format!("--refs: {e}")))?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
+        let refs = refs_glob(args.refs.as_deref())?;
         let range = if args.staged {
             Range::Staged
         } else if let Some(since) = &args.since {
@@ -345,30 +357,10 @@ pub fn sweep_config(args: &crate::cli::SweepArgs) -> Result<crate::sweep::SweepC
     for d in &args.repos_dir {
         list.extend(repos::below(d)?);
     }
-    let threads = match args.threads {
-        Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let threads = threads(args.threads)?;
     let rules = RuleSet::load(!args.no_builtin_rules, &args.rules)?;
-    if rules.is_empty() {
-        return Err(Error::Usage("no rules to scan with".into()));
-    }
-    let matcher = Matcher::new(
-        rules,
-        MatchOptions {
-            include_invalid: args.include_invalid,
-            allow_values: Vec::new(),
-        },
-    )?;
-    let refs = match &args.refs {
-        Some(g) => Some(
-            Glob::new(g)
-                .map_err(|e| Error::Usage(format!("--refs: {e}")))?
-                .compile_matcher(),
-        ),
-        None => None,
-    };
+    let matcher = matcher(rules, args.include_invalid, Vec::new())?;
+    let refs = refs_glob(args.refs.as_deref())?;
     Ok(crate::sweep::SweepConfig {
         repos: list,
         store: args.store.clone(),

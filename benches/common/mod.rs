@@ -155,3 +155,19 @@ pub fn plant(f: &mut Fakes) -> String {
         _ => format!("SECRET_KEY = \"{}\"", f.generic_value()),
     }
 }
+
+/// About `size` bytes of code or config in the style of `lang`, with a fake
+/// credential on one line in `one_in`; returns the text and how many it holds.
+pub fn text(f: &mut Fakes, lang: usize, size: usize, one_in: usize) -> (String, usize) {
+    let (mut text, mut planted) = (String::new(), 0);
+    while text.len() < size {
+        if f.below(one_in) == 0 {
+            text.push_str(&plant(f));
+            planted += 1;
+        } else {
+            text.push_str(&filler(f, lang));
+        }
+        text.push('\n');
+    }
+    (text, planted)
+}

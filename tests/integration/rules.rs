@@ -55,7 +55,7 @@ fn rules_list_human_and_json() {
     assert!(v[0]["pattern"].is_string() && v[0]["examples"].is_array());
 }
 
-const CUSTOM: &str = r#"
+pub const CUSTOM: &str = r#"
 [[rule]]
 id = "acme-deploy-key"
 name = "ACME deploy key"

@@ -747,22 +747,7 @@ fn a_changed_rule_set_reads_every_blob_again() {
     assert_eq!(again["blobs"], 0);
     // A custom rule added later: the blobs already scanned are read again.
     let rules = org.dir.path().join("acme.toml");
-    std::fs::write(
-        &rules,
-        r#"[[rule]]
-id = "acme-deploy-key"
-name = "ACME deploy key"
-provider = "acme"
-keywords = ["acme_dk_"]
-pattern = '''(?:^|[^A-Za-z0-9_])(?P<secret>acme_dk_[a-z0-9]{24})(?:[^a-z0-9]|$)'''
-lifetime = "long"
-identity = "service"
-references = ["https://docs.acme.invalid/keys"]
-examples = ["ACME_KEY=acme_dk_q8zr2lmx0vte7wbn4kps9d1f"]
-negative_examples = ["ACME_KEY=acme_dk_short"]
-"#,
-    )
-    .unwrap();
+    std::fs::write(&rules, crate::rules::CUSTOM).unwrap();
     let with_rule = [
         "--repos",
         s(&list),
