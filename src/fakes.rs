@@ -258,6 +258,22 @@ impl Fakes {
         )
     }
 
+    /// An armoured PGP private key block with a random body and checksum line.
+    pub fn pgp(&mut self) -> String {
+        let mut body = String::from("lQPGBF");
+        body.push_str(&self.chars(B64, 64 * 12));
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).expect("ascii"))
+            .collect();
+        format!(
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
+            lines.join("\n"),
+            self.chars(B64, 4)
+        )
+    }
+
     /// A JWT with the given claims and a random HS256-sized signature.
     pub fn jwt(&mut self, claims: &str) -> String {
         let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);

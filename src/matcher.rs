@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use crate::error::{Error, Result};
 use crate::keywords::KeywordFinder;
-use crate::rules::{Lifetime, RuleSet, Validator};
+use crate::rules::{Lifetime, Rule, RuleSet, Validator};
 use crate::validate::{self, Checksum, Facts};
 
 /// How far before a keyword hit the window reaches (to the line start, at most).
@@ -59,8 +59,8 @@ pub struct Scratch {
     open: Vec<Option<(usize, usize)>>,
     windows: Vec<(usize, usize, usize)>,
     seen: HashSet<(usize, usize)>,
-    /// Secret spans that a non-generic rule's regex matched.
-    claimed: Vec<(usize, usize)>,
+    /// Secret spans a rule's regex matched, with the rule's rank.
+    claimed: Vec<(usize, usize, u8)>,
     /// Lower-cased block for the keyword prefilter.
     lower: Vec<u8>,
 }
@@ -126,7 +126,7 @@ impl Matcher {
         let rules = self.rules.rules();
         for &(r, ws, we) in windows.iter() {
             let rule = &rules[r];
-            let generic = rule.spec.validator == Some(Validator::Generic);
+            let rank = rank(rule);
             for caps in rule.regex.captures_iter(&hay[ws..we]) {
                 let Some(s) = caps.get(rule.secret_group) else {
                     continue;
@@ -135,10 +135,10 @@ impl Matcher {
                 if s.is_empty() || !scratch.seen.insert((r, offset)) {
                     continue;
                 }
-                if !generic {
-                    // A provider rule's verdict on this span stands, even a
-                    // rejection: the generic rule may not report it instead.
-                    scratch.claimed.push((offset, offset + s.len()));
+                if rank > 0 {
+                    // A more specific rule's verdict on this span stands,
+                    // even a rejection: a fallback may not report it instead.
+                    scratch.claimed.push((offset, offset + s.len(), rank));
                 }
                 let m = self.confirm(
                     hay,
@@ -160,10 +160,11 @@ impl Matcher {
         if !scratch.claimed.is_empty() {
             let claimed = &scratch.claimed;
             found.retain(|m| {
-                rules[m.rule].spec.validator != Some(Validator::Generic)
+                let r = rank(&rules[m.rule]);
+                r == PROVIDER
                     || !claimed
                         .iter()
-                        .any(|&(s, e)| s < m.offset + m.secret.len() && m.offset < e)
+                        .any(|&(s, e, by)| by > r && s < m.offset + m.secret.len() && m.offset < e)
             });
         }
         self.drop_shadowed(&mut found);
@@ -188,7 +189,13 @@ impl Matcher {
                     // Multi-line rules (key blocks) reach `window` bytes past the
                     // keyword, then to that line's end; others stop at their line.
                     let reach = rules[r].spec.window;
-                    let we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
+                    let mut we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
+                    // A keyword that is context, not part of the match, may
+                    // name the value on the next line (a Kubernetes env
+                    // entry's `- name:` above its `value:`).
+                    if rules[r].binding_group.is_none() && we < hay.len() {
+                        we = line_end(hay, we + 1, FORWARD);
+                    }
                     match &mut open[r] {
                         Some((_, e)) if ws <= *e => *e = (*e).max(we),
                         slot => {
@@ -251,6 +258,15 @@ impl Matcher {
         if facts.checksum == Some(Checksum::Invalid) && !self.opts.include_invalid {
             return None;
         }
+        // A checksum that holds settles it; otherwise the random parts must
+        // look random (not `ab12ab12…`, `ABCDEFG…`, or all digits where the
+        // format mixes letters and digits).
+        if facts.checksum != Some(Checksum::Valid)
+            && !is_key_block
+            && rule.shape().is_some_and(|s| s.doubt(secret).is_some())
+        {
+            return None;
+        }
         if self.opts.allow_values.iter().any(|re| re.is_match(secret)) {
             return None;
         }
@@ -275,13 +291,14 @@ impl Matcher {
     /// Where one rule's secret lies inside another's (a JWT inside a
     /// `ghs_<app>_<JWT>` token, a generic assignment of a provider key), only
     /// the more specific finding is kept: the longer span, or on a tie the
-    /// rule that is not generic.
+    /// more specific rule (a provider's over a connection string's or the
+    /// generic one).
     fn drop_shadowed(&self, found: &mut Vec<Match>) {
         if found.len() < 2 {
             return;
         }
         let rules = self.rules.rules();
-        let generic = |m: &Match| rules[m.rule].spec.validator == Some(Validator::Generic);
+        let rank = |m: &Match| rank(&rules[m.rule]);
         let mut drop = vec![false; found.len()];
         for i in 0..found.len() {
             let (si, ei) = (found[i].offset, found[i].offset + found[i].secret.len());
@@ -294,9 +311,9 @@ impl Matcher {
                     continue;
                 }
                 let (li, lj) = (ei - si, ej - sj);
-                if sj >= si && ej <= ei && (lj < li || generic(&found[j])) {
+                if sj >= si && ej <= ei && (lj < li || rank(&found[j]) < rank(&found[i])) {
                     drop[j] = true;
-                } else if si == sj && ei <= ej && (li < lj || generic(&found[i])) {
+                } else if si == sj && ei <= ej && (li < lj || rank(&found[i]) < rank(&found[j])) {
                     drop[i] = true;
                 }
             }
@@ -347,6 +364,20 @@ impl Matcher {
             i += 1;
             !consumed[i - 1]
         });
+    }
+}
+
+/// How specific a rule is: the generic rule takes any value assigned to a
+/// secret-like name, a connection string any password in a URI; a provider
+/// rule knows its format. Where several match one span, the most specific
+/// decides.
+const PROVIDER: u8 = 2;
+
+fn rank(rule: &Rule) -> u8 {
+    match rule.spec.validator {
+        Some(Validator::Generic) => 0,
+        Some(Validator::ConnectionString) => 1,
+        _ => PROVIDER,
     }
 }
 

@@ -1,0 +1,1240 @@
+//! A labelled accuracy corpus, made from a seed at run time: a tree of
+//! realistic files (env, YAML, JSON, Python, TypeScript, Go, Java, Terraform,
+//! Dockerfile, shell, Markdown, Kubernetes manifests) holding one fresh fake
+//! credential of every rule, more of them base64-encoded where real files
+//! encode them (Kubernetes `data:`, basic-auth headers, docker `auth`), and
+//! more decoys than credentials: placeholders, documentation examples,
+//! checksum failures, repeated and sequential stand-ins, variable references,
+//! hashes, UUIDs, lockfile integrities, inline images and near misses.
+//!
+//! Each credential is made in the shape of its rule: a context from one of
+//! the rule's `examples`, a value sampled from the rule's pattern
+//! ([`Shape`]), then the checksum the format carries. The labels, (rule,
+//! path, line) of every credential, stay in memory, so no committed file
+//! holds a secret-shaped string. The generator never asks the matcher.
+#![doc(hidden)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use base64::Engine as _;
+use regex::Regex as TextRegex;
+
+use crate::fakes::Fakes;
+use crate::rules::{Rule, RuleSet, Validator};
+use crate::shape::{Fill, Shape};
+use crate::validate::{base62, Checksum};
+
+/// One credential the corpus holds: where a scanner should report it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Label {
+    pub rule: String,
+    pub path: String,
+    /// 1-based line of the secret's first byte (of the encoded text, when
+    /// the credential is encoded).
+    pub line: u32,
+    /// The credential is there base64-encoded.
+    pub encoded: bool,
+}
+
+pub struct Corpus {
+    /// Relative path and content of every file.
+    pub files: Vec<(String, String)>,
+    pub labels: Vec<Label>,
+    /// How many decoys the files hold.
+    pub decoys: usize,
+}
+
+impl Corpus {
+    /// The corpus for `seed`, with a credential of every rule of `rules`.
+    pub fn generate(rules: &RuleSet, seed: u64) -> Corpus {
+        Generator::new(rules, seed).run()
+    }
+
+    /// Writes every file under `dir`.
+    pub fn write(&self, dir: &Path) -> io::Result<()> {
+        for (rel, text) in &self.files {
+            let p = dir.join(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(p, text)?;
+        }
+        Ok(())
+    }
+}
+
+/// A credential (or decoy) in the context of its example.
+#[derive(Debug, Clone)]
+struct Sample {
+    /// The example with the fresh value in it.
+    text: String,
+    /// Byte offset of the secret in `text`.
+    at: usize,
+    secret: String,
+}
+
+/// What goes into a file: an assignment the file's syntax can render, or a
+/// line (or block) kept as written.
+#[derive(Debug, Clone)]
+enum Body {
+    Assign {
+        name: String,
+        value: String,
+        at: usize,
+    },
+    Line {
+        text: String,
+        at: usize,
+        host: Host,
+    },
+    /// A multi-line example: a file of its own.
+    File {
+        text: String,
+        at: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Item {
+    body: Body,
+    /// The rule whose credential this is; `None` for a decoy.
+    rule: Option<String>,
+}
+
+/// The kind of file a kept line belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Host {
+    Shell,
+    Yaml,
+    Json,
+    Python,
+    Ts,
+    Doc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Format {
+    Env,
+    Shell,
+    Yaml,
+    Json,
+    Python,
+    Ts,
+    Go,
+    Java,
+    Terraform,
+    Docker,
+    Markdown,
+    K8sSecret,
+    K8sDeployment,
+}
+
+const SERVICES: &[&str] = &[
+    "billing",
+    "search",
+    "ingest",
+    "notify",
+    "reports",
+    "gateway",
+    "auth",
+    "ledger",
+    "media",
+    "sync",
+    "export",
+    "scheduler",
+    "catalog",
+    "orders",
+    "metrics",
+    "chat",
+];
+
+/// Names a credential is never assigned to: values under them are not
+/// credentials of a weak format.
+const NEUTRAL: &[&str] = &[
+    "etag",
+    "checksum",
+    "commit_sha",
+    "build_id",
+    "request_id",
+    "trace_id",
+    "digest",
+    "object_id",
+    "revision",
+    "cache_key",
+    "image_tag",
+    "session_id",
+];
+
+struct Generator<'r> {
+    rules: &'r RuleSet,
+    f: Fakes,
+    seed: u64,
+    keywords: Vec<String>,
+    assign: TextRegex,
+    items: Vec<Item>,
+    /// Encoded credentials and decoys: (format of their file, item).
+    encoded: Vec<(Encoding, Item)>,
+    files: Vec<(String, String)>,
+    labels: Vec<Label>,
+    decoys: usize,
+    paths: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    K8sData,
+    BasicAuth,
+    DockerAuth,
+    DockerConfigJson,
+}
+
+impl<'r> Generator<'r> {
+    fn new(rules: &'r RuleSet, seed: u64) -> Generator<'r> {
+        let keywords = rules
+            .rules()
+            .iter()
+            .flat_map(|r| r.spec.keywords.iter().map(|k| k.to_ascii_lowercase()))
+            .collect();
+        Generator {
+            rules,
+            f: Fakes::new(seed ^ 0xACC0_12AC),
+            seed,
+            keywords,
+            assign: TextRegex::new(
+                r#"^\s*(?:export\s+)?(["']?)([A-Za-z_][A-Za-z0-9_.\-]*)(["']?)\s*(?::=|=|:)\s*(["'`]?)([^\s"'`(),;{}\\]+)(["'`]?),?\s*$"#,
+            )
+            .expect("assignment regex"),
+            items: Vec::new(),
+            encoded: Vec::new(),
+            files: Vec::new(),
+            labels: Vec::new(),
+            decoys: 0,
+            paths: HashSet::new(),
+        }
+    }
+
+    fn run(mut self) -> Corpus {
+        let rules = self.rules;
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let pick = (self.seed as usize + i) % rule.spec.examples.len().max(1);
+            let Some(sample) = self.positive(rule, pick) else {
+                continue;
+            };
+            let body = self.body(&sample);
+            for d in self.rule_decoys(rule, &sample, &body) {
+                self.items.push(Item {
+                    body: d,
+                    rule: None,
+                });
+            }
+            if let Body::Assign { name, value, at } = &body {
+                self.maybe_encode(rule, name, value, *at, &sample.secret);
+            }
+            self.items.push(Item {
+                body,
+                rule: Some(rule.spec.id.clone()),
+            });
+        }
+        self.general_decoys();
+        self.encoded_decoys();
+        self.shuffle_items();
+        self.lay_out();
+        self.lay_out_encoded();
+        self.files.sort();
+        self.labels.sort();
+        Corpus {
+            files: self.files,
+            labels: self.labels,
+            decoys: self.decoys,
+        }
+    }
+
+    /// A fresh credential of `rule` in the context of example `pick`.
+    fn positive(&mut self, rule: &Rule, pick: usize) -> Option<Sample> {
+        let example = rule.spec.examples.get(pick)?;
+        let shape = Shape::of(&rule.spec.pattern)?;
+        let caps = rule.regex.captures(example.as_bytes())?;
+        let old = caps.name("secret")?.range();
+        for _ in 0..64 {
+            let fresh = self.fresh(rule, &shape, &example[old.clone()]);
+            let mut edits: Vec<(Range<usize>, String)> = vec![(old.clone(), fresh.clone())];
+            // A key id outside the secret (Twilio's account SID) and the
+            // partners that supply key ids (an AWS key id on the line above)
+            // are fresh too.
+            if let Some(k) = caps.name("key_id") {
+                if k.end() <= old.start || k.start() >= old.end {
+                    let ks = Shape::of_group(&rule.spec.pattern, "key_id")?;
+                    let kv = String::from_utf8(ks.sample(&mut self.f, Fill::Random)).ok()?;
+                    edits.push((k.range(), kv));
+                }
+            }
+            for &p in &rule.key_id_from {
+                let partner = &self.rules.rules()[p];
+                for c in partner.regex.captures_iter(example.as_bytes()) {
+                    let Some(m) = c.name("secret") else { continue };
+                    if edits
+                        .iter()
+                        .any(|(r, _)| r.start < m.end() && m.start() < r.end)
+                    {
+                        continue;
+                    }
+                    let id = self.f.aws_key_id(&example[m.start()..m.start() + 4]);
+                    edits.push((m.range(), id));
+                }
+            }
+            edits.sort_by_key(|(r, _)| r.start);
+            let (mut text, mut last, mut at) = (String::new(), 0, 0);
+            for (r, new) in &edits {
+                text.push_str(&example[last..r.start]);
+                if *r == old {
+                    at = text.len();
+                }
+                text.push_str(new);
+                last = r.end;
+            }
+            text.push_str(&example[last..]);
+            let found = rule.regex.captures_iter(text.as_bytes()).any(|c| {
+                c.name("secret")
+                    .is_some_and(|m| m.start() == at && m.as_bytes() == fresh.as_bytes())
+            });
+            if found && self.checksum_holds(rule, &fresh) {
+                return Some(Sample {
+                    text,
+                    at,
+                    secret: fresh,
+                });
+            }
+        }
+        panic!("corpus: no value of {} fits its pattern", rule.spec.id);
+    }
+
+    fn checksum_holds(&self, rule: &Rule, secret: &str) -> bool {
+        match rule.spec.validator {
+            Some(v) => crate::validate::validate(v, secret.as_bytes(), None)
+                .map(|f| f.checksum != Some(Checksum::Invalid))
+                .unwrap_or(false),
+            None => true,
+        }
+    }
+
+    /// A value of `rule`'s format, in the style of the example's `old` one.
+    fn fresh(&mut self, rule: &Rule, shape: &Shape, old: &str) -> String {
+        let f = &mut self.f;
+        match rule.spec.validator {
+            Some(Validator::Jwt) if old.starts_with("ghs_") => return f.github_installation(),
+            Some(Validator::Jwt) => {
+                let sub = f.alnum(8).to_ascii_lowercase();
+                let iat = 1_767_225_600 + f.below(10_000_000) as u64;
+                return f.jwt(&format!(r#"{{"sub":"svc-{sub}","iat":{iat}}}"#));
+            }
+            Some(Validator::PrivateKey) => return private_key(f, old),
+            Some(Validator::ConnectionString) => return f.password(),
+            Some(Validator::Generic) => return f.generic_value(),
+            Some(Validator::GitlabRoutable) => {
+                let instance = &old[..old.find("glpat-").unwrap_or(0)];
+                let (org, user) = (1 + f.below(9_000) as u64, 1 + f.below(9_000_000) as u64);
+                // The checksum covers an instance prefix too.
+                let token = f.gitlab_routable(org, user);
+                let body = format!("{instance}{}", &token[..token.len() - 7]);
+                let crc = crate::validate::base36(crc32fast::hash(body.as_bytes()) as u64, 7);
+                return format!("{body}{crc}");
+            }
+            Some(Validator::AwsKeyId) => return f.aws_key_id(&old[..4]),
+            _ => {}
+        }
+        let mut v = String::from_utf8(shape.sample(f, Fill::Random)).expect("ascii sample");
+        with_checksum(rule.spec.validator, &mut v);
+        v
+    }
+
+    /// How the sample goes into a file.
+    fn body(&self, s: &Sample) -> Body {
+        if s.text.contains('\n') {
+            return Body::File {
+                text: s.text.clone(),
+                at: s.at,
+            };
+        }
+        if let Some(c) = self.assign.captures(&s.text) {
+            let v = c.get(5).expect("value group");
+            let quotes_match = c.get(1).map(|m| m.as_str()) == c.get(3).map(|m| m.as_str())
+                && c.get(4).map(|m| m.as_str()) == c.get(6).map(|m| m.as_str());
+            if quotes_match && v.start() <= s.at && s.at + s.secret.len() <= v.end() {
+                return Body::Assign {
+                    name: c[2].to_string(),
+                    value: v.as_str().to_string(),
+                    at: s.at - v.start(),
+                };
+            }
+        }
+        Body::Line {
+            text: s.text.clone(),
+            at: s.at,
+            host: host_of(&s.text),
+        }
+    }
+
+    /// Decoys made from a rule's own credential: its context with a value
+    /// that the format (or good sense) says is not a credential.
+    fn rule_decoys(&mut self, rule: &Rule, s: &Sample, body: &Body) -> Vec<Body> {
+        let Some(shape) = Shape::of(&rule.spec.pattern) else {
+            return Vec::new();
+        };
+        let mut values: Vec<String> = Vec::new();
+        let runs = shape.has_runs() && rule.spec.validator != Some(Validator::PrivateKey);
+        if runs {
+            for fill in [
+                Fill::Placeholder,
+                Fill::Repeat,
+                Fill::Sequential,
+                Fill::OneClass,
+            ] {
+                let v = shape.sample(&mut self.f, fill);
+                // A value random draws produce once in a million is no decoy.
+                if fill != Fill::OneClass || shape.doubt(&v).is_some() {
+                    values.push(String::from_utf8(v).expect("ascii"));
+                }
+            }
+            values.push(doc_example(&s.secret, shape.prefix().len()));
+        }
+        match rule.spec.validator {
+            Some(Validator::Crc32Base62 | Validator::GrafanaCrc32 | Validator::ZuploCrc32)
+            | Some(Validator::ConfluentCrc32 | Validator::GitlabRoutable) => {
+                values.push(flip_last(&s.secret));
+            }
+            Some(Validator::ConnectionString) => {
+                for pw in ["${DB_PASSWORD}", "<password>", "changeme", "password"] {
+                    values.push(pw.to_string());
+                }
+            }
+            Some(Validator::PrivateKey) => values.push(stub_key(&s.secret)),
+            Some(Validator::Jwt) => {
+                // The shape of a JWT, but the header is not JSON.
+                let e = |t: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(t);
+                let tail = self.f.chars(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+                    43,
+                );
+                let head = if s.secret.starts_with("ghs_") {
+                    s.secret[..s.secret.find("_eyJ").map_or(0, |i| i + 1)].to_string()
+                } else {
+                    String::new()
+                };
+                values.push(format!(
+                    "{head}{}.{}.{tail}",
+                    e("{\"not json at all"),
+                    e("{\"exp\":1767229200}")
+                ))
+            }
+            _ => {}
+        }
+        let mut out: Vec<Body> = values
+            .into_iter()
+            .map(|v| substitute(body, s, &v))
+            .collect();
+        // A partner's key id beside a decoy would be a credential of its own:
+        // the decoys carry the documentation's.
+        for &p in &rule.key_id_from {
+            let partner = &self.rules.rules()[p].regex;
+            for d in &mut out {
+                doc_partner(d, partner);
+            }
+        }
+        if let Body::Assign { name, .. } = body {
+            let reference = match self.f.below(4) {
+                0 => format!("${{{name}}}"),
+                1 => format!("{{{{ .Values.{} }}}}", name.to_ascii_lowercase()),
+                2 => format!("${{{{ secrets.{name} }}}}"),
+                _ => format!("$({name})"),
+            };
+            out.push(Body::Assign {
+                name: name.clone(),
+                value: reference,
+                at: 0,
+            });
+        }
+        // Near misses, under a name no rule looks for: a weak format's value
+        // without its keyword; a prefix one character off; one character short.
+        let neutral = NEUTRAL[self.f.below(NEUTRAL.len())].to_string();
+        let has_binding = rule.regex.capture_names().any(|n| n == Some("binding"));
+        if has_binding && shape.prefix().is_empty() {
+            out.push(Body::Assign {
+                name: neutral.clone(),
+                value: s.secret.clone(),
+                at: 0,
+            });
+        }
+        let plen = shape.prefix().len();
+        if plen >= 3 && runs {
+            let mut v = s.secret.clone().into_bytes();
+            let i = self.f.below(plen);
+            v[i] = match v[i] {
+                b'z' | b'Z' | b'9' => v[i] - 1,
+                c if c.is_ascii_alphanumeric() => c + 1,
+                _ => b'q',
+            };
+            let v = String::from_utf8(v).expect("ascii");
+            let lower = v.to_ascii_lowercase();
+            if !self.keywords.iter().any(|k| lower.contains(k.as_str())) {
+                out.push(Body::Assign {
+                    name: neutral.clone(),
+                    value: v,
+                    at: 0,
+                });
+            }
+            let short = &s.secret[..s.secret.len() - 1];
+            if !rule.regex.is_match(format!("{neutral}={short}").as_bytes()) {
+                out.push(Body::Assign {
+                    name: neutral,
+                    value: short.to_string(),
+                    at: 0,
+                });
+            }
+        }
+        // Four kinds a rule, so every file type still sees them all.
+        let mut keep = Vec::new();
+        while keep.len() < 4 && !out.is_empty() {
+            keep.push(out.swap_remove(self.f.below(out.len())));
+        }
+        keep
+    }
+
+    /// Encodes some credentials as real files do: a Kubernetes Secret's
+    /// `data:`, a basic-auth header, a docker `auth` field.
+    fn maybe_encode(&mut self, rule: &Rule, name: &str, value: &str, at: usize, secret: &str) {
+        let has_binding = rule.regex.capture_names().any(|n| n == Some("binding"));
+        let item = |rule: &Rule| Item {
+            body: Body::Assign {
+                name: name.to_string(),
+                value: value.to_string(),
+                at,
+            },
+            rule: Some(rule.spec.id.clone()),
+        };
+        match self.f.below(12) {
+            0 | 1 => self.encoded.push((Encoding::K8sData, item(rule))),
+            2 if !has_binding && !secret.contains(':') => {
+                self.encoded.push((Encoding::BasicAuth, item(rule)))
+            }
+            3 if !has_binding && !secret.contains(':') => {
+                let enc = if self.f.below(2) == 0 {
+                    Encoding::DockerAuth
+                } else {
+                    Encoding::DockerConfigJson
+                };
+                self.encoded.push((enc, item(rule)))
+            }
+            _ => {}
+        }
+    }
+
+    fn general_decoys(&mut self) {
+        let f = &mut self.f;
+        let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut lines: Vec<(Host, String)> = vec![
+            (Host::Yaml, format!("checksum: sha256:{}", f.hex(64))),
+            (Host::Yaml, format!("  commit: {}", f.hex(40))),
+            (Host::Yaml, format!("  md5: {}", f.hex(32))),
+            (Host::Json, format!("  \"integrity\": \"sha512-{}==\",", f.chars(b64, 86))),
+            (Host::Json, format!("  \"resolved_sha1\": \"{}\",", f.hex(40))),
+            (Host::Doc, format!("golang.org/x/net v0.{}.0 h1:{}=", f.below(40), f.chars(b64, 43))),
+            (Host::Yaml, format!("    image: nginx@sha256:{}", f.hex(64))),
+            (Host::Yaml, format!("  request_id: {}", uuid(f))),
+            (Host::Json, format!("  \"client_id\": \"{}\",", uuid(f))),
+            (Host::Yaml, format!("  secret: {}", uuid(f))),
+            (Host::Doc, format!("<img alt=\"logo\" src=\"data:image/png;base64,{}\">", f.chars(b64, 600))),
+            (Host::Ts, format!("const font = \"url(data:font/woff2;base64,{}=)\";", f.chars(b64, 300))),
+            (Host::Yaml, "  password: ${DB_PASSWORD}".into()),
+            (Host::Python, "token = os.environ[\"API_TOKEN\"]".into()),
+            (Host::Python, "api_key = os.getenv(\"SERVICE_API_KEY\")".into()),
+            (Host::Yaml, "  api_key: \"{{ .Values.apiKey }}\"".into()),
+            (Host::Yaml, "  token: ${{ secrets.DEPLOY_TOKEN }}".into()),
+            (Host::Shell, "export GITHUB_TOKEN=\"$GITHUB_TOKEN\"".into()),
+            (Host::Shell, "export SECRET_KEY=$(cat /run/secrets/secret_key)".into()),
+            (Host::Ts, "const apiKey = process.env.PAYMENTS_API_KEY;".into()),
+            (Host::Yaml, "  password: \"\"".into()),
+            (Host::Yaml, "  password: aaaaaaaaaaaaaaaa".into()),
+            (Host::Python, "SECRET_KEY = \"abcabcabcabcabcabc\"".into()),
+            (Host::Yaml, "  token: 0123456789abcdef0123".into()),
+            (Host::Yaml, "  api_key: your_api_key_here".into()),
+            (Host::Yaml, "  token: <TOKEN>".into()),
+            (Host::Python, "PASSWORD = \"changeme\"".into()),
+            (Host::Shell, "export API_SECRET=REPLACE_ME".into()),
+            (Host::Doc, "aws_access_key_id = AKIAIOSFODNN7EXAMPLE".into()),
+            (Host::Doc, "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+            (Host::Yaml, "  token: eyJub3QganNvbiBhdCBhbGw.eyJleHAiOjE3NjcyMjkyMDB9.c2lnbmF0dXJlLW5vdC1hLXJlYWwtb25l".into()),
+            (Host::Python, "password_field = \"user_password_confirmation2\"".into()),
+            (Host::Yaml, "  tokenizer: bert-base-uncased-v2".into()),
+            (Host::Yaml, "  token_url: https://auth.internal.example/oauth2/token".into()),
+            (Host::Shell, "export DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app".into()),
+            (Host::Doc, "DATABASE_URL=mysql://user:password@localhost:3306/app".into()),
+            (Host::Yaml, "  password: \"********\"".into()),
+            (Host::Shell, "export TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx".into()),
+            (Host::Doc, "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----".into()),
+            (Host::Yaml, "  PASSWORD_MIN_LENGTH: 12".into()),
+        ];
+        lines.push((
+            Host::Yaml,
+            format!("  session_token: {}  # keytrace:allow", f.github("ghp")),
+        ));
+        lines.push((
+            Host::Shell,
+            format!("export GITHUB_TOKEN={}", f.github_bad_checksum("ghp")),
+        ));
+        for (host, text) in lines {
+            self.items.push(Item {
+                body: Body::Line { text, at: 0, host },
+                rule: None,
+            });
+        }
+    }
+
+    /// Encoded values that are not credentials.
+    fn encoded_decoys(&mut self) {
+        let decoys = [
+            (Encoding::K8sData, "DB_PASSWORD", "changeme".to_string()),
+            (Encoding::K8sData, "API_TOKEN", "${API_TOKEN}".to_string()),
+            (
+                Encoding::K8sData,
+                "CHECKSUM",
+                format!("sha256:{}", self.f.hex(64)),
+            ),
+            (Encoding::K8sData, "CLIENT_ID", uuid(&mut self.f)),
+            (Encoding::BasicAuth, "user", "password".to_string()),
+            (Encoding::DockerAuth, "ci", "${REGISTRY_TOKEN}".to_string()),
+        ];
+        for (enc, name, value) in decoys {
+            self.encoded.push((
+                enc,
+                Item {
+                    body: Body::Assign {
+                        name: name.into(),
+                        value,
+                        at: 0,
+                    },
+                    rule: None,
+                },
+            ));
+        }
+    }
+
+    fn shuffle_items(&mut self) {
+        for i in (1..self.items.len()).rev() {
+            let j = self.f.below(i + 1);
+            self.items.swap(i, j);
+        }
+    }
+
+    /// A fresh path for a file of `format`, and the service it is for.
+    fn path(&mut self, format: Format, test: bool) -> (String, &'static str) {
+        loop {
+            let svc = SERVICES[self.f.below(SERVICES.len())];
+            let n = self.f.below(100);
+            let cap = {
+                let mut c = svc.to_string();
+                c[..1].make_ascii_uppercase();
+                c
+            };
+            let p = match (format, test) {
+                (Format::Env, false) => format!("services/{svc}{n}/.env"),
+                (Format::Env, true) => format!("tests/fixtures/{svc}{n}.env"),
+                (Format::Shell, false) => format!("scripts/{svc}{n}-deploy.sh"),
+                (Format::Shell, true) => format!("test/{svc}{n}_setup.sh"),
+                (Format::Yaml, false) => format!("config/{svc}{n}.yaml"),
+                (Format::Yaml, true) => format!("spec/fixtures/{svc}{n}.yml"),
+                (Format::Json, false) => format!("config/{svc}{n}.json"),
+                (Format::Json, true) => format!("__tests__/fixtures/{svc}{n}.json"),
+                (Format::Python, false) => format!("app/{svc}{n}/settings.py"),
+                (Format::Python, true) => format!("tests/test_{svc}{n}.py"),
+                (Format::Ts, false) => format!("web/src/{svc}{n}.ts"),
+                (Format::Ts, true) => format!("web/src/__tests__/{svc}{n}.test.ts"),
+                (Format::Go, false) => format!("internal/{svc}{n}/config.go"),
+                (Format::Go, true) => format!("internal/{svc}{n}/config_test.go"),
+                (Format::Java, false) => format!("src/main/java/com/acme/{cap}{n}Config.java"),
+                (Format::Java, true) => format!("src/test/java/com/acme/{cap}{n}ConfigTest.java"),
+                (Format::Terraform, false) => format!("infra/{svc}{n}.tf"),
+                (Format::Terraform, true) => format!("examples/{svc}{n}/main.tf"),
+                (Format::Docker, false) => format!("docker/{svc}{n}/Dockerfile"),
+                (Format::Docker, true) => format!("examples/{svc}{n}/Dockerfile"),
+                (Format::Markdown, false) => format!("docs/{svc}{n}.md"),
+                (Format::Markdown, true) => format!("examples/{svc}{n}/README.md"),
+                (Format::K8sSecret, false) => format!("k8s/{svc}{n}/secret.yaml"),
+                (Format::K8sSecret, true) => format!("test/k8s/{svc}{n}-secret.yaml"),
+                (Format::K8sDeployment, false) => format!("k8s/{svc}{n}/deployment.yaml"),
+                (Format::K8sDeployment, true) => format!("test/k8s/{svc}{n}-deployment.yaml"),
+            };
+            if self.paths.insert(p.clone()) {
+                return (p, svc);
+            }
+        }
+    }
+
+    /// Groups the items into files of the formats they fit, a few to a file.
+    fn lay_out(&mut self) {
+        let items = std::mem::take(&mut self.items);
+        let mut open: BTreeMap<Format, Vec<Item>> = BTreeMap::new();
+        let mut want: BTreeMap<Format, usize> = BTreeMap::new();
+        for item in items {
+            if matches!(item.body, Body::File { .. }) {
+                self.own_file(item);
+                continue;
+            }
+            let format = match &item.body {
+                Body::File { .. } => unreachable!("written above"),
+                Body::Assign { name, value, .. } => {
+                    let fits =
+                        fitting_formats(name, value, item.rule.is_some() && self.is_weak(&item));
+                    fits[self.f.below(fits.len())]
+                }
+                Body::Line { host, .. } => {
+                    let fits = host_formats(*host);
+                    fits[self.f.below(fits.len())]
+                }
+            };
+            let batch = open.entry(format).or_default();
+            batch.push(item);
+            let limit = *want.entry(format).or_insert_with(|| 2 + self.f.below(6));
+            if batch.len() >= limit {
+                let batch = std::mem::take(batch);
+                want.remove(&format);
+                self.emit(format, batch);
+            }
+        }
+        for (format, batch) in open {
+            if !batch.is_empty() {
+                self.emit(format, batch);
+            }
+        }
+    }
+
+    /// Whether an assignment's rule needs its name on the same line.
+    fn is_weak(&self, item: &Item) -> bool {
+        item.rule.as_ref().is_some_and(|id| {
+            self.rules
+                .get(id)
+                .is_some_and(|r| r.regex.capture_names().any(|n| n == Some("binding")))
+        })
+    }
+
+    fn emit(&mut self, format: Format, batch: Vec<Item>) {
+        let test = self.f.below(8) == 0;
+        let (path, svc) = self.path(format, test);
+        let mut text = header(format, svc);
+        let mut line = text.matches('\n').count() as u32 + 1;
+        for item in batch {
+            if self.f.below(2) == 0 {
+                let filler = filler(format, &mut self.f);
+                line += filler.matches('\n').count() as u32 + 1;
+                text.push_str(&filler);
+                text.push('\n');
+            }
+            let (rendered, at) = render(format, &item.body);
+            let secret_line = line + rendered[..at].matches('\n').count() as u32;
+            match item.rule {
+                Some(rule) => self.labels.push(Label {
+                    rule,
+                    path: path.clone(),
+                    line: secret_line,
+                    encoded: false,
+                }),
+                None => self.decoys += 1,
+            }
+            line += rendered.matches('\n').count() as u32 + 1;
+            text.push_str(&rendered);
+            text.push('\n');
+        }
+        text.push_str(footer(format));
+        self.files.push((path, text));
+    }
+
+    /// A multi-line example (a key file, a credentials file, a JSON key)
+    /// is a file of its own.
+    fn own_file(&mut self, item: Item) {
+        let Body::File { text, at } = &item.body else {
+            return;
+        };
+        let test = self.f.below(8) == 0;
+        let svc = SERVICES[self.f.below(SERVICES.len())];
+        let n = self.f.below(1000);
+        let dir = if test { "tests/fixtures" } else { "deploy" };
+        let trimmed = text.trim_start();
+        let name = if trimmed.starts_with("[default]") {
+            format!("aws-{n}/credentials")
+        } else if trimmed.starts_with("[pypi]") || trimmed.starts_with("[testpypi]") {
+            format!("{svc}{n}/.pypirc")
+        } else if trimmed.starts_with('{') {
+            format!("{svc}{n}-service-account.json")
+        } else if trimmed.starts_with("-----BEGIN") {
+            format!("keys/{svc}{n}.pem")
+        } else if trimmed.contains(": |") {
+            format!("{svc}{n}-tls.yaml")
+        } else {
+            format!("{svc}{n}.txt")
+        };
+        let path = format!("{dir}/{name}");
+        if !self.paths.insert(path.clone()) {
+            return self.own_file(item);
+        }
+        let line = 1 + text[..*at].matches('\n').count() as u32;
+        match item.rule {
+            Some(rule) => self.labels.push(Label {
+                rule,
+                path: path.clone(),
+                line,
+                encoded: false,
+            }),
+            None => self.decoys += 1,
+        }
+        self.files.push((path, format!("{text}\n")));
+    }
+
+    fn lay_out_encoded(&mut self) {
+        let items = std::mem::take(&mut self.encoded);
+        let mut k8s: Vec<Item> = Vec::new();
+        for (enc, item) in items {
+            match enc {
+                Encoding::K8sData => k8s.push(item),
+                other => self.encoded_file(other, item),
+            }
+        }
+        while !k8s.is_empty() {
+            let n = (1 + self.f.below(4)).min(k8s.len());
+            let batch: Vec<Item> = k8s.drain(..n).collect();
+            self.k8s_data_file(batch);
+        }
+    }
+
+    fn k8s_data_file(&mut self, batch: Vec<Item>) {
+        let test = self.f.below(8) == 0;
+        let (path, svc) = self.path(Format::K8sSecret, test);
+        // `kubectl get -o yaml` puts data before kind; hand-written ones after.
+        let data_first = self.f.below(2) == 0;
+        let mut text = String::from("apiVersion: v1\n");
+        let head = format!("kind: Secret\nmetadata:\n  name: {svc}-credentials\n  namespace: {svc}\ntype: Opaque\n");
+        if !data_first {
+            text.push_str(&head);
+        }
+        text.push_str("data:\n");
+        for item in batch {
+            let Body::Assign { name, value, .. } = &item.body else {
+                continue;
+            };
+            let line = text.matches('\n').count() as u32 + 1;
+            text.push_str(&format!("  {name}: {}\n", b64(value)));
+            self.record(item.rule, &path, line);
+        }
+        if data_first {
+            text.push_str(&head);
+        }
+        self.files.push((path, text));
+    }
+
+    fn record(&mut self, rule: Option<String>, path: &str, line: u32) {
+        match rule {
+            Some(rule) => self.labels.push(Label {
+                rule,
+                path: path.to_string(),
+                line,
+                encoded: true,
+            }),
+            None => self.decoys += 1,
+        }
+    }
+
+    fn encoded_file(&mut self, enc: Encoding, item: Item) {
+        let Body::Assign { name, value, .. } = &item.body else {
+            return;
+        };
+        let user = ["x-access-token", "ci-bot", "deploy", "oauth2", "api"][self.f.below(5)];
+        let svc = SERVICES[self.f.below(SERVICES.len())];
+        let n = self.f.below(1000);
+        let (path, text, line) = match enc {
+            Encoding::BasicAuth => {
+                let auth = b64(&format!("{user}:{value}"));
+                if self.f.below(2) == 0 {
+                    let text = format!(
+                        "#!/bin/sh\nset -eu\n# fetch the {svc} release\ncurl -fsSL \\\n  -H \"Authorization: Basic {auth}\" \\\n  https://{svc}.internal/api/releases/latest\n"
+                    );
+                    (format!("scripts/fetch-{svc}{n}.sh"), text, 5)
+                } else {
+                    let text = format!(
+                        "### {svc} health\nGET https://{svc}.internal/health\nAccept: application/json\nAuthorization: Basic {auth}\n"
+                    );
+                    (format!("http/{svc}{n}.http"), text, 4)
+                }
+            }
+            Encoding::DockerAuth => {
+                let auth = b64(&format!("{user}:{value}"));
+                let text = format!(
+                    "{{\n  \"auths\": {{\n    \"registry.{svc}.internal\": {{\n      \"auth\": \"{auth}\"\n    }}\n  }},\n  \"credsStore\": \"\"\n}}\n"
+                );
+                (format!("ci/{svc}{n}/docker/config.json"), text, 4)
+            }
+            Encoding::DockerConfigJson => {
+                let json = format!(
+                    "{{\"auths\":{{\"registry.{svc}.internal\":{{\"username\":\"{user}\",\"password\":\"{value}\",\"auth\":\"{}\"}}}}}}",
+                    b64(&format!("{user}:{value}"))
+                );
+                let text = format!(
+                    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {svc}-registry\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {}\n",
+                    b64(&json)
+                );
+                (format!("k8s/{svc}{n}/registry-secret.yaml"), text, 7)
+            }
+            Encoding::K8sData => unreachable!("laid out in batches"),
+        };
+        let _ = name;
+        if !self.paths.insert(path.clone()) {
+            return self.encoded_file(enc, item);
+        }
+        self.record(item.rule.clone(), &path, line);
+        self.files.push((path, text));
+    }
+}
+
+fn b64(s: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+fn uuid(f: &mut Fakes) -> String {
+    let h = f.hex(32);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..]
+    )
+}
+
+/// Sets the checksum a format carries in its last characters.
+fn with_checksum(v: Option<Validator>, s: &mut String) {
+    let hex = |b: [u8; 4]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    match v {
+        Some(Validator::Crc32Base62) => {
+            let start = s.find('_').map_or(0, |i| i + 1);
+            let body = &s[start..s.len() - 6];
+            let check = base62(crc32fast::hash(body.as_bytes()) as u64, 6);
+            s.replace_range(s.len() - 6.., &check);
+        }
+        Some(Validator::GrafanaCrc32) => {
+            let check = hex(crc32fast::hash(&s.as_bytes()[..37]).to_le_bytes());
+            s.replace_range(38.., &check);
+        }
+        Some(Validator::ZuploCrc32) => {
+            let check = hex(crc32fast::hash(&s.as_bytes()[5..37]).to_be_bytes());
+            s.replace_range(38.., &check);
+        }
+        Some(Validator::ConfluentCrc32) => {
+            let crc = crc32fast::hash(&s.as_bytes()[4..58]).to_le_bytes();
+            let check = base64::engine::general_purpose::STANDARD.encode(crc);
+            s.replace_range(58.., &check[..6]);
+        }
+        _ => {}
+    }
+}
+
+/// A private key block of the example's kind, written as the example
+/// writes it (plain, `\n`-escaped in JSON, or indented in YAML).
+fn private_key(f: &mut Fakes, old: &str) -> String {
+    let label = old
+        .strip_prefix("-----BEGIN ")
+        .and_then(|r| r.split("-----").next())
+        .unwrap_or("PRIVATE KEY");
+    let block = match label {
+        "OPENSSH PRIVATE KEY" => f.openssh(),
+        "PGP PRIVATE KEY BLOCK" => f.pgp(),
+        l => f.pem(l),
+    };
+    if old.contains("\\n") {
+        return block.replace('\n', "\\n");
+    }
+    let indent: String = old
+        .split_once('\n')
+        .map(|(_, rest)| rest.chars().take_while(|&c| c == ' ').collect())
+        .unwrap_or_default();
+    block.replace('\n', &format!("\n{indent}"))
+}
+
+/// The key block with its body cut to `...` (a documentation stub).
+fn stub_key(block: &str) -> String {
+    let nl = if block.contains("\\n") { "\\n" } else { "\n" };
+    let begin = block.split(nl).next().unwrap_or(block);
+    let end = block.rsplit(nl).next().unwrap_or(block);
+    format!("{begin}{nl}...{nl}{}", end.trim_start())
+}
+
+/// `EXAMPLE` written over the middle of the random part, as documentation
+/// examples do (`AKIAIOSFODNN7EXAMPLE`).
+fn doc_example(secret: &str, prefix: usize) -> String {
+    let mut v = secret.to_string();
+    let word = if secret[prefix..].bytes().any(|b| b.is_ascii_uppercase()) {
+        "EXAMPLE"
+    } else {
+        "example"
+    };
+    let room = v.len().saturating_sub(prefix);
+    if room > word.len() {
+        let at = prefix + (room - word.len()) / 2;
+        v.replace_range(at..at + word.len(), word);
+    }
+    v
+}
+
+/// The last character changed to another of its kind (a checksum that
+/// fails, in a value the pattern still takes).
+fn flip_last(secret: &str) -> String {
+    let (head, last) = secret.split_at(secret.len() - 1);
+    let c = match last.as_bytes()[0] {
+        b'0'..=b'8' | b'a'..=b'y' | b'A'..=b'Y' => (last.as_bytes()[0] + 1) as char,
+        b'9' => '0',
+        b'z' => 'a',
+        b'Z' => 'A',
+        _ => 'A',
+    };
+    format!("{head}{c}")
+}
+
+/// Every match of `partner` in the body's text (outside an assignment's
+/// value) replaced by the documentation's key id.
+fn doc_partner(body: &mut Body, partner: &regex::bytes::Regex) {
+    let text = match body {
+        Body::Line { text, .. } | Body::File { text, .. } => text,
+        Body::Assign { .. } => return,
+    };
+    let spans: Vec<_> = partner
+        .captures_iter(text.as_bytes())
+        .filter_map(|c| c.name("secret").map(|m| m.range()))
+        .collect();
+    for r in spans.into_iter().rev() {
+        let doc = format!("{}IOSFODNN7EXAMPLE", &text[r.start..r.start + 4]);
+        if doc.len() == r.len() {
+            text.replace_range(r, &doc);
+        }
+    }
+}
+
+/// `body` with the sample's secret replaced by `value`.
+fn substitute(body: &Body, s: &Sample, value: &str) -> Body {
+    match body {
+        Body::Assign { name, value: v, at } => {
+            let mut nv = v.clone();
+            nv.replace_range(*at..*at + s.secret.len(), value);
+            Body::Assign {
+                name: name.clone(),
+                value: nv,
+                at: *at,
+            }
+        }
+        Body::Line { text, at, host } => {
+            let mut t = text.clone();
+            t.replace_range(*at..*at + s.secret.len(), value);
+            Body::Line {
+                text: t,
+                at: *at,
+                host: *host,
+            }
+        }
+        Body::File { text, at } => {
+            let mut t = text.clone();
+            t.replace_range(*at..*at + s.secret.len(), value);
+            Body::File { text: t, at: *at }
+        }
+    }
+}
+
+/// The kind of file an example line kept as written belongs in.
+fn host_of(line: &str) -> Host {
+    let t = line.trim_start();
+    let first = t.split_whitespace().next().unwrap_or("");
+    if t.starts_with('"') && t.contains("\":") {
+        Host::Json
+    } else if t.starts_with("const ")
+        || t.starts_with("export const")
+        || t.contains("new ")
+        || t.ends_with(';')
+        || t.contains("({")
+    {
+        Host::Ts
+    } else if t.contains(" = ") || t.contains("(") && t.contains("=\"") {
+        Host::Python
+    } else if first.ends_with(':') && !t.starts_with("http") {
+        Host::Yaml
+    } else if first
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
+        && !first.is_empty()
+    {
+        Host::Shell
+    } else {
+        Host::Doc
+    }
+}
+
+fn host_formats(host: Host) -> &'static [Format] {
+    match host {
+        Host::Shell => &[Format::Shell, Format::Markdown],
+        Host::Yaml => &[Format::Yaml],
+        Host::Json => &[Format::Json],
+        Host::Python => &[Format::Python],
+        Host::Ts => &[Format::Ts],
+        Host::Doc => &[Format::Markdown, Format::Shell],
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.bytes().next().is_some_and(|b| !b.is_ascii_digit())
+}
+
+/// The formats an assignment can be written in. Weak formats need their
+/// name on the same line, which a Deployment's `- name:`/`value:` pair
+/// does not give.
+fn fitting_formats(name: &str, value: &str, weak: bool) -> Vec<Format> {
+    let mut v = vec![
+        Format::Env,
+        Format::Shell,
+        Format::Yaml,
+        Format::Json,
+        Format::Terraform,
+        Format::Docker,
+        Format::Markdown,
+        Format::K8sSecret,
+    ];
+    if is_identifier(name) {
+        v.extend([Format::Python, Format::Ts, Format::Go, Format::Java]);
+    }
+    if !weak && !value.starts_with('$') && !value.starts_with('{') {
+        v.push(Format::K8sDeployment);
+    }
+    v
+}
+
+fn header(format: Format, svc: &str) -> String {
+    match format {
+        Format::Env => format!("# {svc} service settings\nAPP_ENV=production\n"),
+        Format::Shell => format!("#!/usr/bin/env bash\nset -euo pipefail\n# deploy {svc}\n"),
+        Format::Yaml => format!("service: {svc}\nsettings:\n"),
+        Format::Json => format!("{{\n  \"service\": \"{svc}\",\n"),
+        Format::Python => format!("\"\"\"Settings for {svc}.\"\"\"\nimport os\n\n"),
+        Format::Ts => format!("// {svc} client configuration\nimport {{ createClient }} from \"./client\";\n\n"),
+        Format::Go => format!("package {svc}\n\nimport \"time\"\n\nconst (\n"),
+        Format::Java => format!("package com.acme.{svc};\n\npublic final class Config {{\n"),
+        Format::Terraform => format!("# {svc}\nlocals {{\n  service = \"{svc}\"\n"),
+        Format::Docker => "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\n".to_string(),
+        Format::Markdown => format!("# Running {svc}\n\nSet these before starting the service:\n\n```sh\n"),
+        Format::K8sSecret => format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {svc}-env\ntype: Opaque\nstringData:\n"),
+        Format::K8sDeployment => format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {svc}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {svc}\n          image: registry.internal/{svc}:1.4.2\n          env:\n"),
+    }
+}
+
+fn footer(format: Format) -> &'static str {
+    match format {
+        Format::Json => "  \"version\": 2\n}\n",
+        Format::Go => "\n\tTimeout = 30 * time.Second\n)\n",
+        Format::Java => "}\n",
+        Format::Terraform => "}\n",
+        Format::Docker => "CMD [\"python\", \"-m\", \"app\"]\n",
+        Format::Markdown => "```\n\nThen run `make start`.\n",
+        Format::Ts => "export const client = createClient();\n",
+        _ => "",
+    }
+}
+
+fn filler(format: Format, f: &mut Fakes) -> String {
+    let n = 1 + f.below(64);
+    match format {
+        Format::Env => [
+            "LOG_LEVEL=info",
+            "PORT=8080",
+            "TZ=UTC",
+            "FEATURE_FLAGS=search,billing",
+        ][f.below(4)]
+        .into(),
+        Format::Shell => format!("echo \"step {n}\""),
+        Format::Yaml => [
+            "  replicas: 3",
+            "  region: eu-west-1",
+            "  timeout: 30s",
+            "  log_level: info",
+        ][f.below(4)]
+        .into(),
+        Format::Json => format!("  \"retries\": {n},"),
+        Format::Python => format!("TIMEOUT_SECONDS = {n}"),
+        Format::Ts => format!("export const RETRIES = {n};"),
+        Format::Go => format!("\tMaxRetries{n} = {n}"),
+        Format::Java => format!("    static final int RETRIES_{n} = {n};"),
+        Format::Terraform => format!("  replicas_{n} = {n}"),
+        Format::Docker => "RUN pip install --no-cache-dir -r requirements.txt".into(),
+        Format::Markdown => format!("export REPLICAS={n}"),
+        Format::K8sSecret => format!("  REPLICAS: \"{n}\""),
+        Format::K8sDeployment => {
+            format!("            - name: WORKERS\n              value: \"{n}\"")
+        }
+    }
+}
+
+/// The item written in `format`, and the offset of its secret in the text.
+fn render(format: Format, body: &Body) -> (String, usize) {
+    match body {
+        Body::Line { text, at, .. } => (text.clone(), *at),
+        Body::File { text, at } => (text.clone(), *at),
+        Body::Assign { name, value, at } => {
+            let (pre, post) = match format {
+                Format::Env => (format!("{name}="), String::new()),
+                Format::Shell => (format!("export {name}=\""), "\"".into()),
+                Format::Yaml => (format!("  {name}: "), String::new()),
+                Format::Json => (format!("  \"{name}\": \""), "\",".into()),
+                Format::Python => (format!("{name} = \""), "\"".into()),
+                Format::Ts => (format!("export const {name} = \""), "\";".into()),
+                Format::Go => (format!("\t{name} = \""), "\"".into()),
+                Format::Java => (
+                    format!("    public static final String {name} = \""),
+                    "\";".into(),
+                ),
+                Format::Terraform => (format!("  {name} = \""), "\"".into()),
+                Format::Docker => (format!("ENV {name}="), String::new()),
+                Format::Markdown => (format!("export {name}='"), "'".into()),
+                Format::K8sSecret => (format!("  {name}: \""), "\"".into()),
+                Format::K8sDeployment => (
+                    format!("            - name: {name}\n              value: \""),
+                    "\"".into(),
+                ),
+            };
+            (format!("{pre}{value}{post}"), pre.len() + at)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_has_a_label_and_decoys_outnumber_them() {
+        let rules = RuleSet::builtin().unwrap();
+        let c = Corpus::generate(&rules, 1);
+        let labelled: HashSet<&str> = c.labels.iter().map(|l| l.rule.as_str()).collect();
+        for r in rules.rules() {
+            assert!(labelled.contains(r.spec.id.as_str()), "{}", r.spec.id);
+        }
+        assert!(
+            c.decoys >= c.labels.len(),
+            "{} decoys, {} labels",
+            c.decoys,
+            c.labels.len()
+        );
+        assert!(c.labels.iter().any(|l| l.encoded));
+        // Same seed, same corpus.
+        assert_eq!(Corpus::generate(&rules, 1).files, c.files);
+        // Every label points at a line of its file.
+        for l in &c.labels {
+            let (_, text) = c.files.iter().find(|(p, _)| *p == l.path).unwrap();
+            assert!(text.lines().count() >= l.line as usize, "{l:?}");
+        }
+    }
+}
