@@ -694,6 +694,14 @@ impl<'r> Generator<'r> {
                     fits[self.f.below(fits.len())]
                 }
             };
+            // Two credentials a rule pairs (an AWS key id and a secret key)
+            // would become one finding: not in one file.
+            let batch = open.entry(format).or_default();
+            if batch.iter().any(|b| self.pairs(b, &item)) {
+                let full = std::mem::take(batch);
+                want.remove(&format);
+                self.emit(format, full);
+            }
             let batch = open.entry(format).or_default();
             batch.push(item);
             let limit = *want.entry(format).or_insert_with(|| 2 + self.f.below(6));
@@ -708,6 +716,19 @@ impl<'r> Generator<'r> {
                 self.emit(format, batch);
             }
         }
+    }
+
+    /// Whether one item's rule takes its key id from the other's.
+    fn pairs(&self, a: &Item, b: &Item) -> bool {
+        let index = |i: &Item| {
+            let id = i.rule.as_deref()?;
+            self.rules.rules().iter().position(|r| r.spec.id == id)
+        };
+        let (Some(x), Some(y)) = (index(a), index(b)) else {
+            return false;
+        };
+        let r = self.rules.rules();
+        r[x].key_id_from.contains(&y) || r[y].key_id_from.contains(&x)
     }
 
     /// Whether an assignment's rule needs its name on the same line.
@@ -800,9 +821,16 @@ impl<'r> Generator<'r> {
                 other => self.encoded_file(other, item),
             }
         }
-        while !k8s.is_empty() {
-            let n = (1 + self.f.below(4)).min(k8s.len());
-            let batch: Vec<Item> = k8s.drain(..n).collect();
+        let mut batch: Vec<Item> = Vec::new();
+        let mut limit = 1 + self.f.below(4);
+        for item in k8s {
+            if batch.len() >= limit || batch.iter().any(|b| self.pairs(b, &item)) {
+                self.k8s_data_file(std::mem::take(&mut batch));
+                limit = 1 + self.f.below(4);
+            }
+            batch.push(item);
+        }
+        if !batch.is_empty() {
             self.k8s_data_file(batch);
         }
     }

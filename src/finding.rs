@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::decode::Encoding;
 use crate::identity::risks::Risk;
 use crate::matcher::Match;
 use crate::rules::{IdentityClass, Lifetime, RuleSet};
@@ -85,6 +86,11 @@ pub struct Location {
     /// The name the secret is assigned to at this place, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
+    /// `base64` where the secret was found by decoding the text at this
+    /// place (a Kubernetes Secret's `data:`, a basic-auth header, a docker
+    /// `auth`); line and column are those of the encoded text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,
@@ -150,6 +156,7 @@ impl Collector {
             refs: c.map(|c| c.refs.clone()).unwrap_or_default(),
             blob: origin.blob.map(|b| b.to_string()),
             binding: m.binding.clone(),
+            encoding: m.encoding,
             relative: origin.relative(),
         };
         let secret = Secret::new(m.secret);

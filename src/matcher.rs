@@ -11,6 +11,7 @@ use std::collections::HashSet;
 use regex::bytes::Regex;
 use std::sync::LazyLock;
 
+use crate::decode::{self, Context, Encoding};
 use crate::error::{Error, Result};
 use crate::keywords::KeywordFinder;
 use crate::rules::{Lifetime, Rule, RuleSet, Validator};
@@ -51,6 +52,8 @@ pub struct Match {
     pub column: u32,
     pub lifetime: Lifetime,
     pub facts: Facts,
+    /// Set when the secret was found by decoding the text at `offset`.
+    pub encoding: Option<Encoding>,
 }
 
 /// Per-thread scratch space, reused across inputs to avoid allocation.
@@ -63,6 +66,10 @@ pub struct Scratch {
     claimed: Vec<(usize, usize, u8)>,
     /// Lower-cased block for the keyword prefilter.
     lower: Vec<u8>,
+    /// Offsets of context keywords (`kind: Secret`, `Basic `, `"auth"`).
+    contexts: Vec<(usize, Context)>,
+    /// For the text inside encoded values.
+    inner: Option<Box<Scratch>>,
 }
 
 pub struct Matcher {
@@ -70,6 +77,8 @@ pub struct Matcher {
     keywords: KeywordFinder,
     /// Keyword pattern id → the rules that keyword feeds.
     keyword_rules: Vec<Vec<usize>>,
+    /// Keyword pattern id → the encoded context it opens, if any.
+    keyword_contexts: Vec<Option<Context>>,
     opts: MatchOptions,
 }
 
@@ -93,6 +102,19 @@ impl Matcher {
                 }
             }
         }
+        // Context keywords ride on the same automaton: an input without
+        // them costs nothing more.
+        let mut keyword_contexts = vec![None; keywords.len()];
+        for (k, ctx) in Context::KEYWORDS {
+            match keywords.iter().position(|x| *x == k.as_bytes()) {
+                Some(p) => keyword_contexts[p] = Some(ctx),
+                None => {
+                    keywords.push(k.as_bytes().to_vec());
+                    keyword_rules.push(Vec::new());
+                    keyword_contexts.push(Some(ctx));
+                }
+            }
+        }
         let keywords = KeywordFinder::new(&keywords).map_err(|message| Error::Rules {
             file: "<keywords>".into(),
             message,
@@ -101,6 +123,7 @@ impl Matcher {
             rules,
             keywords,
             keyword_rules,
+            keyword_contexts,
             opts,
         })
     }
@@ -113,8 +136,20 @@ impl Matcher {
         &self.keywords
     }
 
-    /// Every match in `hay`, sorted by offset, with line and column.
+    /// Every match in `hay`, sorted by offset, with line and column; those
+    /// inside base64-encoded values at the offset of the encoded text.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        let mut found = self.matches(hay, scratch);
+        if !scratch.contexts.is_empty() {
+            self.decoded(hay, scratch, &mut found);
+        }
+        set_lines(hay, &mut found);
+        self.pair_key_ids(&mut found);
+        found
+    }
+
+    /// The matches in `hay` itself, sorted by offset, lines not yet known.
+    fn matches(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         let windows = self.windows(hay, scratch);
         if windows.is_empty() {
             scratch.windows = windows;
@@ -168,9 +203,50 @@ impl Matcher {
             });
         }
         self.drop_shadowed(&mut found);
-        set_lines(hay, &mut found);
-        self.pair_key_ids(&mut found);
         found
+    }
+
+    /// Decodes the values in the contexts the prefilter found, one level,
+    /// and adds the matches of the decoded text at the encoded text's
+    /// offset. The decoded text decides: a fallback rule's match on the
+    /// encoded text itself (a generic `token: <base64>`) is dropped.
+    fn decoded(&self, hay: &[u8], scratch: &mut Scratch, found: &mut Vec<Match>) {
+        let mut contexts = std::mem::take(&mut scratch.contexts);
+        contexts.sort_unstable();
+        contexts.dedup();
+        let mut encoded = Vec::new();
+        for &(at, ctx) in &contexts {
+            decode::find(hay, ctx, at, &mut encoded);
+        }
+        contexts.clear();
+        scratch.contexts = contexts;
+        if encoded.is_empty() {
+            return;
+        }
+        encoded.sort_by_key(|e| e.offset);
+        encoded.dedup_by_key(|e| e.offset);
+        let rules = self.rules.rules();
+        found.retain(|m| {
+            rank(&rules[m.rule]) == PROVIDER
+                || !encoded
+                    .iter()
+                    .any(|e| e.offset < m.offset + m.secret.len() && m.offset < e.offset + e.len)
+        });
+        let inner = scratch.inner.get_or_insert_with(Box::default);
+        for e in &encoded {
+            let line = &hay[line_start(hay, e.offset, 4096)..line_end(hay, e.offset, 4096)];
+            if memchr::memmem::find(line, ALLOW_MARKER).is_some() {
+                continue;
+            }
+            for mut m in self.matches(&e.text, inner) {
+                m.offset = e.offset;
+                m.encoding = Some(Encoding::Base64);
+                found.push(m);
+            }
+            // One level: what the decoded text encodes again stays encoded.
+            inner.contexts.clear();
+        }
+        found.sort_by_key(|m| (m.offset, m.rule));
     }
 
     /// Per-rule windows around keyword hits, merged where they overlap.
@@ -178,12 +254,18 @@ impl Matcher {
         let mut windows = std::mem::take(&mut scratch.windows);
         windows.clear();
         let open = &mut scratch.open;
+        let contexts = &mut scratch.contexts;
+        contexts.clear();
         open.clear();
         open.resize(self.rules.len(), None);
         let rules = self.rules.rules();
         let keyword_rules = &self.keyword_rules;
+        let keyword_contexts = &self.keyword_contexts;
         self.keywords
             .for_each(hay, &mut scratch.lower, |keyword, start, end| {
+                if let Some(ctx) = keyword_contexts[keyword] {
+                    contexts.push((start, ctx));
+                }
                 for &r in &keyword_rules[keyword] {
                     let ws = line_start(hay, start, BACK);
                     // Multi-line rules (key blocks) reach `window` bytes past the
@@ -285,6 +367,7 @@ impl Matcher {
             column: 0,
             lifetime,
             facts,
+            encoding: None,
         })
     }
 
@@ -485,6 +568,69 @@ mod tests {
         }
     }
 
+    fn b64(s: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn encoded_secrets_are_found_once_decoded_at_the_encoded_text() {
+        let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
+        let mut scratch = Scratch::default();
+        let mut f = crate::fakes::Fakes::new(9);
+        let ghp = f.github("ghp");
+        let enc = b64(&ghp);
+        let hay = format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  GITHUB_TOKEN: {enc}\n  DOUBLE: {}\n",
+            b64(&format!("token: {enc}"))
+        );
+        let found = m.scan(hay.as_bytes(), &mut scratch);
+        // One level only: the token encoded twice is not decoded to the end
+        // (the generic rule may still take its encoded form for a secret).
+        let tokens: Vec<_> = found
+            .iter()
+            .filter(|m| m.secret == ghp.as_bytes())
+            .collect();
+        assert_eq!(tokens.len(), 1, "{found:?}");
+        assert!(found.iter().all(|m| m.line <= 5));
+        let g = tokens[0];
+        assert_eq!(g.secret, ghp.as_bytes());
+        assert_eq!(g.encoding, Some(Encoding::Base64));
+        assert_eq!((g.line, g.column), (4, 17));
+        assert_eq!(g.offset, hay.find(&enc).unwrap());
+        assert_eq!(g.binding.as_deref(), Some("GITHUB_TOKEN"));
+        // The same header decodes; a plain token is as before.
+        let npm = f.npm();
+        let hay = format!(
+            "GET / HTTP/1.1\nAuthorization: Basic {}\nX-Token: {npm}\n",
+            b64(&format!("ci:{ghp}"))
+        );
+        let found = m.scan(hay.as_bytes(), &mut scratch);
+        let got: Vec<_> = found.iter().map(|m| (m.line, m.encoding)).collect();
+        assert_eq!(got, [(2, Some(Encoding::Base64)), (3, None)]);
+    }
+
+    #[test]
+    fn stand_ins_of_a_format_are_not_findings_but_valid_checksums_are() {
+        let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
+        let mut scratch = Scratch::default();
+        for v in [
+            "shpat_a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2",
+            "shpat_0123456789abcdef0123456789abcdef",
+            "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",
+            "ASIAUVWXYZ234567ABCD",
+        ] {
+            assert!(m.scan(v.as_bytes(), &mut scratch).is_empty(), "{v}");
+        }
+        // A checksum that holds settles it, even over a dull body.
+        let body = "a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1";
+        let ghp = format!(
+            "ghp_{body}{}",
+            crate::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6)
+        );
+        assert_eq!(m.scan(ghp.as_bytes(), &mut scratch).len(), 1);
+    }
+
     #[test]
     fn lines_and_columns() {
         let hay = "a\nbé x\n\nyz".as_bytes();
@@ -500,6 +646,7 @@ mod tests {
                 column: 0,
                 lifetime: Lifetime::Unknown,
                 facts: Facts::default(),
+                encoding: None,
             })
             .collect();
         set_lines(hay, &mut found);

@@ -318,7 +318,7 @@ fn fill_run(alphabet: &[u8], n: usize, f: &mut Fakes, fill: Fill) -> Vec<u8> {
                     alphabet
                         .iter()
                         .copied()
-                        .filter(|b| c(b))
+                        .filter(c)
                         .collect::<Vec<u8>>()
                 })
                 .filter(|p| !p.is_empty() && p.len() < alphabet.len())

@@ -155,6 +155,9 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
                 "               "
             };
             let mut at = p.cyan(&format!("{}:{}:{}", l.path, l.line, l.column));
+            if l.encoding.is_some() {
+                at.push_str(" (base64-encoded)");
+            }
             if let Some(c) = &l.commit {
                 at.push_str(&format!(" in {}", &c[..c.len().min(12)]));
                 if let Some(a) = &l.author {
