@@ -54,9 +54,12 @@ impl Fakes {
             }
             out.push(c);
             let s = String::from_utf8_lossy(&out).to_ascii_lowercase();
-            if ["xxx", "example", "dummy", "fake", "test", "here"]
-                .iter()
-                .any(|w| s.ends_with(w))
+            if [
+                "xxx", "example", "dummy", "fake", "test", "here", "mock", "demo", "sample",
+                "fixture", "invalid", "notreal", "foobar",
+            ]
+            .iter()
+            .any(|w| s.ends_with(w))
             {
                 out.truncate(l);
             }

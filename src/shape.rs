@@ -24,6 +24,11 @@ const SEQUENCE: usize = 7;
 /// category, a run that does is taken for a stand-in.
 const ONE_CLASS_CHANCE: f64 = 1e-6;
 
+/// Words that test data spells out in the random part of a value.
+const TEST_WORDS: &[&str] = &[
+    "test", "fake", "mock", "sample", "demo", "fixture", "dummy", "invalid", "notreal", "foobar",
+];
+
 /// How [`Shape::sample`] fills the runs of a value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
@@ -122,6 +127,39 @@ impl Shape {
             let most = (run.len().min(alphabet.len()) as f64).log2();
             if entropy(run) < most / 2.0 {
                 return Some("too little entropy for its alphabet");
+            }
+        }
+        None
+    }
+
+    /// Why `secret`, which passed the matcher, still looks made up, if it
+    /// does: a word of test data (`test`, `fake`, `mock`, `sample`, …) inside
+    /// a run, or a run with less entropy than most random ones of its
+    /// alphabet. Shapes without runs look at the whole value for the words.
+    /// Only test and example paths make this count ([`crate::finding`]).
+    pub fn made_up(&self, secret: &[u8]) -> Option<&'static str> {
+        let runs: Vec<(&[u8], usize)> = match self.runs.captures(secret) {
+            Some(caps) if !self.alphabets.is_empty() => self
+                .alphabets
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.as_bytes(), a.len())))
+                .collect(),
+            _ => vec![(secret, 0)],
+        };
+        for (run, alphabet) in runs {
+            let lower = run.to_ascii_lowercase();
+            if TEST_WORDS
+                .iter()
+                .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+            {
+                return Some("a word of test data in its random part");
+            }
+            if alphabet > 0 && run.len() >= CHECK_LEN {
+                let most = (run.len().min(alphabet) as f64).log2();
+                if entropy(run) < most * 0.7 {
+                    return Some("less entropy than a random value of its format");
+                }
             }
         }
         None
@@ -314,13 +352,7 @@ fn fill_run(alphabet: &[u8], n: usize, f: &mut Fakes, fill: Fill) -> Vec<u8> {
         Fill::OneClass => {
             let part = CATEGORIES
                 .iter()
-                .map(|c| {
-                    alphabet
-                        .iter()
-                        .copied()
-                        .filter(c)
-                        .collect::<Vec<u8>>()
-                })
+                .map(|c| alphabet.iter().copied().filter(c).collect::<Vec<u8>>())
                 .filter(|p| !p.is_empty() && p.len() < alphabet.len())
                 .max_by_key(Vec::len);
             match part {

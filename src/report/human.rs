@@ -125,6 +125,14 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         if let Some(b) = &f.binding {
             writeln!(out, "  binding      {b}")?;
         }
+        if f.confidence == crate::finding::Confidence::Low {
+            let why = f.doubt.unwrap_or("the value fails a format check");
+            writeln!(
+                out,
+                "  confidence   {}",
+                p.dim(&format!("low: only in test or example paths, and {why}"))
+            )?;
+        }
         if let Some(d) = &f.first_seen {
             writeln!(out, "  first seen   {d}")?;
         }

@@ -12,7 +12,7 @@ use keytrace::corpus::Corpus;
 use keytrace::rules::RuleSet;
 use serde_json::Value;
 
-use crate::scan_json;
+use crate::{scan_json, write};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 const MIN_RECALL: f64 = 0.99;
@@ -105,6 +105,15 @@ fn accuracy_corpus_recall_and_precision_per_rule() {
         );
         labels += want.len();
         decoys += corpus.decoys;
+        // Every credential of the corpus is a random value of its format:
+        // none is `low`, in a test path or not.
+        for f in v["findings"].as_array().unwrap() {
+            assert_eq!(
+                f["confidence"], "high",
+                "seed {seed}: {} {}",
+                f["rule"], f["locations"][0]["path"]
+            );
+        }
         for k in want.intersection(&got) {
             per_rule.get_mut(&k.0).unwrap().tp += 1;
         }
@@ -207,5 +216,102 @@ fn accuracy_corpus_recall_and_precision_per_rule() {
         "precision {:.2}% below {}%",
         100.0 * total.precision(),
         100.0 * MIN_PRECISION
+    );
+}
+
+/// `confidence: low` needs both: only test or example paths, and a value
+/// that fails a format check. A checksum-valid credential is never low.
+#[test]
+fn confidence_is_low_only_for_made_up_values_in_test_paths() {
+    let mut f = keytrace::fakes::Fakes::new(77);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A Stripe key whose random part spells out test data.
+    let made_up = |f: &mut keytrace::fakes::Fakes, word: &str| {
+        format!("sk_live_{}{word}{}", f.alnum(40), f.alnum(50))
+    };
+    let low = made_up(&mut f, "TestKey");
+    write(
+        d,
+        "tests/fixtures/payments.env",
+        format!("STRIPE_SECRET_KEY={low}\n"),
+    );
+    let high_in_src = made_up(&mut f, "MockKey");
+    write(
+        d,
+        "src/payments.env",
+        format!("STRIPE_SECRET_KEY={high_in_src}\n"),
+    );
+    // The same made-up value in a test path and in the code: not only tests.
+    let both = made_up(&mut f, "SampleKey");
+    write(d, "spec/payments_spec.rb", format!("KEY = \"{both}\"\n"));
+    write(d, "lib/payments.rb", format!("KEY = \"{both}\"\n"));
+    // A random key in a test path: nothing fails, high.
+    let random = f.stripe("sk");
+    write(
+        d,
+        "web/src/__tests__/pay.test.ts",
+        format!("const key = \"{random}\";\n"),
+    );
+    // A GitHub token whose body says test, with a checksum that holds: high.
+    let body = format!("TestToken{}", f.alnum(21));
+    let check = keytrace::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6);
+    let valid = format!("ghp_{body}{check}");
+    write(
+        d,
+        "pkg/gh/client_test.go",
+        format!("const token = \"{valid}\"\n"),
+    );
+    // A failing checksum (reported under --include-invalid): low in a test
+    // path, high elsewhere.
+    let bad_test = f.github_bad_checksum("ghp");
+    write(d, "test_client.py", format!("TOKEN = \"{bad_test}\"\n"));
+    let bad_src = f.github_bad_checksum("ghp");
+    write(d, "client.py", format!("TOKEN = \"{bad_src}\"\n"));
+
+    let (_, v) = scan_json(d, &["--no-history", "--include-invalid", "--show-secrets"]);
+    let confidence: BTreeMap<String, String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["secret"].as_str().unwrap().to_string(),
+                f["confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        (&low, "low"),
+        (&high_in_src, "high"),
+        (&both, "high"),
+        (&random, "high"),
+        (&valid, "high"),
+        (&bad_test, "low"),
+        (&bad_src, "high"),
+    ];
+    assert_eq!(confidence.len(), want.len(), "{confidence:?}");
+    for (secret, c) in want {
+        assert_eq!(
+            confidence[secret.as_str()],
+            c,
+            "{}",
+            keytrace::finding::redact(secret.as_bytes())
+        );
+    }
+    // The human report says why.
+    let r = crate::run(
+        &[
+            "scan",
+            "--no-history",
+            "--include-invalid",
+            d.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(
+        r.stdout.contains("low: only in test or example paths"),
+        "{}",
+        r.stdout
     );
 }
