@@ -176,7 +176,7 @@ struct Generator<'r> {
     assign: TextRegex,
     items: Vec<Item>,
     /// Encoded credentials and decoys: (format of their file, item).
-    encoded: Vec<(Encoding, Item)>,
+    encoded: Vec<(Wrapping, Item)>,
     files: Vec<(String, String)>,
     labels: Vec<Label>,
     decoys: usize,
@@ -184,7 +184,7 @@ struct Generator<'r> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+enum Wrapping {
     K8sData,
     BasicAuth,
     DockerAuth,
@@ -515,15 +515,15 @@ impl<'r> Generator<'r> {
             rule: Some(rule.spec.id.clone()),
         };
         match self.f.below(12) {
-            0 | 1 => self.encoded.push((Encoding::K8sData, item(rule))),
+            0 | 1 => self.encoded.push((Wrapping::K8sData, item(rule))),
             2 if !has_binding && !secret.contains(':') => {
-                self.encoded.push((Encoding::BasicAuth, item(rule)))
+                self.encoded.push((Wrapping::BasicAuth, item(rule)))
             }
             3 if !has_binding && !secret.contains(':') => {
                 let enc = if self.f.below(2) == 0 {
-                    Encoding::DockerAuth
+                    Wrapping::DockerAuth
                 } else {
-                    Encoding::DockerConfigJson
+                    Wrapping::DockerConfigJson
                 };
                 self.encoded.push((enc, item(rule)))
             }
@@ -595,16 +595,16 @@ impl<'r> Generator<'r> {
     /// Encoded values that are not credentials.
     fn encoded_decoys(&mut self) {
         let decoys = [
-            (Encoding::K8sData, "DB_PASSWORD", "changeme".to_string()),
-            (Encoding::K8sData, "API_TOKEN", "${API_TOKEN}".to_string()),
+            (Wrapping::K8sData, "DB_PASSWORD", "changeme".to_string()),
+            (Wrapping::K8sData, "API_TOKEN", "${API_TOKEN}".to_string()),
             (
-                Encoding::K8sData,
+                Wrapping::K8sData,
                 "CHECKSUM",
                 format!("sha256:{}", self.f.hex(64)),
             ),
-            (Encoding::K8sData, "CLIENT_ID", uuid(&mut self.f)),
-            (Encoding::BasicAuth, "user", "password".to_string()),
-            (Encoding::DockerAuth, "ci", "${REGISTRY_TOKEN}".to_string()),
+            (Wrapping::K8sData, "CLIENT_ID", uuid(&mut self.f)),
+            (Wrapping::BasicAuth, "user", "password".to_string()),
+            (Wrapping::DockerAuth, "ci", "${REGISTRY_TOKEN}".to_string()),
         ];
         for (enc, name, value) in decoys {
             self.encoded.push((
@@ -817,7 +817,7 @@ impl<'r> Generator<'r> {
         let mut k8s: Vec<Item> = Vec::new();
         for (enc, item) in items {
             match enc {
-                Encoding::K8sData => k8s.push(item),
+                Wrapping::K8sData => k8s.push(item),
                 other => self.encoded_file(other, item),
             }
         }
@@ -872,15 +872,15 @@ impl<'r> Generator<'r> {
         }
     }
 
-    fn encoded_file(&mut self, enc: Encoding, item: Item) {
-        let Body::Assign { name, value, .. } = &item.body else {
+    fn encoded_file(&mut self, enc: Wrapping, item: Item) {
+        let Body::Assign { value, .. } = &item.body else {
             return;
         };
         let user = ["x-access-token", "ci-bot", "deploy", "oauth2", "api"][self.f.below(5)];
         let svc = SERVICES[self.f.below(SERVICES.len())];
         let n = self.f.below(1000);
         let (path, text, line) = match enc {
-            Encoding::BasicAuth => {
+            Wrapping::BasicAuth => {
                 let auth = b64(&format!("{user}:{value}"));
                 if self.f.below(2) == 0 {
                     let text = format!(
@@ -894,14 +894,14 @@ impl<'r> Generator<'r> {
                     (format!("http/{svc}{n}.http"), text, 4)
                 }
             }
-            Encoding::DockerAuth => {
+            Wrapping::DockerAuth => {
                 let auth = b64(&format!("{user}:{value}"));
                 let text = format!(
                     "{{\n  \"auths\": {{\n    \"registry.{svc}.internal\": {{\n      \"auth\": \"{auth}\"\n    }}\n  }},\n  \"credsStore\": \"\"\n}}\n"
                 );
                 (format!("ci/{svc}{n}/docker/config.json"), text, 4)
             }
-            Encoding::DockerConfigJson => {
+            Wrapping::DockerConfigJson => {
                 let json = format!(
                     "{{\"auths\":{{\"registry.{svc}.internal\":{{\"username\":\"{user}\",\"password\":\"{value}\",\"auth\":\"{}\"}}}}}}",
                     b64(&format!("{user}:{value}"))
@@ -912,9 +912,8 @@ impl<'r> Generator<'r> {
                 );
                 (format!("k8s/{svc}{n}/registry-secret.yaml"), text, 7)
             }
-            Encoding::K8sData => unreachable!("laid out in batches"),
+            Wrapping::K8sData => unreachable!("laid out in batches"),
         };
-        let _ = name;
         if !self.paths.insert(path.clone()) {
             return self.encoded_file(enc, item);
         }

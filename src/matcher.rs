@@ -75,8 +75,9 @@ pub struct Scratch {
 pub struct Matcher {
     rules: RuleSet,
     keywords: KeywordFinder,
-    /// Keyword pattern id → the rules that keyword feeds.
-    keyword_rules: Vec<Vec<usize>>,
+    /// Keyword pattern id → the rules that keyword feeds, each with whether
+    /// the keyword is context the value may follow on the next line.
+    keyword_rules: Vec<Vec<(usize, bool)>>,
     /// Keyword pattern id → the encoded context it opens, if any.
     keyword_contexts: Vec<Option<Context>>,
     opts: MatchOptions,
@@ -85,19 +86,27 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(rules: RuleSet, opts: MatchOptions) -> Result<Matcher> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<(usize, bool)>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            // A keyword is context when the pattern does not spell it out
+            // (Discord's `discord`, not GitHub's `ghp_`), and a name the
+            // pattern captures (`binding`) is not in play: then the value
+            // may stand on the line after it (a Kubernetes `- name:` above
+            // its `value:`).
+            let literal = rule.spec.pattern.replace('\\', "").to_ascii_lowercase();
             for k in &rule.spec.keywords {
-                let k = k.to_ascii_lowercase().into_bytes();
+                let k = k.to_ascii_lowercase();
+                let next_line = rule.binding_group.is_none() && !literal.contains(&k);
+                let k = k.into_bytes();
                 match keywords.iter().position(|x| *x == k) {
                     Some(p) => {
-                        if !keyword_rules[p].contains(&i) {
-                            keyword_rules[p].push(i)
+                        if !keyword_rules[p].iter().any(|&(r, _)| r == i) {
+                            keyword_rules[p].push((i, next_line))
                         }
                     }
                     None => {
                         keywords.push(k);
-                        keyword_rules.push(vec![i]);
+                        keyword_rules.push(vec![(i, next_line)]);
                     }
                 }
             }
@@ -266,16 +275,13 @@ impl Matcher {
                 if let Some(ctx) = keyword_contexts[keyword] {
                     contexts.push((start, ctx));
                 }
-                for &r in &keyword_rules[keyword] {
+                for &(r, next_line) in &keyword_rules[keyword] {
                     let ws = line_start(hay, start, BACK);
                     // Multi-line rules (key blocks) reach `window` bytes past the
                     // keyword, then to that line's end; others stop at their line.
                     let reach = rules[r].spec.window;
                     let mut we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
-                    // A keyword that is context, not part of the match, may
-                    // name the value on the next line (a Kubernetes env
-                    // entry's `- name:` above its `value:`).
-                    if rules[r].binding_group.is_none() && we < hay.len() {
+                    if next_line && we < hay.len() {
                         we = line_end(hay, we + 1, FORWARD);
                     }
                     match &mut open[r] {
