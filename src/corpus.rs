@@ -398,7 +398,7 @@ impl<'r> Generator<'r> {
                     values.push(String::from_utf8(v).expect("ascii"));
                 }
             }
-            values.push(doc_example(&s.secret, shape.prefix().len()));
+            values.push(doc_example(&shape, &s.secret));
         }
         match rule.spec.validator {
             Some(Validator::Crc32Base62 | Validator::GrafanaCrc32 | Validator::ZuploCrc32)
@@ -505,7 +505,15 @@ impl<'r> Generator<'r> {
     /// Encodes some credentials as real files do: a Kubernetes Secret's
     /// `data:`, a basic-auth header, a docker `auth` field.
     fn maybe_encode(&mut self, rule: &Rule, name: &str, value: &str, at: usize, secret: &str) {
-        let has_binding = rule.regex.capture_names().any(|n| n == Some("binding"));
+        // A `user:password` pair carries no name and no context: only a
+        // token that spells out its own keyword can be told apart in it.
+        let lower = secret.to_ascii_lowercase();
+        let self_contained = rule.regex.capture_names().all(|n| n != Some("binding"))
+            && rule
+                .spec
+                .keywords
+                .iter()
+                .any(|k| lower.contains(&k.to_ascii_lowercase()));
         let item = |rule: &Rule| Item {
             body: Body::Assign {
                 name: name.to_string(),
@@ -516,10 +524,10 @@ impl<'r> Generator<'r> {
         };
         match self.f.below(12) {
             0 | 1 => self.encoded.push((Wrapping::K8sData, item(rule))),
-            2 if !has_binding && !secret.contains(':') => {
+            2 if self_contained && !secret.contains(':') => {
                 self.encoded.push((Wrapping::BasicAuth, item(rule)))
             }
-            3 if !has_binding && !secret.contains(':') => {
+            3 if self_contained && !secret.contains(':') => {
                 let enc = if self.f.below(2) == 0 {
                     Wrapping::DockerAuth
                 } else {
@@ -995,18 +1003,21 @@ fn stub_key(block: &str) -> String {
     format!("{begin}{nl}...{nl}{}", end.trim_start())
 }
 
-/// `EXAMPLE` written over the middle of the random part, as documentation
-/// examples do (`AKIAIOSFODNN7EXAMPLE`).
-fn doc_example(secret: &str, prefix: usize) -> String {
+/// `EXAMPLE` written over the middle of the first random run (of a value
+/// in several parts, the part every match holds), as documentation examples
+/// do (`AKIAIOSFODNN7EXAMPLE`).
+fn doc_example(shape: &Shape, secret: &str) -> String {
     let mut v = secret.to_string();
-    let word = if secret[prefix..].bytes().any(|b| b.is_ascii_uppercase()) {
+    let Some(run) = shape.runs_in(secret.as_bytes()).into_iter().next() else {
+        return v;
+    };
+    let word = if secret[run.clone()].bytes().any(|b| b.is_ascii_uppercase()) {
         "EXAMPLE"
     } else {
         "example"
     };
-    let room = v.len().saturating_sub(prefix);
-    if room > word.len() {
-        let at = prefix + (room - word.len()) / 2;
+    if run.len() > word.len() {
+        let at = run.start + (run.len() - word.len()) / 2;
         v.replace_range(at..at + word.len(), word);
     }
     v
@@ -1016,11 +1027,14 @@ fn doc_example(secret: &str, prefix: usize) -> String {
 /// fails, in a value the pattern still takes).
 fn flip_last(secret: &str) -> String {
     let (head, last) = secret.split_at(secret.len() - 1);
+    // `a`/`b`, `A`/`B`, `0`/`1`: in every alphabet of its kind, hex included.
     let c = match last.as_bytes()[0] {
-        b'0'..=b'8' | b'a'..=b'y' | b'A'..=b'Y' => (last.as_bytes()[0] + 1) as char,
-        b'9' => '0',
-        b'z' => 'a',
-        b'Z' => 'A',
+        b'a' => 'b',
+        b'A' => 'B',
+        b'0' => '1',
+        c if c.is_ascii_lowercase() => 'a',
+        c if c.is_ascii_uppercase() => 'A',
+        c if c.is_ascii_digit() => '0',
         _ => 'A',
     };
     format!("{head}{c}")
