@@ -54,9 +54,12 @@ impl Fakes {
             }
             out.push(c);
             let s = String::from_utf8_lossy(&out).to_ascii_lowercase();
-            if ["xxx", "example", "dummy", "fake", "test", "here"]
-                .iter()
-                .any(|w| s.ends_with(w))
+            if [
+                "xxx", "example", "dummy", "fake", "test", "here", "mock", "demo", "sample",
+                "fixture", "invalid", "notreal", "foobar",
+            ]
+            .iter()
+            .any(|w| s.ends_with(w))
             {
                 out.truncate(l);
             }
@@ -290,6 +293,22 @@ impl Fakes {
         format!(
             "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
             lines.join("\n")
+        )
+    }
+
+    /// An armoured PGP private key block with a random body and checksum line.
+    pub fn pgp(&mut self) -> String {
+        let mut body = String::from("lQPGBF");
+        body.push_str(&self.chars(B64, 64 * 12));
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).expect("ascii"))
+            .collect();
+        format!(
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
+            lines.join("\n"),
+            self.chars(B64, 4)
         )
     }
 

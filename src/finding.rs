@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::decode::Encoding;
 use crate::identity::risks::Risk;
 use crate::matcher::Match;
 use crate::rules::{IdentityClass, Lifetime, RuleSet};
@@ -63,6 +64,66 @@ pub fn redact(secret: &[u8]) -> String {
     out
 }
 
+/// How sure keytrace is that a finding is a live credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    #[default]
+    High,
+    /// Seen only in test, example or fixture paths, and the value fails a
+    /// format check (its checksum, or it looks made up). Still reported: a
+    /// checksum-valid credential is never `low`.
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+/// Test, example and fixture paths (relative to the scan root): a directory
+/// named `test`, `tests`, `__tests__`, `spec`, `fixtures`, `examples`,
+/// `testdata`, `__mocks__`, …, or a test file by its name (`*_test.go`,
+/// `*.test.ts`, `*.spec.js`, `test_*.py`, `*_test.py`, `*Test.java`,
+/// `*_spec.rb`).
+pub fn is_test_path(relative: &str) -> bool {
+    let mut parts: Vec<&str> = relative.split(['/', '\\']).collect();
+    let file = parts.pop().unwrap_or("");
+    const DIRS: &[&str] = &[
+        "test",
+        "tests",
+        "__tests__",
+        "spec",
+        "specs",
+        "fixture",
+        "fixtures",
+        "example",
+        "examples",
+        "testdata",
+        "test-data",
+        "__mocks__",
+        "mocks",
+        "__fixtures__",
+    ];
+    if parts
+        .iter()
+        .any(|p| DIRS.contains(&p.to_ascii_lowercase().as_str()))
+    {
+        return true;
+    }
+    let stem = file.split('.').next().unwrap_or(file);
+    let ext_test = [".test.", ".spec."].iter().any(|m| file.contains(m));
+    ext_test
+        || stem.starts_with("test_")
+        || stem.ends_with("_test")
+        || stem.ends_with("_spec")
+        || (stem.ends_with("Test") || stem.ends_with("Tests")) && file.ends_with(".java")
+}
+
 /// One place a secret was seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
@@ -85,6 +146,11 @@ pub struct Location {
     /// The name the secret is assigned to at this place, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<String>,
+    /// `base64` where the secret was found by decoding the text at this
+    /// place (a Kubernetes Secret's `data:`, a basic-auth header, a docker
+    /// `auth`); line and column are those of the encoded text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,
@@ -107,6 +173,10 @@ pub struct Finding {
     pub binding: Option<String>,
     pub lifetime: Lifetime,
     pub checksum: Option<Checksum>,
+    /// `low` only for a finding seen in test, example or fixture paths
+    /// alone whose value also fails a format check; else `high`.
+    #[serde(default)]
+    pub confidence: Confidence,
     pub identity_class: IdentityClass,
     /// `admin` where the format says the credential is administrative.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +200,9 @@ pub struct Finding {
     pub risks: Vec<Risk>,
     #[serde(skip)]
     pub raw: Secret,
+    /// Why the value fails a format check, if it does (see [`Confidence`]).
+    #[serde(skip)]
+    pub doubt: Option<&'static str>,
 }
 
 /// Groups matches into findings.
@@ -154,6 +227,7 @@ impl Collector {
             refs: c.map(|c| c.refs.clone()).unwrap_or_default(),
             blob: origin.blob.map(|b| b.to_string()),
             binding: m.binding.clone(),
+            encoding: m.encoding,
             relative: origin.relative(),
         };
         let secret = Secret::new(m.secret);
@@ -171,6 +245,7 @@ impl Collector {
                 binding: None,
                 lifetime: m.lifetime,
                 checksum: m.facts.checksum,
+                confidence: Confidence::High,
                 identity_class: m.facts.identity.unwrap_or(rule.spec.identity),
                 privilege: m
                     .facts
@@ -185,6 +260,11 @@ impl Collector {
                 owner: None,
                 code_owners: Vec::new(),
                 risks: Vec::new(),
+                doubt: match m.facts.checksum {
+                    Some(Checksum::Valid) => None,
+                    Some(Checksum::Invalid) => Some("its checksum fails"),
+                    None => rule.shape().and_then(|s| s.made_up(secret.expose())),
+                },
                 raw: secret,
             });
         if f.key_id.is_none() {
@@ -216,6 +296,9 @@ impl Collector {
             });
             f.locations.dedup();
             f.binding = f.locations.iter().find_map(|l| l.binding.clone());
+            if f.doubt.is_some() && f.locations.iter().all(|l| is_test_path(&l.relative)) {
+                f.confidence = Confidence::Low;
+            }
             if show_secrets {
                 f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
             }
@@ -252,6 +335,34 @@ mod tests {
             !format!("{:?}", Secret::new(b"ghp_supersecretvalue123".to_vec()))
                 .contains("supersecret")
         );
+    }
+
+    #[test]
+    fn test_paths() {
+        for p in [
+            "tests/fixtures/a.env",
+            "src/__tests__/x.test.ts",
+            "pkg/x/config_test.go",
+            "tests/test_app.py",
+            "app/test_settings.py",
+            "spec/support/keys.yml",
+            "examples/demo/main.tf",
+            "src/test/java/com/acme/ConfigTest.java",
+            "web/login.spec.js",
+            "lib/x_spec.rb",
+        ] {
+            assert!(is_test_path(p), "{p}");
+        }
+        for p in [
+            "src/main.rs",
+            "config/prod.yaml",
+            "contest/entry.py",
+            "latest/config.json",
+            "src/testing_utils.go",
+            "docs/testimonials.md",
+        ] {
+            assert!(!is_test_path(p), "{p}");
+        }
     }
 
     #[test]

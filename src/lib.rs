@@ -1,7 +1,8 @@
 //! keytrace: finds leaked and long-lived credentials of non-human identities.
 //!
 //! The pipeline, one module per stage: [`source`] (files; git history later)
-//! → [`matcher`] (keyword automaton, windowed regexes, [`validate`]) →
+//! → [`matcher`] (keyword automaton, windowed regexes, [`validate`],
+//! [`shape`], base64 contexts in [`decode`]) →
 //! [`finding`] (grouped by rule and secret, with all locations) → [`identity`]
 //! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
 //! arguments; [`scan`] runs the pipeline. [`sweep`] runs it over many
@@ -10,6 +11,8 @@ pub mod baseline;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod corpus;
+pub mod decode;
 pub mod error;
 pub mod fakes;
 pub mod finding;
@@ -20,6 +23,7 @@ pub mod report;
 pub mod rulecheck;
 pub mod rules;
 pub mod scan;
+pub mod shape;
 pub mod source;
 pub mod sweep;
 pub mod time;

@@ -11,9 +11,10 @@ use std::collections::HashSet;
 use regex::bytes::Regex;
 use std::sync::LazyLock;
 
+use crate::decode::{self, Context, Encoding};
 use crate::error::{Error, Result};
 use crate::keywords::KeywordFinder;
-use crate::rules::{Lifetime, RuleSet, Validator};
+use crate::rules::{Lifetime, Rule, RuleSet, Validator};
 use crate::validate::{self, Checksum, Facts};
 
 /// How far before a keyword hit the window reaches (to the line start, at most).
@@ -51,6 +52,8 @@ pub struct Match {
     pub column: u32,
     pub lifetime: Lifetime,
     pub facts: Facts,
+    /// Set when the secret was found by decoding the text at `offset`.
+    pub encoding: Option<Encoding>,
 }
 
 /// Per-thread scratch space, reused across inputs to avoid allocation.
@@ -59,37 +62,65 @@ pub struct Scratch {
     open: Vec<Option<(usize, usize)>>,
     windows: Vec<(usize, usize, usize)>,
     seen: HashSet<(usize, usize)>,
-    /// Secret spans that a non-generic rule's regex matched.
-    claimed: Vec<(usize, usize)>,
+    /// Secret spans a rule's regex matched, with the rule's rank.
+    claimed: Vec<(usize, usize, u8)>,
     /// Lower-cased block for the keyword prefilter.
     lower: Vec<u8>,
+    /// Offsets of context keywords (`kind: Secret`, `Basic `, `"auth"`).
+    contexts: Vec<(usize, Context)>,
+    /// For the text inside encoded values.
+    inner: Option<Box<Scratch>>,
 }
 
 pub struct Matcher {
     rules: RuleSet,
     keywords: KeywordFinder,
-    /// Keyword pattern id → the rules that keyword feeds.
-    keyword_rules: Vec<Vec<usize>>,
+    /// Keyword pattern id → the rules that keyword feeds, each with whether
+    /// the keyword is context the value may follow on the next line.
+    keyword_rules: Vec<Vec<(usize, bool)>>,
+    /// Keyword pattern id → the encoded context it opens, if any.
+    keyword_contexts: Vec<Option<Context>>,
     opts: MatchOptions,
 }
 
 impl Matcher {
     pub fn new(rules: RuleSet, opts: MatchOptions) -> Result<Matcher> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<(usize, bool)>> = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            // A keyword is context when the pattern does not spell it out
+            // (Discord's `discord`, not GitHub's `ghp_`), and a name the
+            // pattern captures (`binding`) is not in play: then the value
+            // may stand on the line after it (a Kubernetes `- name:` above
+            // its `value:`).
+            let literal = rule.spec.pattern.replace('\\', "").to_ascii_lowercase();
             for k in &rule.spec.keywords {
-                let k = k.to_ascii_lowercase().into_bytes();
+                let k = k.to_ascii_lowercase();
+                let next_line = rule.binding_group.is_none() && !literal.contains(&k);
+                let k = k.into_bytes();
                 match keywords.iter().position(|x| *x == k) {
                     Some(p) => {
-                        if !keyword_rules[p].contains(&i) {
-                            keyword_rules[p].push(i)
+                        if !keyword_rules[p].iter().any(|&(r, _)| r == i) {
+                            keyword_rules[p].push((i, next_line))
                         }
                     }
                     None => {
                         keywords.push(k);
-                        keyword_rules.push(vec![i]);
+                        keyword_rules.push(vec![(i, next_line)]);
                     }
+                }
+            }
+        }
+        // Context keywords ride on the same automaton: an input without
+        // them costs nothing more.
+        let mut keyword_contexts = vec![None; keywords.len()];
+        for (k, ctx) in Context::KEYWORDS {
+            match keywords.iter().position(|x| *x == k.as_bytes()) {
+                Some(p) => keyword_contexts[p] = Some(ctx),
+                None => {
+                    keywords.push(k.as_bytes().to_vec());
+                    keyword_rules.push(Vec::new());
+                    keyword_contexts.push(Some(ctx));
                 }
             }
         }
@@ -101,6 +132,7 @@ impl Matcher {
             rules,
             keywords,
             keyword_rules,
+            keyword_contexts,
             opts,
         })
     }
@@ -113,8 +145,20 @@ impl Matcher {
         &self.keywords
     }
 
-    /// Every match in `hay`, sorted by offset, with line and column.
+    /// Every match in `hay`, sorted by offset, with line and column; those
+    /// inside base64-encoded values at the offset of the encoded text.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        let mut found = self.matches(hay, scratch);
+        if !scratch.contexts.is_empty() {
+            self.decoded(hay, scratch, &mut found);
+        }
+        set_lines(hay, &mut found);
+        self.pair_key_ids(&mut found);
+        found
+    }
+
+    /// The matches in `hay` itself, sorted by offset, lines not yet known.
+    fn matches(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
         let windows = self.windows(hay, scratch);
         if windows.is_empty() {
             scratch.windows = windows;
@@ -126,7 +170,7 @@ impl Matcher {
         let rules = self.rules.rules();
         for &(r, ws, we) in windows.iter() {
             let rule = &rules[r];
-            let generic = rule.spec.validator == Some(Validator::Generic);
+            let rank = rank(rule);
             for caps in rule.regex.captures_iter(&hay[ws..we]) {
                 let Some(s) = caps.get(rule.secret_group) else {
                     continue;
@@ -135,10 +179,10 @@ impl Matcher {
                 if s.is_empty() || !scratch.seen.insert((r, offset)) {
                     continue;
                 }
-                if !generic {
-                    // A provider rule's verdict on this span stands, even a
-                    // rejection: the generic rule may not report it instead.
-                    scratch.claimed.push((offset, offset + s.len()));
+                if rank > 0 {
+                    // A more specific rule's verdict on this span stands,
+                    // even a rejection: a fallback may not report it instead.
+                    scratch.claimed.push((offset, offset + s.len(), rank));
                 }
                 let m = self.confirm(
                     hay,
@@ -160,16 +204,58 @@ impl Matcher {
         if !scratch.claimed.is_empty() {
             let claimed = &scratch.claimed;
             found.retain(|m| {
-                rules[m.rule].spec.validator != Some(Validator::Generic)
+                let r = rank(&rules[m.rule]);
+                r == PROVIDER
                     || !claimed
                         .iter()
-                        .any(|&(s, e)| s < m.offset + m.secret.len() && m.offset < e)
+                        .any(|&(s, e, by)| by > r && s < m.offset + m.secret.len() && m.offset < e)
             });
         }
         self.drop_shadowed(&mut found);
-        set_lines(hay, &mut found);
-        self.pair_key_ids(&mut found);
         found
+    }
+
+    /// Decodes the values in the contexts the prefilter found, one level,
+    /// and adds the matches of the decoded text at the encoded text's
+    /// offset. The decoded text decides: a fallback rule's match on the
+    /// encoded text itself (a generic `token: <base64>`) is dropped.
+    fn decoded(&self, hay: &[u8], scratch: &mut Scratch, found: &mut Vec<Match>) {
+        let mut contexts = std::mem::take(&mut scratch.contexts);
+        contexts.sort_unstable();
+        contexts.dedup();
+        let mut encoded = Vec::new();
+        for &(at, ctx) in &contexts {
+            decode::find(hay, ctx, at, &mut encoded);
+        }
+        contexts.clear();
+        scratch.contexts = contexts;
+        if encoded.is_empty() {
+            return;
+        }
+        encoded.sort_by_key(|e| e.offset);
+        encoded.dedup_by_key(|e| e.offset);
+        let rules = self.rules.rules();
+        found.retain(|m| {
+            rank(&rules[m.rule]) == PROVIDER
+                || !encoded
+                    .iter()
+                    .any(|e| e.offset < m.offset + m.secret.len() && m.offset < e.offset + e.len)
+        });
+        let inner = scratch.inner.get_or_insert_with(Box::default);
+        for e in &encoded {
+            let line = &hay[line_start(hay, e.offset, 4096)..line_end(hay, e.offset, 4096)];
+            if memchr::memmem::find(line, ALLOW_MARKER).is_some() {
+                continue;
+            }
+            for mut m in self.matches(&e.text, inner) {
+                m.offset = e.offset;
+                m.encoding = Some(Encoding::Base64);
+                found.push(m);
+            }
+            // One level: what the decoded text encodes again stays encoded.
+            inner.contexts.clear();
+        }
+        found.sort_by_key(|m| (m.offset, m.rule));
     }
 
     /// Per-rule windows around keyword hits, merged where they overlap.
@@ -177,18 +263,27 @@ impl Matcher {
         let mut windows = std::mem::take(&mut scratch.windows);
         windows.clear();
         let open = &mut scratch.open;
+        let contexts = &mut scratch.contexts;
+        contexts.clear();
         open.clear();
         open.resize(self.rules.len(), None);
         let rules = self.rules.rules();
         let keyword_rules = &self.keyword_rules;
+        let keyword_contexts = &self.keyword_contexts;
         self.keywords
             .for_each(hay, &mut scratch.lower, |keyword, start, end| {
-                for &r in &keyword_rules[keyword] {
+                if let Some(ctx) = keyword_contexts[keyword] {
+                    contexts.push((start, ctx));
+                }
+                for &(r, next_line) in &keyword_rules[keyword] {
                     let ws = line_start(hay, start, BACK);
                     // Multi-line rules (key blocks) reach `window` bytes past the
                     // keyword, then to that line's end; others stop at their line.
                     let reach = rules[r].spec.window;
-                    let we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
+                    let mut we = line_end(hay, (end + reach).min(hay.len()), FORWARD);
+                    if next_line && we < hay.len() {
+                        we = line_end(hay, we + 1, FORWARD);
+                    }
                     match &mut open[r] {
                         Some((_, e)) if ws <= *e => *e = (*e).max(we),
                         slot => {
@@ -251,6 +346,15 @@ impl Matcher {
         if facts.checksum == Some(Checksum::Invalid) && !self.opts.include_invalid {
             return None;
         }
+        // A checksum that holds settles it; otherwise the random parts must
+        // look random (not `ab12ab12…`, `ABCDEFG…`, or all digits where the
+        // format mixes letters and digits).
+        if facts.checksum != Some(Checksum::Valid)
+            && !is_key_block
+            && rule.shape().is_some_and(|s| s.doubt(secret).is_some())
+        {
+            return None;
+        }
         if self.opts.allow_values.iter().any(|re| re.is_match(secret)) {
             return None;
         }
@@ -269,19 +373,21 @@ impl Matcher {
             column: 0,
             lifetime,
             facts,
+            encoding: None,
         })
     }
 
     /// Where one rule's secret lies inside another's (a JWT inside a
     /// `ghs_<app>_<JWT>` token, a generic assignment of a provider key), only
     /// the more specific finding is kept: the longer span, or on a tie the
-    /// rule that is not generic.
+    /// more specific rule (a provider's over a connection string's or the
+    /// generic one).
     fn drop_shadowed(&self, found: &mut Vec<Match>) {
         if found.len() < 2 {
             return;
         }
         let rules = self.rules.rules();
-        let generic = |m: &Match| rules[m.rule].spec.validator == Some(Validator::Generic);
+        let rank = |m: &Match| rank(&rules[m.rule]);
         let mut drop = vec![false; found.len()];
         for i in 0..found.len() {
             let (si, ei) = (found[i].offset, found[i].offset + found[i].secret.len());
@@ -294,9 +400,9 @@ impl Matcher {
                     continue;
                 }
                 let (li, lj) = (ei - si, ej - sj);
-                if sj >= si && ej <= ei && (lj < li || generic(&found[j])) {
+                if sj >= si && ej <= ei && (lj < li || rank(&found[j]) < rank(&found[i])) {
                     drop[j] = true;
-                } else if si == sj && ei <= ej && (li < lj || generic(&found[i])) {
+                } else if si == sj && ei <= ej && (li < lj || rank(&found[i]) < rank(&found[j])) {
                     drop[i] = true;
                 }
             }
@@ -347,6 +453,20 @@ impl Matcher {
             i += 1;
             !consumed[i - 1]
         });
+    }
+}
+
+/// How specific a rule is: the generic rule takes any value assigned to a
+/// secret-like name, a connection string any password in a URI; a provider
+/// rule knows its format. Where several match one span, the most specific
+/// decides.
+const PROVIDER: u8 = 2;
+
+fn rank(rule: &Rule) -> u8 {
+    match rule.spec.validator {
+        Some(Validator::Generic) => 0,
+        Some(Validator::ConnectionString) => 1,
+        _ => PROVIDER,
     }
 }
 
@@ -454,6 +574,69 @@ mod tests {
         }
     }
 
+    fn b64(s: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn encoded_secrets_are_found_once_decoded_at_the_encoded_text() {
+        let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
+        let mut scratch = Scratch::default();
+        let mut f = crate::fakes::Fakes::new(9);
+        let ghp = f.github("ghp");
+        let enc = b64(&ghp);
+        let hay = format!(
+            "apiVersion: v1\nkind: Secret\ndata:\n  GITHUB_TOKEN: {enc}\n  DOUBLE: {}\n",
+            b64(&format!("token: {enc}"))
+        );
+        let found = m.scan(hay.as_bytes(), &mut scratch);
+        // One level only: the token encoded twice is not decoded to the end
+        // (the generic rule may still take its encoded form for a secret).
+        let tokens: Vec<_> = found
+            .iter()
+            .filter(|m| m.secret == ghp.as_bytes())
+            .collect();
+        assert_eq!(tokens.len(), 1, "{found:?}");
+        assert!(found.iter().all(|m| m.line <= 5));
+        let g = tokens[0];
+        assert_eq!(g.secret, ghp.as_bytes());
+        assert_eq!(g.encoding, Some(Encoding::Base64));
+        assert_eq!((g.line, g.column), (4, 17));
+        assert_eq!(g.offset, hay.find(&enc).unwrap());
+        assert_eq!(g.binding.as_deref(), Some("GITHUB_TOKEN"));
+        // The same header decodes; a plain token is as before.
+        let npm = f.npm();
+        let hay = format!(
+            "GET / HTTP/1.1\nAuthorization: Basic {}\nX-Token: {npm}\n",
+            b64(&format!("ci:{ghp}"))
+        );
+        let found = m.scan(hay.as_bytes(), &mut scratch);
+        let got: Vec<_> = found.iter().map(|m| (m.line, m.encoding)).collect();
+        assert_eq!(got, [(2, Some(Encoding::Base64)), (3, None)]);
+    }
+
+    #[test]
+    fn stand_ins_of_a_format_are_not_findings_but_valid_checksums_are() {
+        let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
+        let mut scratch = Scratch::default();
+        for v in [
+            "shpat_a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1b2",
+            "shpat_0123456789abcdef0123456789abcdef",
+            "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",
+            "ASIAUVWXYZ234567ABCD",
+        ] {
+            assert!(m.scan(v.as_bytes(), &mut scratch).is_empty(), "{v}");
+        }
+        // A checksum that holds settles it, even over a dull body.
+        let body = "a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1";
+        let ghp = format!(
+            "ghp_{body}{}",
+            crate::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6)
+        );
+        assert_eq!(m.scan(ghp.as_bytes(), &mut scratch).len(), 1);
+    }
+
     #[test]
     fn lines_and_columns() {
         let hay = "a\nbé x\n\nyz".as_bytes();
@@ -469,6 +652,7 @@ mod tests {
                 column: 0,
                 lifetime: Lifetime::Unknown,
                 facts: Facts::default(),
+                encoding: None,
             })
             .collect();
         set_lines(hay, &mut found);

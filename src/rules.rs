@@ -3,11 +3,13 @@
 //! compiles them; it knows nothing about files being scanned.
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::shape::Shape;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
@@ -140,11 +142,20 @@ pub struct Rule {
     pub(crate) binding_group: Option<usize>,
     /// Indices (in the owning [`RuleSet`]) of the `key_id_from` rules.
     pub(crate) key_id_from: Vec<usize>,
+    /// Read from the pattern when the rule first has a candidate.
+    shape: OnceLock<Option<Shape>>,
 }
 
 impl Rule {
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+
+    /// The shape of the rule's secret (its literal prefix and random runs).
+    pub fn shape(&self) -> Option<&Shape> {
+        self.shape
+            .get_or_init(|| Shape::of(&self.spec.pattern))
+            .as_ref()
     }
 }
 
@@ -323,6 +334,7 @@ fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
         key_id_group,
         binding_group,
         key_id_from: Vec::new(),
+        shape: OnceLock::new(),
         spec,
     })
 }

@@ -125,6 +125,14 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         if let Some(b) = &f.binding {
             writeln!(out, "  binding      {b}")?;
         }
+        if f.confidence == crate::finding::Confidence::Low {
+            let why = f.doubt.unwrap_or("the value fails a format check");
+            writeln!(
+                out,
+                "  confidence   {}",
+                p.dim(&format!("low: only in test or example paths, and {why}"))
+            )?;
+        }
         if let Some(d) = &f.first_seen {
             writeln!(out, "  first seen   {d}")?;
         }
@@ -163,6 +171,9 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
                 "               "
             };
             let mut at = p.cyan(&format!("{}:{}:{}", l.path, l.line, l.column));
+            if l.encoding.is_some() {
+                at.push_str(" (base64-encoded)");
+            }
             if let Some(c) = &l.commit {
                 at.push_str(&format!(" in {}", &c[..c.len().min(12)]));
                 if let Some(a) = &l.author {

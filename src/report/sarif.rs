@@ -108,6 +108,12 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             if let Some(s) = &f.secret {
                 props["secret"] = json!(s);
             }
+            if let Some(e) = loc.encoding {
+                props["encoding"] = json!(e);
+            }
+            if f.confidence == crate::finding::Confidence::Low {
+                props["confidence"] = json!(f.confidence);
+            }
             if let Some(c) = &loc.commit {
                 props["commit"] = json!(c);
             }

@@ -638,6 +638,7 @@ impl Store {
                     date: r.get(7)?,
                     refs: serde_json::from_str(&refs).unwrap_or_default(),
                     binding: r.get(9)?,
+                    encoding: None,
                     at_head: r.get(10)?,
                     relative: String::new(),
                 },

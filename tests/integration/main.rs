@@ -1,5 +1,6 @@
 //! All integration tests in one binary (ripgrep style): they run the real
 //! `keytrace` executable on trees built at test time from fake credentials.
+mod accuracy;
 mod agents;
 mod bad_input;
 mod baseline;

@@ -1,0 +1,29 @@
+//! Writes the accuracy corpus of one seed to a directory, to look at or to
+//! scan by hand: `cargo run --example corpus -- 1 /tmp/corpus`. The labels
+//! (rule, path, line; no secrets) go to stdout, one a line.
+use keytrace::corpus::Corpus;
+use keytrace::rules::RuleSet;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(seed), Some(dir)) = (args.next(), args.next()) else {
+        eprintln!("usage: corpus SEED DIR");
+        std::process::exit(2);
+    };
+    let seed: u64 = seed.parse().expect("SEED is a number");
+    let rules = RuleSet::builtin().expect("built-in rules");
+    let corpus = Corpus::generate(&rules, seed);
+    corpus
+        .write(std::path::Path::new(&dir))
+        .expect("write corpus");
+    for l in &corpus.labels {
+        let enc = if l.encoded { "\tbase64" } else { "" };
+        println!("{}\t{}:{}{enc}", l.rule, l.path, l.line);
+    }
+    eprintln!(
+        "{} files, {} credentials, {} decoys",
+        corpus.files.len(),
+        corpus.labels.len(),
+        corpus.decoys
+    );
+}
