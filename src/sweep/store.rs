@@ -101,6 +101,7 @@ CREATE TABLE locations (
     refs      TEXT NOT NULL,
     binding   TEXT,
     at_head   INTEGER NOT NULL,
+    encoding  TEXT,
     UNIQUE (finding, path, line, col, commit_id)
 );
 CREATE INDEX locations_by_finding ON locations(finding);
@@ -442,8 +443,9 @@ impl Store {
             };
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO locations
-                 (finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+                 (finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head,
+                  encoding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
             )?;
             for l in &locations {
                 ins.execute(params![
@@ -457,6 +459,9 @@ impl Store {
                     l.date,
                     serde_json::to_string(&l.refs).expect("strings serialize"),
                     l.binding,
+                    l.encoding
+                        .and_then(|e| serde_json::to_value(e).ok())
+                        .and_then(|v| v.as_str().map(str::to_string)),
                 ])?;
             }
             seen.insert(id);
@@ -620,7 +625,8 @@ impl Store {
         }
         let mut locations: HashMap<i64, Vec<Location>> = HashMap::new();
         let mut q = c.prepare(
-            "SELECT finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head
+            "SELECT finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head,
+                    encoding
              FROM locations",
         )?;
         for row in q.query_map([], |r| {
@@ -638,7 +644,9 @@ impl Store {
                     date: r.get(7)?,
                     refs: serde_json::from_str(&refs).unwrap_or_default(),
                     binding: r.get(9)?,
-                    encoding: None,
+                    encoding: r
+                        .get::<_, Option<String>>(11)?
+                        .and_then(|e| serde_json::from_value(serde_json::Value::String(e)).ok()),
                     at_head: r.get(10)?,
                     relative: String::new(),
                 },

@@ -773,3 +773,33 @@ fn a_changed_rule_set_reads_every_blob_again() {
     let (fourth, _) = sweep(&with_rule);
     assert_eq!(fourth["blobs"], 0, "and then not again");
 }
+
+#[test]
+fn decoded_locations_keep_their_encoding_through_the_store() {
+    use base64::Engine as _;
+    let org = org(1);
+    let repo = org.path("r00");
+    let token = Fakes::new(64).github("ghp");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&token);
+    write(
+        &repo,
+        "k8s/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: bot\ntype: Opaque\ndata:\n  GITHUB_TOKEN: {encoded}\n"
+        ),
+    );
+    commit(&repo, "secret", DATE);
+    let store = org.store("enc.db");
+    let list = org.list();
+    sweep(&["--repos", s(&list), "--store", s(&store)]);
+    let rep = report(&["--store", s(&store)]);
+    let fp = keytrace::finding::fingerprint(token.as_bytes());
+    let f = rep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == fp.as_str())
+        .expect("the decoded token is found");
+    assert_eq!(f["locations"][0]["encoding"], "base64");
+    assert_eq!(f["locations"][0]["path"], "k8s/secret.yaml");
+}
