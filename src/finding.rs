@@ -263,6 +263,12 @@ impl Collector {
                 doubt: match m.facts.checksum {
                     Some(Checksum::Valid) => None,
                     Some(Checksum::Invalid) => Some("its checksum fails"),
+                    // No format says what a generic assignment should be, so
+                    // nothing shows it to be a credential rather than a
+                    // documentation or test value.
+                    None if rule.spec.validator == Some(crate::rules::Validator::Generic) => {
+                        Some("no format to check a generic assignment against")
+                    }
                     None => rule.shape().and_then(|s| s.made_up(secret.expose())),
                 },
                 raw: secret,

@@ -340,7 +340,15 @@ impl Matcher {
             }
         }
         let mut facts = match spec.validator {
-            Some(v) => validate::validate(v, secret, key_id, line, offset - ls).ok()?,
+            Some(v) => {
+                let around = validate::Around {
+                    key_id,
+                    binding,
+                    line,
+                    at: offset - ls,
+                };
+                validate::validate(v, secret, &around).ok()?
+            }
             None => Facts::default(),
         };
         if facts.checksum == Some(Checksum::Invalid) && !self.opts.include_invalid {

@@ -111,23 +111,28 @@ pub fn placeholder(secret: &[u8]) -> Option<&'static str> {
 }
 
 /// Runs a rule's validator on the captured secret.
-/// Runs validator `v` on a secret. `line` is the line the secret sits on,
-/// with the secret at `at`, for formats whose facts sit beside the secret
-/// (a SAS token's expiry and permissions).
-pub fn validate(
-    v: Validator,
-    secret: &[u8],
-    key_id: Option<&[u8]>,
-    line: &[u8],
-    at: usize,
-) -> Outcome {
+/// What surrounds a secret, for validators whose facts sit beside it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Around<'a> {
+    /// The public id the rule captured (an AWS access key id).
+    pub key_id: Option<&'a [u8]>,
+    /// The name the secret is assigned to, as the rule captured it.
+    pub binding: Option<&'a [u8]>,
+    /// The line the secret sits on, with the secret at `at`.
+    pub line: &'a [u8],
+    pub at: usize,
+}
+
+/// Runs validator `v` on a secret.
+pub fn validate(v: Validator, secret: &[u8], around: &Around) -> Outcome {
+    let (key_id, line, at) = (around.key_id, around.line, around.at);
     match v {
         Validator::Crc32Base62 => crc32_base62(secret),
         Validator::Jwt => jwt_token(secret),
         Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
         Validator::PrivateKey => private_key(secret),
         Validator::ConnectionString => connection_password(secret),
-        Validator::Generic => generic_value(secret),
+        Validator::Generic => generic_assignment(secret, around.binding),
         Validator::GrafanaCrc32 => grafana_crc32(secret),
         Validator::ZuploCrc32 => zuplo_crc32(secret),
         Validator::ConfluentCrc32 => confluent_crc32(secret),
@@ -823,6 +828,8 @@ fn openssh_cipher(b64: &[u8]) -> Option<String> {
 const WEAK_PASSWORDS: &[&str] = &[
     "password", "pass", "passwd", "pwd", "secret", "changeme", "root", "admin", "test", "user",
     "guest", "postgres", "mysql", "redis", "mongo", "example", "default", "none", "null",
+    // The metasyntactic names of examples and URL test suites (`foo:bar@`).
+    "foo", "bar", "baz", "qux", "foobar", "hunter2",
 ];
 
 /// The password of a connection URI: a real one, not a stand-in.
@@ -891,6 +898,107 @@ pub fn generic_value(v: &[u8]) -> Outcome {
         return Err("an identifier or reference, not a secret");
     }
     Ok(Facts::default())
+}
+
+/// Words in a name that make what it holds no secret, whatever its letters:
+/// pagination and sync cursors (`NextToken`, `continuationToken`), change and
+/// idempotency tokens, public verification tokens, ids, names, files, types.
+const NOT_SECRET_NAME_WORDS: &[&str] = &[
+    "next",
+    "page",
+    "paging",
+    "pagination",
+    "continuation",
+    "cursor",
+    "marker",
+    "sync",
+    "update",
+    "copy",
+    "idempotency",
+    "verification",
+    "attribute",
+    "attributes",
+    "type",
+    "types",
+    "id",
+    "name",
+    "file",
+    "path",
+    "length",
+];
+
+/// Words a random secret does not spell out, but names, types and
+/// documentation values do (`MyTestSecret-a1b2c3`, `X25519PrivateKey`,
+/// `PassWordMustBeAtLeast6Chars`).
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "privatekey",
+    "apikey",
+    "accesskey",
+];
+
+/// The words of a name, lower-cased: split at separators and camel humps.
+fn name_words(name: &[u8]) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for (i, &b) in name.iter().enumerate() {
+        let hump = b.is_ascii_uppercase()
+            && i > 0
+            && (name[i - 1].is_ascii_lowercase()
+                || (name[i - 1].is_ascii_uppercase()
+                    && name.get(i + 1).is_some_and(u8::is_ascii_lowercase)));
+        if (!b.is_ascii_alphanumeric() || hump) && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
+        }
+        if b.is_ascii_alphanumeric() {
+            cur.push(b.to_ascii_lowercase() as char);
+        }
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Four or more characters in a row that count up (`abcd`, `1234`, `DEFG`):
+/// how documentation writes a value, and a random one almost never does.
+fn counts_up(v: &[u8]) -> bool {
+    let mut run = 1;
+    for w in v.windows(2) {
+        let next = w[0].is_ascii_alphanumeric() && w[1] == w[0].wrapping_add(1);
+        run = if next { run + 1 } else { 1 };
+        if run >= 4 {
+            return true;
+        }
+    }
+    false
+}
+
+/// The generic rule's check of a value and the name it is assigned to.
+pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
+    if let Some(name) = name {
+        let words = name_words(name);
+        if words
+            .iter()
+            .any(|w| NOT_SECRET_NAME_WORDS.contains(&w.as_str()))
+        {
+            return Err("the name says it holds no secret (a cursor, id, name or type)");
+        }
+    }
+    let lower = v.to_ascii_lowercase();
+    if SECRET_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
+    {
+        return Err("spells out a secret word: a name, type or documentation value");
+    }
+    if counts_up(v) {
+        return Err("counts up like a documentation value");
+    }
+    generic_value(v)
 }
 
 /// Identifiers and references (`getSecretValue`, `config.auth.token1`,
@@ -1210,6 +1318,45 @@ mod pypi_tests {
 #[cfg(test)]
 mod format_tests {
     use super::*;
+
+    #[test]
+    fn generic_assignments_real_trees_taught() {
+        // Seen in real trees (AWS CLI examples, Python type stubs, URL test data).
+        let no = |v: &str, name: &str| generic_assignment(v.as_bytes(), Some(name.as_bytes()));
+        assert!(no(
+            "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAx",
+            "NextToken"
+        )
+        .is_err());
+        assert!(no(
+            "1w41l63U0xa8q7smH50vCxyTQqdxo69O3EmK28Bi5PcROI4wI",
+            "NextContinuationToken"
+        )
+        .is_err());
+        assert!(no("1:p+2RpKR4wPFx7mcrL1UOQQ==", "PolicyUpdateToken").is_err());
+        assert!(no("MyTestDatabaseSecret-a1b2c3", "secret").is_err());
+        assert!(no("x25519.X25519PrivateKey", "private_key").is_err());
+        assert!(no("PassWordMustBeAtLeast6Chars.", "LocalConsolePassword").is_err());
+        assert!(no("abcd1234defg5678", "token").is_err());
+        assert!(no("copyproduct-abc5defgjkdji", "CopyProductToken").is_err());
+        // Real-looking values under secret names stay findings.
+        for (v, name) in [
+            (
+                "k1zPZM6uVxMQ3oxqgoYlNuJPyRTZ1vREs76zTQE3eJk=",
+                "ServicePassword",
+            ),
+            ("x^VCq!P!ylsy!z5%z2YN", "DB_PASSWORD"),
+            ("PdD9FclQOjfhN7uqrqp%JVfXZQwS", "api_key"),
+            ("K6Qp5Er1V52GLVANr7gli2ebF=6m3t0v", "client_secret"),
+        ] {
+            assert!(no(v, name).is_ok(), "{name}={v}");
+        }
+        assert_eq!(
+            connection_password(b"bar"),
+            Err("password is a placeholder word")
+        );
+        assert!(connection_password(b"Zq8#kd02xq").is_ok());
+    }
 
     #[test]
     fn atlassian_crc32_over_everything_before_the_hex() {

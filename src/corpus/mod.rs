@@ -273,9 +273,16 @@ impl<'r> Generator<'r> {
 
     fn checksum_holds(&self, rule: &Rule, secret: &str) -> bool {
         match rule.spec.validator {
-            Some(v) => crate::validate::validate(v, secret.as_bytes(), None, secret.as_bytes(), 0)
-                .map(|f| f.checksum != Some(Checksum::Invalid))
-                .unwrap_or(false),
+            Some(v) => crate::validate::validate(
+                v,
+                secret.as_bytes(),
+                &crate::validate::Around {
+                    line: secret.as_bytes(),
+                    ..Default::default()
+                },
+            )
+            .map(|f| f.checksum != Some(Checksum::Invalid))
+            .unwrap_or(false),
             None => true,
         }
     }
