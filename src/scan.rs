@@ -2,7 +2,7 @@
 //! threads scan what they read with per-thread scratch space and keep their
 //! matches locally; one collector builds the findings at the end.
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -194,27 +194,7 @@ impl<'a> Pipeline<'a> {
         repo: &git::RepoLocation,
         opts: &git::GitOptions,
     ) -> std::result::Result<git::HistoryStats, ScanError> {
-        let stats = git::scan(repo, opts, || self.worker(true))?;
-        if !stats.reattributed.is_empty() {
-            // Matches in blobs that a later range of history reached first
-            // get the commit and path that really introduced them.
-            let fixes: std::collections::HashMap<_, _> = stats
-                .reattributed
-                .iter()
-                .map(|(oid, path, commit)| (*oid, (path, commit)))
-                .collect();
-            let mut matches = self.shared.matches.lock().expect("no panics while holding");
-            for (origin, _) in matches.iter_mut() {
-                if origin.root != repo.display_root {
-                    continue;
-                }
-                if let Some((path, commit)) = origin.blob.and_then(|b| fixes.get(&b)) {
-                    origin.path = path.to_string();
-                    origin.commit = Some(Arc::clone(commit));
-                }
-            }
-        }
-        Ok(stats)
+        git::scan(repo, opts, || self.worker(true))
     }
 
     /// Records a problem found outside the workers.

@@ -89,10 +89,6 @@ pub struct HistoryStats {
     pub scanned: Vec<Oid>,
     /// With [`GitOptions::want_reachable`]: every blob the walk reached.
     pub reachable: Option<OidSet>,
-    /// Blobs handed to the sink with a later commit than the one that
-    /// introduced them (parallel planning reached them first from a later
-    /// range of history): (blob, path, commit) to put on their matches.
-    pub reattributed: Vec<(Oid, String, Arc<CommitInfo>)>,
 }
 
 /// One blob to scan and where it first appeared.
@@ -142,123 +138,6 @@ impl Plan<'_> {
         }
     }
 }
-
-/// What a planner hands back besides the jobs it streamed.
-#[derive(Default)]
-struct Planned {
-    problems: Vec<ScanError>,
-    commits: u64,
-    blobs: u64,
-    submodules: u64,
-    reached: OidSet,
-    /// See [`HistoryStats::reattributed`] (paths relative to the repository).
-    moved: Vec<(Oid, String, Arc<CommitInfo>)>,
-}
-
-/// Runs one planner: its jobs go to the workers in batches, its progress to
-/// a sink of its own.
-fn run_plan<S, F>(
-    tx: &std::sync::mpsc::SyncSender<Vec<BlobJob>>,
-    make_sink: &F,
-    opts: &GitOptions,
-    body: impl FnOnce(&mut Plan),
-) -> Planned
-where
-    S: Sink,
-    F: Fn() -> S,
-{
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut emit = |job: BlobJob| {
-        batch.push(job);
-        if batch.len() == BATCH {
-            let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-        }
-    };
-    let mut progress_sink = make_sink();
-    let mut progress = |n| progress_sink.commits_walked(n);
-    let mut plan = Plan {
-        emit: &mut emit,
-        progress: &mut progress,
-        problems: Vec::new(),
-        commits_walked: 0,
-        blobs: 0,
-        submodules: 0,
-        known: opts.known_blobs.clone(),
-        reached: OidSet::default(),
-    };
-    body(&mut plan);
-    let done = Planned {
-        problems: plan.problems,
-        commits: plan.commits_walked,
-        blobs: plan.blobs,
-        submodules: plan.submodules,
-        reached: plan.reached,
-        moved: Vec::new(),
-    };
-    if !batch.is_empty() {
-        let _ = tx.send(batch);
-    }
-    done
-}
-
-/// A blob's introduction as a later walk found it: (position in the commit
-/// order, path, commit).
-type Fixes = OidMap<(u32, String, Arc<CommitInfo>)>;
-
-/// Whether the walk that reaches a blob introduces it.
-enum Gate<'a> {
-    /// One walk over every commit in order: first reached is first introduced.
-    Own(OidSet),
-    /// Walks of consecutive ranges of the commit order, in parallel. The first
-    /// walk to reach a blob hands it out (each blob is scanned once); the
-    /// lowest position in the order wins its provenance, and a walk that
-    /// finds an earlier one records the fix.
-    Shared {
-        first: &'a std::sync::Mutex<OidMap<u32>>,
-        /// Position of the commit being walked.
-        pos: u32,
-        fixes: Fixes,
-    },
-}
-
-enum Visit {
-    /// Hand it out.
-    New,
-    /// Already handed out, by a walk of later commits.
-    Earlier,
-    Seen,
-}
-
-impl Gate<'_> {
-    fn visit(&mut self, oid: Oid) -> Visit {
-        match self {
-            Gate::Own(seen) => {
-                if seen.insert(oid) {
-                    Visit::New
-                } else {
-                    Visit::Seen
-                }
-            }
-            Gate::Shared { first, pos, .. } => {
-                let mut map = first.lock().expect("no panics while holding");
-                match map.get_mut(&oid) {
-                    None => {
-                        map.insert(oid, *pos);
-                        Visit::New
-                    }
-                    Some(p) if *p > *pos => {
-                        *p = *pos;
-                        Visit::Earlier
-                    }
-                    Some(_) => Visit::Seen,
-                }
-            }
-        }
-    }
-}
-
-/// Below this many commits one planner is fast enough.
-const PARALLEL_PLAN_MIN_COMMITS: usize = 2000;
 
 /// libgit2's process-wide settings, set once. `git cat-file --batch` does not
 /// re-hash every object it reads and neither do we: a missing object or one
@@ -395,28 +274,49 @@ where
                     .append(&mut done);
             });
         }
-        // Plan while the workers scan what is already found.
-        let plan = match &opts.range {
-            Range::All => plan_all(&repo, location, opts, &tx, &make_sink),
-            Range::Since { since, until } => run_plan(&tx, &make_sink, opts, |plan| {
-                plan_range(&repo, since, until.as_deref(), plan)
-            }),
-            Range::Staged => run_plan(&tx, &make_sink, opts, |plan| plan_staged(&repo, plan)),
+        // Plan in this thread while the workers scan what is already found.
+        let plan = {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut emit = |job: BlobJob| {
+                batch.push(job);
+                if batch.len() == BATCH {
+                    let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                }
+            };
+            let mut progress_sink = make_sink();
+            let mut progress = |n| progress_sink.commits_walked(n);
+            let mut plan = Plan {
+                emit: &mut emit,
+                progress: &mut progress,
+                problems: Vec::new(),
+                commits_walked: 0,
+                blobs: 0,
+                submodules: 0,
+                known: opts.known_blobs.clone(),
+                reached: OidSet::default(),
+            };
+            match &opts.range {
+                Range::All => plan_all(&repo, opts, &mut plan),
+                Range::Since { since, until } => {
+                    plan_range(&repo, since, until.as_deref(), &mut plan)
+                }
+                Range::Staged => plan_staged(&repo, &mut plan),
+            }
+            let done = (
+                plan.problems,
+                plan.commits_walked,
+                plan.blobs,
+                plan.submodules,
+                plan.reached,
+            );
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            // The sender is dropped here: the workers finish the queue and stop.
+            drop(tx);
+            done
         };
-        // The sender is dropped here: the workers finish the queue and stop.
-        drop(tx);
-        let Planned {
-            mut problems,
-            commits,
-            blobs,
-            submodules,
-            reached,
-            moved,
-        } = plan;
-        stats.reattributed = moved
-            .into_iter()
-            .map(|(oid, path, commit)| (oid, join_display(&location.display_root, &path), commit))
-            .collect();
+        let (mut problems, commits, blobs, submodules, reached) = plan;
         if repo.is_shallow() {
             problems.push(ScanError::warning(
                 &root_name,
@@ -657,29 +557,11 @@ pub fn head_blobs(repo: &Repository) -> OidSet {
     set
 }
 
-/// Every blob of every ref: refs, labels and the commit order here; the
-/// tree walks in parallel over consecutive ranges of that order when the
-/// history is long and there are threads for it.
-fn plan_all<S, F>(
-    repo: &Repository,
-    location: &RepoLocation,
-    opts: &GitOptions,
-    tx: &std::sync::mpsc::SyncSender<Vec<BlobJob>>,
-    make_sink: &F,
-) -> Planned
-where
-    S: Sink,
-    F: Fn() -> S + Sync,
-{
+fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     let root = repo_name(repo);
-    let mut problems = Vec::new();
-    let tips = tips(repo, opts.refs.as_ref(), &mut problems, &root);
+    let tips = tips(repo, opts.refs.as_ref(), &mut plan.problems, &root);
     if tips.is_empty() {
-        // No commits yet, or no ref matched.
-        return Planned {
-            problems,
-            ..Planned::default()
-        };
+        return; // no commits yet, or no ref matched
     }
     // Each commit is labelled with the first ref (in the order above) that
     // reaches it: walk each tip, hiding the tips before it.
@@ -695,7 +577,7 @@ where
                     ref_of.entry(c).or_insert(i as u32);
                 }
             }
-            Err(e) => problems.push(ScanError::error(
+            Err(e) => plan.problems.push(ScanError::error(
                 &root,
                 format!("cannot walk {name}: {}", e.message()),
             )),
@@ -704,127 +586,45 @@ where
     let order = match oldest_first(repo, tips.iter().map(|t| t.1), &opts.hide) {
         Ok(o) => o,
         Err(e) => {
-            problems.push(ScanError::error(
+            plan.problems.push(ScanError::error(
                 &root,
                 format!("cannot walk history: {}", e.message()),
             ));
-            return Planned {
-                problems,
-                ..Planned::default()
-            };
+            return;
         }
     };
     let at_head = head_blobs(repo);
-    let walk =
-        |repo: &Repository, range: std::ops::Range<usize>, gate: &mut Gate, plan: &mut Plan| {
-            let mut seen_trees = OidSet::default();
-            for pos in range {
-                let oid = order[pos];
-                let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
-                    .0
-                    .clone()];
-                let (info, tree) = match commit_info(repo, oid, refs) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        plan.problems.push(ScanError::error(
-                            &root,
-                            format!("commit {oid} is missing or corrupt: {}", e.message()),
-                        ));
-                        continue;
-                    }
-                };
-                plan.commit_done();
-                if let Gate::Shared { pos: p, .. } = gate {
-                    *p = pos as u32;
-                }
-                let info = Arc::new(info);
-                let mut prefix = Vec::new();
-                walk_tree(
-                    repo,
-                    tree,
-                    &mut prefix,
-                    &mut seen_trees,
-                    gate,
-                    &info,
-                    &at_head,
-                    plan,
-                );
+    let mut seen_trees = OidSet::default();
+    let mut seen_blobs = std::mem::take(&mut plan.reached);
+    for oid in order {
+        let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
+            .0
+            .clone()];
+        let (info, tree) = match commit_info(repo, oid, refs) {
+            Ok(x) => x,
+            Err(e) => {
+                plan.problems.push(ScanError::error(
+                    &root,
+                    format!("commit {oid} is missing or corrupt: {}", e.message()),
+                ));
+                continue;
             }
         };
-    let planners = opts.threads.max(1);
-    if planners == 1 || order.len() < PARALLEL_PLAN_MIN_COMMITS {
-        let mut gate = Gate::Own(OidSet::default());
-        let mut planned = run_plan(tx, make_sink, opts, |plan| {
-            walk(repo, 0..order.len(), &mut gate, plan)
-        });
-        if let Gate::Own(seen) = gate {
-            planned.reached = seen;
-        }
-        planned.problems.splice(0..0, problems);
-        return planned;
+        plan.commit_done();
+        let info = Arc::new(info);
+        let mut prefix = Vec::new();
+        walk_tree(
+            repo,
+            tree,
+            &mut prefix,
+            &mut seen_trees,
+            &mut seen_blobs,
+            &info,
+            &at_head,
+            plan,
+        );
     }
-    let first = std::sync::Mutex::new(OidMap::default());
-    let per = order.len().div_ceil(planners);
-    let mut parts: Vec<(Planned, Fixes)> = Vec::new();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..planners)
-            .map(|k| {
-                let (walk, first, order, root) = (&walk, &first, &order, &root);
-                s.spawn(move || {
-                    let range = (k * per).min(order.len())..((k + 1) * per).min(order.len());
-                    let mut gate = Gate::Shared {
-                        first,
-                        pos: range.start as u32,
-                        fixes: OidMap::default(),
-                    };
-                    let planned = match Repository::open(&location.path) {
-                        Ok(own) => run_plan(tx, make_sink, opts, |plan| {
-                            walk(&own, range, &mut gate, plan)
-                        }),
-                        Err(e) => Planned {
-                            problems: vec![ScanError::error(root, e.message().to_string())],
-                            ..Planned::default()
-                        },
-                    };
-                    let Gate::Shared { fixes, .. } = gate else {
-                        unreachable!("a shared gate stays shared")
-                    };
-                    (planned, fixes)
-                })
-            })
-            .collect();
-        for h in handles {
-            parts.push(h.join().expect("planner threads do not panic"));
-        }
-    });
-    let first = first.into_inner().expect("planners done");
-    let mut out = Planned {
-        problems,
-        ..Planned::default()
-    };
-    // The fix with the lowest position is the blob's first introduction.
-    let mut best = Fixes::default();
-    for (p, fixes) in parts {
-        out.problems.extend(p.problems);
-        out.commits += p.commits;
-        out.blobs += p.blobs;
-        out.submodules += p.submodules;
-        for (oid, fix) in fixes {
-            if best.get(&oid).is_none_or(|b| fix.0 < b.0) {
-                best.insert(oid, fix);
-            }
-        }
-    }
-    let known = opts.known_blobs.as_deref();
-    out.moved = best
-        .into_iter()
-        .filter(|(oid, fix)| {
-            first.get(oid) == Some(&fix.0) && !known.is_some_and(|k| k.contains(oid))
-        })
-        .map(|(oid, (_, path, commit))| (oid, path, commit))
-        .collect();
-    out.reached = first.into_keys().collect();
-    out
+    plan.reached = seen_blobs;
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by
@@ -851,7 +651,7 @@ fn walk_tree(
     tree_id: Oid,
     prefix: &mut Vec<u8>,
     seen_trees: &mut OidSet,
-    gate: &mut Gate,
+    seen_blobs: &mut OidSet,
     commit: &Arc<CommitInfo>,
     at_head: &OidSet,
     plan: &mut Plan,
@@ -886,27 +686,20 @@ fn walk_tree(
                 entry.id(),
                 prefix,
                 seen_trees,
-                gate,
+                seen_blobs,
                 commit,
                 at_head,
                 plan,
             ),
-            Some(ObjectType::Blob) => match gate.visit(entry.id()) {
-                Visit::New => plan.job(BlobJob {
+            Some(ObjectType::Blob) if seen_blobs.insert(entry.id()) => {
+                plan.job(BlobJob {
                     oid: entry.id(),
                     path: String::from_utf8_lossy(prefix).into_owned(),
                     commit: Some(commit.clone()),
                     at_head: at_head.contains(&entry.id()),
                     lines: None,
-                }),
-                Visit::Earlier => {
-                    if let Gate::Shared { pos, fixes, .. } = gate {
-                        let path = String::from_utf8_lossy(prefix).into_owned();
-                        fixes.insert(entry.id(), (*pos, path, commit.clone()));
-                    }
-                }
-                Visit::Seen => {}
-            },
+                });
+            }
             // A submodule's gitlink: its history is its own repository's.
             Some(ObjectType::Commit) => plan.submodules += 1,
             _ => {}
