@@ -540,3 +540,101 @@ fn ranges_and_staging_report_only_added_lines() {
         keytrace::finding::fingerprint(staged.as_bytes())
     );
 }
+
+/// A long history: every secret is attributed to the commit that introduced
+/// it and scanned once, whatever the number of threads.
+#[test]
+fn long_histories_attribute_the_same_on_any_thread_count() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"], "2024-01-01T00:00:00Z");
+    let mut f = Fakes::new(808);
+    // (commit number, secret): introduced there and kept to the end, or
+    // (for every third one) removed again 100 commits later.
+    let removed = |c: usize| c % 97 == 5 && (c / 97).is_multiple_of(3);
+    let mut planted: Vec<(usize, String)> = Vec::new();
+    let mut stream = String::new();
+    let commits = 3000;
+    for c in 0..commits {
+        let when = 1_700_000_000 + c * 60;
+        let msg = format!("c{c}");
+        stream.push_str(&format!(
+            "commit refs/heads/main\nauthor Ann Dev <ann@example.org> {when} +0000\ncommitter Ann Dev <ann@example.org> {when} +0000\ndata {}\n{msg}\n",
+            msg.len()
+        ));
+        let body = format!("counter = {c}\n");
+        stream.push_str(&format!(
+            "M 100644 inline src/counter.py\ndata {}\n{body}\n",
+            body.len()
+        ));
+        if c % 97 == 5 {
+            let secret = f.github("ghp");
+            let text = format!("TOKEN={secret}\n");
+            stream.push_str(&format!(
+                "M 100644 inline cfg/s{c:04}.env\ndata {}\n{text}\n",
+                text.len()
+            ));
+            planted.push((c, secret));
+        }
+        if c >= 100 && removed(c - 100) {
+            stream.push_str(&format!("D cfg/s{:04}.env\n", c - 100));
+        }
+        stream.push('\n');
+    }
+    let mut child = Command::new("git")
+        .args(["fast-import", "--quiet"])
+        .current_dir(d)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    git(
+        d,
+        &["reset", "-q", "--hard", "main"],
+        "2024-01-01T00:00:00Z",
+    );
+
+    let scan = |threads: &str| {
+        let (_, v) = scan_json(d, &["--history-only", "-j", threads]);
+        let mut out: Vec<(String, String, String, bool)> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                let l = &x["locations"][0];
+                (
+                    x["fingerprint"].as_str().unwrap().to_string(),
+                    l["path"].as_str().unwrap().to_string(),
+                    l["date"].as_str().unwrap().to_string(),
+                    l["at_head"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        (out, v["stats"]["blobs"].as_u64().unwrap())
+    };
+    let (one, blobs1) = scan("1");
+    let (two, blobs2) = scan("2");
+    let (three, _) = scan("3");
+    assert_eq!(one.len(), planted.len());
+    assert_eq!(two, one, "2 threads attribute as 1 does");
+    assert_eq!(three, one);
+    assert_eq!(blobs1, blobs2, "each blob scanned once");
+    for (c, secret) in &planted {
+        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let (_, path, date, at_head) = one.iter().find(|x| x.0 == fp).unwrap();
+        assert!(path.ends_with(&format!("/cfg/s{c:04}.env")), "{path}");
+        assert_eq!(
+            date,
+            &keytrace::time::rfc3339(1_700_000_000 + *c as i64 * 60)
+        );
+        assert_eq!(*at_head, !(removed(*c) && c + 100 < commits), "{c}");
+    }
+}
