@@ -218,6 +218,35 @@ impl Fakes {
         format!("pypi-AgEIcHlwaS5vcmc{}", self.chars(URLSAFE, 160))
     }
 
+    /// An Azure identifiable key of `bytes` bytes: random, then the service
+    /// signature `sig` just before the checksum, then the Marvin32 checksum
+    /// of the rest seeded with `seed`, in standard or URL-safe base64.
+    pub fn azure_key(&mut self, sig: &str, bytes: usize, url_safe: bool, seed: u64) -> String {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let chars = (bytes * 8).div_ceil(6);
+        let alphabet: &[u8] = if url_safe {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        } else {
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        };
+        let text = format!("{}{sig}AAAAAA", self.chars(alphabet, chars - 10));
+        let engine = if url_safe {
+            URL_SAFE_NO_PAD
+        } else {
+            base64::engine::general_purpose::STANDARD_NO_PAD
+        };
+        let mut raw = engine.decode(&text).expect("base64 of the right length");
+        let n = raw.len();
+        let check = crate::validate::marvin32(&raw[..n - 4], seed);
+        raw[n - 4..].copy_from_slice(&check.to_le_bytes());
+        if url_safe {
+            URL_SAFE_NO_PAD.encode(raw)
+        } else {
+            STANDARD.encode(raw)
+        }
+    }
+
     /// A PyPI token that parses as PyPI issues it: a version 2 macaroon at
     /// `pypi.org` with these caveats (JSON texts) and a random signature.
     pub fn pypi_macaroon(&mut self, caveats: &[&str]) -> String {

@@ -395,7 +395,11 @@ impl Matcher {
             return;
         }
         let rules = self.rules.rules();
-        let rank = |m: &Match| rank(&rules[m.rule]);
+        // Between provider rules on one span, the one whose checksum holds
+        // says more (an identifiable storage key inside `AccountKey=`).
+        let rank = |m: &Match| {
+            rank(&rules[m.rule]) * 2 + u8::from(m.facts.checksum == Some(Checksum::Valid))
+        };
         let mut drop = vec![false; found.len()];
         for i in 0..found.len() {
             let (si, ei) = (found[i].offset, found[i].offset + found[i].secret.len());

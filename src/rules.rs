@@ -81,6 +81,8 @@ pub enum Validator {
     OnepasswordServiceAccount,
     /// Azure SAS: expiry, permissions and account from the query string.
     AzureSas,
+    /// Azure identifiable keys: Marvin32 checksum seeded per key kind.
+    AzureIdentifiable,
 }
 
 /// A rule as written in a rule file.

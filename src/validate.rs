@@ -143,7 +143,192 @@ pub fn validate(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::SentryOrgToken => sentry_org_token(secret),
         Validator::OnepasswordServiceAccount => onepassword_service_account(secret),
         Validator::AzureSas => azure_sas(line, at),
+        Validator::AzureIdentifiable => azure_identifiable(secret),
     }
+}
+
+/// Marvin, the keyed hash .NET uses for strings and Microsoft's
+/// identifiable keys use for their checksums: the 64-bit state after the data
+/// (little-endian words, `0x80`-terminated) and two more rounds.
+pub fn marvin(data: &[u8], seed: u64) -> u64 {
+    let (mut p0, mut p1) = (seed as u32, (seed >> 32) as u32);
+    let block = |p0: &mut u32, p1: &mut u32| {
+        *p1 ^= *p0;
+        *p0 = p0.rotate_left(20);
+        *p0 = p0.wrapping_add(*p1);
+        *p1 = p1.rotate_left(9);
+        *p1 ^= *p0;
+        *p0 = p0.rotate_left(27);
+        *p0 = p0.wrapping_add(*p1);
+        *p1 = p1.rotate_left(19);
+    };
+    let mut words = data.chunks_exact(4);
+    for w in &mut words {
+        p0 = p0.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        block(&mut p0, &mut p1);
+    }
+    let rest = words.remainder();
+    let mut last: u32 = 0x80 << (8 * rest.len());
+    for (i, &b) in rest.iter().enumerate() {
+        last |= u32::from(b) << (8 * i);
+    }
+    p0 = p0.wrapping_add(last);
+    block(&mut p0, &mut p1);
+    block(&mut p0, &mut p1);
+    (u64::from(p1) << 32) | u64::from(p0)
+}
+
+/// The 32-bit Marvin checksum: the two halves of the hash, XORed.
+pub fn marvin32(data: &[u8], seed: u64) -> u32 {
+    let h = marvin(data, seed);
+    (h >> 32) as u32 ^ h as u32
+}
+
+/// One kind of Azure identifiable key: the seed its checksum starts from,
+/// what the seed says the key is, and whether that kind administers its
+/// resource.
+pub struct AzureKeyKind {
+    pub seed: u64,
+    pub kind: &'static str,
+    pub admin: bool,
+}
+
+const fn kk(seed: u64, kind: &'static str, admin: bool) -> AzureKeyKind {
+    AzureKeyKind { seed, kind, admin }
+}
+
+/// Azure identifiable keys by the 4-character signature before their
+/// checksum: whether they use the URL-safe alphabet, and the kinds one
+/// signature covers (seeds are 8 ASCII characters read big-endian, from
+/// Microsoft's security-utilities).
+pub const AZURE_KEY_KINDS: &[(&str, bool, &[AzureKeyKind])] = &[
+    (
+        "+ASt",
+        false,
+        &[kk(0x4465_6661_756c_7430, "storage-account-key", true)],
+    ),
+    (
+        "ACDb",
+        false,
+        &[
+            kk(0x4d61_7374_5257_3030, "cosmos-master-read-write", true),
+            kk(0x4d61_7374_524f_3030, "cosmos-master-read-only", false),
+            kk(0x5379_7341_6c6c_3030, "cosmos-system-all", true),
+            kk(0x5379_7374_5257_3030, "cosmos-system-read-write", true),
+            kk(0x5379_7374_524f_3030, "cosmos-system-read-only", false),
+            kk(0x5265_736f_7572_3030, "cosmos-resource-key", false),
+            kk(0x456e_6372_7970_3030, "cosmos-data-encryption-key", false),
+        ],
+    ),
+    (
+        "+ABa",
+        false,
+        &[kk(0x4162_4163_6374_3030, "batch-account-key", true)],
+    ),
+    (
+        "AIoT",
+        false,
+        &[
+            kk(0x496f_5448_7562_3030, "iot-hub-key", true),
+            kk(0x4470_734b_6579_3030, "iot-device-provisioning-key", true),
+            kk(0x4465_7669_6365_3030, "iot-device-key", false),
+        ],
+    ),
+    (
+        "AzCa",
+        false,
+        &[kk(
+            0x4163_6365_7373_3030,
+            "cache-for-redis-access-key",
+            true,
+        )],
+    ),
+    ("+ASb", false, MESSAGING),
+    ("+AEh", false, MESSAGING),
+    ("+ARm", false, MESSAGING),
+    (
+        "AzFu",
+        true,
+        &[
+            kk(0x4675_6e63_7469_3030, "functions-function-key", false),
+            kk(0x5379_7374_656d_3030, "functions-system-key", true),
+            kk(0x4d61_7374_6572_3030, "functions-master-key", true),
+        ],
+    ),
+    (
+        "AzSe",
+        false,
+        &[
+            kk(0x5175_6572_7930_3030, "search-query-key", false),
+            kk(0x5041_646d_696e_3030, "search-admin-key", true),
+        ],
+    ),
+    (
+        "APIM",
+        false,
+        &[
+            kk(0x5465_6e61_6e74_3030, "apim-direct-management-key", true),
+            kk(0x496f_5448_7562_3030, "apim-subscription-key", false),
+            kk(0x4761_7465_7779_3030, "apim-gateway-key", false),
+            kk(0x4769_744b_6579_3030, "apim-repository-key", true),
+        ],
+    ),
+    (
+        "+ACR",
+        false,
+        &[kk(0x4143_5244_666c_7430, "container-registry-key", true)],
+    ),
+];
+
+const MESSAGING: &[AzureKeyKind] = &[
+    kk(0x5365_6e64_3030_3030, "send", false),
+    kk(0x4c69_7374_656e_3030, "listen", false),
+    kk(0x4d61_6e61_6765_3030, "manage", true),
+    kk(0x5379_7374_656d_3030, "system", true),
+];
+
+/// Azure identifiable keys: base64 whose last 4 bytes are the Marvin32 of the
+/// rest, seeded per key kind, with a 4-character service signature just before
+/// the encoded checksum. The seed that validates tells the kind, and with it
+/// the privilege (a Cosmos DB read-write master key, a Service Bus `Manage`
+/// key).
+pub fn azure_identifiable(secret: &[u8]) -> Outcome {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let trimmed = secret
+        .strip_suffix(b"==")
+        .or_else(|| secret.strip_suffix(b"="))
+        .unwrap_or(secret);
+    if trimmed.len() < 16 {
+        return Err("too short");
+    }
+    let sig = &trimmed[trimmed.len() - 10..trimmed.len() - 6];
+    let (_, url_safe, kinds) = AZURE_KEY_KINDS
+        .iter()
+        .find(|(s, _, _)| s.as_bytes() == sig)
+        .ok_or("no Azure key signature before the checksum")?;
+    let bytes = if *url_safe {
+        URL_SAFE_NO_PAD.decode(trimmed)
+    } else {
+        STANDARD.decode(secret)
+    }
+    .map_err(|_| "not base64")?;
+    if bytes.len() < 8 {
+        return Err("too short");
+    }
+    let (body, check) = bytes.split_at(bytes.len() - 4);
+    let stored = u32::from_le_bytes([check[0], check[1], check[2], check[3]]);
+    let mut facts = Facts {
+        checksum: Some(Checksum::Invalid),
+        ..Facts::default()
+    };
+    if let Some(k) = kinds.iter().find(|k| marvin32(body, k.seed) == stored) {
+        facts.checksum = Some(Checksum::Valid);
+        facts.decoded.insert("azure_key_kind".into(), k.kind.into());
+        if k.admin {
+            facts.privilege = Some("admin".into());
+        }
+    }
+    Ok(facts)
 }
 
 /// Atlassian API tokens, Bitbucket access tokens and app passwords end in
@@ -1447,5 +1632,59 @@ mod format_tests {
         assert_eq!(f.lifetime, Some(Lifetime::Short));
         assert_eq!(f.privilege, None);
         assert_eq!(f.decoded["expires_at"], "2025-01-01T01:00:00Z");
+    }
+}
+
+#[cfg(test)]
+mod azure_tests {
+    use super::*;
+    use crate::fakes::Fakes;
+
+    #[test]
+    fn marvin_known_answers() {
+        // The published Marvin test vectors (.NET and security-utilities).
+        assert_eq!(marvin(b"abc", 0xd53c_d9ce_cd08_93b7), 0x22c7_4339_4927_69bf);
+        assert_eq!(
+            marvin(b"abcdefghijklmnopqrstuvwxyz", 0x0ddd_deee_efff_f000),
+            0xa128_eb7e_7260_aca2
+        );
+        assert_eq!(marvin(b"", 0x004f_b61a_001b_dbcc), 0x30ed_35c1_00cd_3c7d);
+        assert_eq!(marvin32(b"abc", 0xd53c_d9ce_cd08_93b7), 0x6be0_2a86);
+    }
+
+    #[test]
+    fn identifiable_keys_tell_their_kind() {
+        let mut f = Fakes::new(3);
+        let rw = f.azure_key("ACDb", 64, false, 0x4d61_7374_5257_3030);
+        assert_eq!(rw.len(), 88, "{rw}");
+        assert_eq!(&rw[76..80], "ACDb");
+        let facts = azure_identifiable(rw.as_bytes()).unwrap();
+        assert_eq!(facts.checksum, Some(Checksum::Valid));
+        assert_eq!(facts.decoded["azure_key_kind"], "cosmos-master-read-write");
+        assert_eq!(facts.privilege.as_deref(), Some("admin"));
+        let ro = f.azure_key("ACDb", 64, false, 0x4d61_7374_524f_3030);
+        let facts = azure_identifiable(ro.as_bytes()).unwrap();
+        assert_eq!(facts.decoded["azure_key_kind"], "cosmos-master-read-only");
+        assert_eq!(facts.privilege, None);
+
+        let send = f.azure_key("+ASb", 32, false, 0x5365_6e64_3030_3030);
+        assert_eq!(send.len(), 44, "{send}");
+        assert_eq!(&send[33..37], "+ASb");
+        assert_eq!(
+            azure_identifiable(send.as_bytes()).unwrap().decoded["azure_key_kind"],
+            "send"
+        );
+        let func = f.azure_key("AzFu", 40, true, 0x4d61_7374_6572_3030);
+        let facts = azure_identifiable(func.as_bytes()).unwrap();
+        assert_eq!(facts.decoded["azure_key_kind"], "functions-master-key");
+
+        // One character off: the checksum fails; no signature: not one at all.
+        let mut bad = rw.into_bytes();
+        bad[10] = if bad[10] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            azure_identifiable(&bad).unwrap().checksum,
+            Some(Checksum::Invalid)
+        );
+        assert!(azure_identifiable(b"QUUuqj3jxQQx/Lt8CzNkIk+ymKrd+wBRVLaKSeQgq0Dv3STrOT0PQFZ8G/tyYBplmGrgXJlLhp5E3f+WkNHIoA==").is_err());
     }
 }

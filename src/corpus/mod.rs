@@ -310,6 +310,30 @@ impl<'r> Generator<'r> {
                 return format!("{body}{crc}");
             }
             Some(Validator::AwsKeyId) => return f.aws_key_id(&old[..4]),
+            Some(Validator::AzureIdentifiable) => {
+                use base64::Engine as _;
+                let trimmed = old.trim_end_matches('=');
+                let sig = &trimmed[trimmed.len() - 10..trimmed.len() - 6];
+                let (_, url_safe, kinds) = crate::validate::AZURE_KEY_KINDS
+                    .iter()
+                    .find(|(s, _, _)| *s == sig)
+                    .expect("a known signature in the example");
+                let bytes = if *url_safe {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed)
+                } else {
+                    base64::engine::general_purpose::STANDARD.decode(old)
+                }
+                .expect("the example is base64")
+                .len();
+                let kind = &kinds[f.below(kinds.len())];
+                let key = f.azure_key(sig, bytes, *url_safe, kind.seed);
+                // The URL-safe form keeps its padding when the example does.
+                return if *url_safe && old.ends_with("==") && !key.ends_with('=') {
+                    format!("{key}==")
+                } else {
+                    key
+                };
+            }
             Some(Validator::SentryOrgToken) => {
                 use base64::Engine as _;
                 let org = format!("team-{}", f.alnum(6).to_ascii_lowercase());

@@ -167,9 +167,15 @@ fn readme_table_of_credential_kinds_is_the_generated_one() {
     let (table, _) = rest.split_once("<!-- rules:end -->").unwrap();
     let r = run(&["rules", "list", "--format", "markdown"], None);
     assert_eq!(r.code, 0);
-    assert_eq!(
-        table, r.stdout,
-        "README's table is stale: paste `keytrace rules list --format markdown` between the markers"
+    let differs = table
+        .lines()
+        .zip(r.stdout.lines())
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| format!("README: {a}\nrules:  {b}"));
+    assert!(
+        table == r.stdout,
+        "README's table is stale: paste `keytrace rules list --format markdown` between the markers\n{}",
+        differs.unwrap_or_else(|| "(one is longer)".into())
     );
     let n = RuleSet::builtin().unwrap().len();
     assert_eq!(
