@@ -358,10 +358,12 @@ pub fn atlassian_crc32(secret: &[u8]) -> Outcome {
     })
 }
 
-/// Bech32 (BIP 173) as age secret keys use it: the data part's last six
-/// characters are a BCH checksum over the human-readable part and the data.
-pub fn bech32(secret: &[u8]) -> Outcome {
-    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+/// The bech32 alphabet: a character's position is its 5-bit value.
+pub const BECH32_CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// BIP 173's checksum polynomial over a human-readable part (lower case)
+/// and 5-bit data values: 1 for a valid string, checksum included.
+pub fn bech32_polymod(hrp: &[u8], data: &[u8]) -> u32 {
     const GEN: [u32; 5] = [
         0x3b6a_57b2,
         0x2650_8e6d,
@@ -369,35 +371,41 @@ pub fn bech32(secret: &[u8]) -> Outcome {
         0x3d42_33dd,
         0x2a14_62b3,
     ];
+    let mut chk: u32 = 1;
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(data.iter().copied());
+    for v in expanded {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+/// Bech32 (BIP 173) as age secret keys use it: the data part's last six
+/// characters are a BCH checksum over the human-readable part and the data.
+pub fn bech32(secret: &[u8]) -> Outcome {
     let lower = secret.to_ascii_lowercase();
     let sep = memchr::memrchr(b'1', &lower).ok_or("no separator")?;
     let (hrp, data) = (&lower[..sep], &lower[sep + 1..]);
     if hrp.is_empty() || data.len() < 6 {
         return Err("too short");
     }
-    let mut chk: u32 = 1;
-    let mut step = |v: u32| {
-        let top = chk >> 25;
-        chk = ((chk & 0x01ff_ffff) << 5) ^ v;
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    };
-    for &c in hrp {
-        step(u32::from(c >> 5));
-    }
-    step(0);
-    for &c in hrp {
-        step(u32::from(c & 31));
-    }
-    for &c in data {
-        let v = CHARSET.iter().position(|&x| x == c).ok_or("not bech32")?;
-        step(v as u32);
-    }
+    let values = data
+        .iter()
+        .map(|c| BECH32_CHARSET.iter().position(|x| x == c).map(|v| v as u8))
+        .collect::<Option<Vec<u8>>>()
+        .ok_or("not bech32")?;
     Ok(Facts {
-        checksum: Some(if chk == 1 {
+        checksum: Some(if bech32_polymod(hrp, &values) == 1 {
             Checksum::Valid
         } else {
             Checksum::Invalid

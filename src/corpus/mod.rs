@@ -722,37 +722,22 @@ fn with_checksum(v: Option<Validator>, s: &mut String) {
 /// The six checksum characters BIP 173 appends to `text` (`hrp1data`),
 /// in `text`'s case.
 fn bech32_checksum(text: &str) -> String {
-    const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-    const GEN: [u32; 5] = [
-        0x3b6a_57b2,
-        0x2650_8e6d,
-        0x1ea1_19fa,
-        0x3d42_33dd,
-        0x2a14_62b3,
-    ];
+    use crate::validate::{bech32_polymod, BECH32_CHARSET};
     let lower = text.to_ascii_lowercase();
     let (hrp, data) = lower.rsplit_once('1').expect("a bech32 separator");
-    let mut values: Vec<u32> = hrp.bytes().map(|c| u32::from(c >> 5)).collect();
-    values.push(0);
-    values.extend(hrp.bytes().map(|c| u32::from(c & 31)));
-    values.extend(
-        data.bytes()
-            .map(|c| CHARSET.iter().position(|&x| x == c).expect("bech32 data") as u32),
-    );
+    let mut values: Vec<u8> = data
+        .bytes()
+        .map(|c| {
+            BECH32_CHARSET
+                .iter()
+                .position(|&x| x == c)
+                .expect("bech32 data") as u8
+        })
+        .collect();
     values.extend([0; 6]);
-    let mut chk: u32 = 1;
-    for v in values {
-        let top = chk >> 25;
-        chk = ((chk & 0x01ff_ffff) << 5) ^ v;
-        for (i, g) in GEN.iter().enumerate() {
-            if (top >> i) & 1 == 1 {
-                chk ^= g;
-            }
-        }
-    }
-    let polymod = chk ^ 1;
+    let polymod = bech32_polymod(hrp.as_bytes(), &values) ^ 1;
     let out: String = (0..6)
-        .map(|i| CHARSET[((polymod >> (5 * (5 - i))) & 31) as usize] as char)
+        .map(|i| BECH32_CHARSET[((polymod >> (5 * (5 - i))) & 31) as usize] as char)
         .collect();
     if text.chars().any(|c| c.is_ascii_uppercase()) {
         out.to_ascii_uppercase()
