@@ -25,6 +25,18 @@ pub const CELL_HIGH: [u8; 3] = [0xb9, 0x1c, 0x1c];
 /// How many locations the unowned table lists before "+N more".
 const FIRST_LOCATIONS: usize = 3;
 
+/// The page's sections, in order, by their `id` (tests and links find them so).
+pub const SECTIONS: [&str; 8] = [
+    "totals",
+    "owners",
+    "unowned",
+    "risk-matrix",
+    "age",
+    "new",
+    "failed",
+    "findings",
+];
+
 /// Escapes text for HTML content and quoted attributes alike.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -796,16 +808,7 @@ mod tests {
     #[test]
     fn empty_report_renders_with_none() {
         let p = page(&empty());
-        for id in [
-            "totals",
-            "owners",
-            "unowned",
-            "risk-matrix",
-            "age",
-            "new",
-            "failed",
-            "findings",
-        ] {
+        for id in SECTIONS {
             assert!(p.contains(&format!("<section id=\"{id}\">")), "{id}");
         }
         // Every section but the totals says "none".
@@ -819,16 +822,7 @@ mod tests {
         let s = secrets();
         let p = page(&sample(&s));
         let mut at = 0;
-        for id in [
-            "totals",
-            "owners",
-            "unowned",
-            "risk-matrix",
-            "age",
-            "new",
-            "failed",
-            "findings",
-        ] {
+        for id in SECTIONS {
             let i = p
                 .find(&format!("<section id=\"{id}\">"))
                 .unwrap_or_else(|| panic!("{id}"));

@@ -17,16 +17,7 @@ use keytrace::report::sweep::{
 };
 use serde_json::json;
 
-const SECTIONS: [&str; 8] = [
-    "totals",
-    "owners",
-    "unowned",
-    "risk-matrix",
-    "age",
-    "new",
-    "failed",
-    "findings",
-];
+use keytrace::report::html::SECTIONS;
 
 const AGES: [&str; 6] = [
     "< 30 days",

@@ -669,16 +669,7 @@ fn reports_roll_up_per_owner_and_render_as_one_page() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(&page).unwrap();
-    for id in [
-        "totals",
-        "owners",
-        "unowned",
-        "risk-matrix",
-        "age",
-        "new",
-        "failed",
-        "findings",
-    ] {
+    for id in keytrace::report::html::SECTIONS {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
     }
     assert!(html.contains("platform") && html.contains("deploy-bot"));
