@@ -414,25 +414,13 @@ pub fn bech32(secret: &[u8]) -> Outcome {
     })
 }
 
-/// Base64 (standard or URL-safe, padded or not) of a JSON object.
-fn b64_json(text: &[u8]) -> Option<serde_json::Map<String, Value>> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-    let bytes = [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|e| e.decode(text).ok())?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(o) => Some(o),
-        _ => None,
-    }
-}
-
 /// Sentry organization tokens: `sntrys_` + base64 JSON (`iat`, `url`,
 /// `region_url`, `org`) + `_` + the secret. The JSON tells when the token was
 /// made and for which organisation.
 pub fn sentry_org_token(secret: &[u8]) -> Outcome {
     let body = secret.strip_prefix(b"sntrys_").ok_or("no sntrys_ prefix")?;
     let sep = memchr::memrchr(b'_', body).ok_or("no secret part")?;
-    let claims = b64_json(&body[..sep]).ok_or("payload is not base64 JSON")?;
+    let claims = json_object(&body[..sep]).ok_or("payload is not base64 JSON")?;
     let mut facts = Facts::default();
     if let Some(iat) = claims.get("iat").and_then(Value::as_f64) {
         facts
@@ -458,7 +446,7 @@ pub fn sentry_org_token(secret: &[u8]) -> Outcome {
 /// account's sign-in address and the service account's own email.
 pub fn onepassword_service_account(secret: &[u8]) -> Outcome {
     let body = secret.strip_prefix(b"ops_").ok_or("no ops_ prefix")?;
-    let doc = b64_json(body).ok_or("not base64 JSON")?;
+    let doc = json_object(body).ok_or("not base64 JSON")?;
     let email = doc
         .get("email")
         .and_then(Value::as_str)
@@ -714,16 +702,24 @@ pub fn crc32_base62(secret: &[u8]) -> Outcome {
     })
 }
 
+/// Base64 in either alphabet (JWTs use the URL-safe one, Sentry the
+/// standard one), padded or not.
 fn b64url(part: &[u8]) -> Option<Vec<u8>> {
-    let trimmed: &[u8] = match part.iter().position(|&b| b == b'=') {
-        Some(i) => &part[..i],
-        None => part,
-    };
+    let trimmed: Vec<u8> = part
+        .iter()
+        .take_while(|&&b| b != b'=')
+        .map(|&b| match b {
+            b'+' => b'-',
+            b'/' => b'_',
+            b => b,
+        })
+        .collect();
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(trimmed)
         .ok()
 }
 
+/// A base64 JSON object (a JWT part, a Sentry or 1Password payload).
 fn json_object(part: &[u8]) -> Option<serde_json::Map<String, Value>> {
     match serde_json::from_slice::<Value>(&b64url(part)?).ok()? {
         Value::Object(m) => Some(m),

@@ -216,8 +216,6 @@ fn sweep_one(
     let mut problems = harvest.errors;
     problems.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     problems.dedup();
-    // After an incomplete walk the same commits must be walked again.
-    let complete = !problems.iter().any(|p| p.severity == Severity::Error);
     let head = git::head_blobs(&repo);
     log.commits = stats.commits;
     log.blobs = stats.scanned.len() as u64;
@@ -227,6 +225,8 @@ fn sweep_one(
         .iter()
         .find(|p| p.severity == Severity::Error)
         .map(error_line);
+    // After an incomplete walk the same commits must be walked again.
+    let complete = log.error.is_none();
     log.seconds = started.elapsed().as_secs_f64();
     log.new = store.record(
         sweep,
@@ -243,6 +243,7 @@ fn sweep_one(
             commits: stats.commits,
             bytes: harvest.bytes,
             seconds: log.seconds,
+            error: log.error.as_deref(),
             problems: &problems,
         },
     )?;

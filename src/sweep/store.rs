@@ -149,6 +149,8 @@ pub struct RepoOutcome<'a> {
     pub commits: u64,
     pub bytes: u64,
     pub seconds: f64,
+    /// The first problem that kept part of it from being scanned.
+    pub error: Option<&'a str>,
     pub problems: &'a [ScanError],
 }
 
@@ -386,12 +388,7 @@ impl Store {
         o: RepoOutcome,
     ) -> rusqlite::Result<usize> {
         let repo = Self::touch_repo(tx, o.name, o.source, sweep)?;
-        let error = o
-            .problems
-            .iter()
-            .filter(|p| p.severity == crate::source::Severity::Error)
-            .map(|p| format!("{}: {}", p.path, p.message))
-            .next();
+        let error = o.error;
         tx.execute(
             "UPDATE repos SET error = ?1, last_ok = ?2, first_ok = COALESCE(first_ok, ?2), rules = ?3
              WHERE id = ?4",
