@@ -65,7 +65,7 @@ pub struct Scratch {
     /// Secret spans a rule's regex matched, with the rule's rank.
     claimed: Vec<(usize, usize, u8)>,
     /// Lower-cased block for the keyword prefilter.
-    lower: Vec<u8>,
+    hits: crate::keywords::Hits,
     /// Offsets of context keywords (`kind: Secret`, `Basic `, `"auth"`).
     contexts: Vec<(usize, Context)>,
     /// For the text inside encoded values.
@@ -271,7 +271,7 @@ impl Matcher {
         let keyword_rules = &self.keyword_rules;
         let keyword_contexts = &self.keyword_contexts;
         self.keywords
-            .for_each(hay, &mut scratch.lower, |keyword, start, end| {
+            .for_each(hay, &mut scratch.hits, |keyword, start, end| {
                 if let Some(ctx) = keyword_contexts[keyword] {
                     contexts.push((start, ctx));
                 }
