@@ -44,6 +44,31 @@ struct Gate {
     /// Anchors' indexes, sorted, each with the (keyword, offset of the
     /// anchor in it) pairs it stands for.
     anchors: Vec<(usize, Vec<(usize, usize)>)>,
+    /// The same anchors in Bloom filters, for the AVX-512 pass.
+    #[cfg(target_arch = "x86_64")]
+    bloom: Box<Bloom>,
+}
+
+/// Which loop runs the gate: the fastest the CPU has, or one forced by tests.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Level {
+    Scalar,
+    Avx2,
+    Avx512,
+}
+
+fn level() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512vbmi") {
+            return Level::Avx512;
+        }
+        if has!("avx2") {
+            return Level::Avx2;
+        }
+    }
+    Level::Scalar
 }
 
 /// The table index of the 3 bytes at the bottom of `x`: bits 0-4 and 6 of
@@ -153,13 +178,23 @@ impl Gate {
             }
         }
         anchors.sort_unstable_by_key(|(x, _)| *x);
-        Some(Gate { table, anchors })
+        Some(Gate {
+            #[cfg(target_arch = "x86_64")]
+            bloom: Bloom::new(&anchors, keywords),
+            table,
+            anchors,
+        })
     }
 
     /// Calls `hit(position, index of the 3 bytes there)` for every position
     /// whose bit is set in the table.
     #[inline]
-    fn find(&self, hay: &[u8], mut hit: impl FnMut(usize, usize)) {
+    fn find(&self, hay: &[u8], hit: impl FnMut(usize, usize)) {
+        self.find_at(level(), hay, hit)
+    }
+
+    #[inline]
+    fn find_at(&self, level: Level, hay: &[u8], mut hit: impl FnMut(usize, usize)) {
         let table = &*self.table;
         let n = hay.len();
         if n < ANCHOR {
@@ -167,9 +202,15 @@ impl Gate {
         }
         let mut i = 0;
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            i = unsafe { self.find_avx2(hay, &mut hit) };
+        {
+            if level >= Level::Avx512 {
+                // SAFETY: `level()` found AVX-512 F, BW and VBMI.
+                i = unsafe { self.find_avx512(hay, &mut hit) };
+            }
+            if level >= Level::Avx2 {
+                // SAFETY: `level()` found AVX2.
+                i += unsafe { self.find_avx2(&hay[i..], &mut |p, x| hit(i + p, x)) };
+            }
         }
         // Eight positions per step, each read as a little-endian u32 whose
         // top byte `index` ignores, with one branch per step.
@@ -251,6 +292,191 @@ impl Gate {
                 }
             }
             i += 32;
+        }
+        i
+    }
+}
+
+/// The class of a byte that `index` keeps: bits 0-4 and 6.
+fn class(b: u8) -> u8 {
+    (b & 0x1F) | ((b >> 1) & 0x20)
+}
+
+/// Hash bytes per position and Bloom filters per anchor.
+const HASHES: usize = 5;
+const FILTERS: usize = 4;
+
+/// Four Bloom filters of 1024 bits over the anchors, for a pass that needs
+/// no gathers: 64 positions a step, each byte turned into its 6-bit class,
+/// five tabulation hashes of the 3 classes (`vpermb` from 64-byte tables),
+/// and in each filter a byte from a 128-byte table (`vpermi2b`) and a bit
+/// of it. A position that passes all four goes on to the exact table. The
+/// seed is the one of 16 that lets the fewest of the common trigrams in
+/// `trigrams.txt` through.
+#[cfg(target_arch = "x86_64")]
+struct Bloom {
+    /// `hash[k][p][class]`: hash `k`'s byte for `class` at position `p`.
+    hash: [[[u8; 64]; 3]; HASHES],
+    filters: [[u8; 128]; FILTERS],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Bloom {
+    fn new(anchors: &[(usize, Vec<(usize, usize)>)], keywords: &[Vec<u8>]) -> Box<Bloom> {
+        let anchor_bytes: Vec<[u8; 3]> = anchors
+            .iter()
+            .map(|(_, m)| {
+                let (k, off) = m[0];
+                [keywords[k][off], keywords[k][off + 1], keywords[k][off + 2]]
+            })
+            .collect();
+        let exact: Vec<usize> = anchors.iter().map(|(x, _)| *x).collect();
+        let mut best: Option<(usize, Box<Bloom>)> = None;
+        for seed in 0..16u64 {
+            let mut b = Box::new(Bloom::seeded(seed));
+            for a in &anchor_bytes {
+                b.insert(*a);
+            }
+            let leaks = common_trigrams()
+                .iter()
+                .filter(|(t, _)| {
+                    b.passes(*t)
+                        && exact
+                            .binary_search(&index(u32::from_le_bytes([t[0], t[1], t[2], 0])))
+                            .is_err()
+                })
+                .count();
+            if best.as_ref().is_none_or(|(l, _)| leaks < *l) {
+                best = Some((leaks, b));
+            }
+        }
+        best.expect("16 seeds").1
+    }
+
+    fn seeded(seed: u64) -> Bloom {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x6B65_7974_7261_6365;
+        let mut next = || {
+            // splitmix64
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
+        };
+        let mut hash = [[[0u8; 64]; 3]; HASHES];
+        for table in hash.iter_mut().flatten() {
+            for v in table.iter_mut() {
+                *v = next();
+            }
+        }
+        Bloom {
+            hash,
+            filters: [[0; 128]; FILTERS],
+        }
+    }
+
+    /// For each filter, its byte and bit for the 3 bytes `a`.
+    fn slots(&self, a: [u8; 3]) -> [(usize, u8); FILTERS] {
+        let c = a.map(class);
+        let h: [u8; HASHES] = std::array::from_fn(|k| {
+            self.hash[k][0][usize::from(c[0])]
+                ^ self.hash[k][1][usize::from(c[1])]
+                ^ self.hash[k][2][usize::from(c[2])]
+        });
+        std::array::from_fn(|f| {
+            let bit = (h[f] >> 7) | (((h[HASHES - 1] >> (2 * f)) & 3) << 1);
+            (usize::from(h[f] & 0x7F), bit)
+        })
+    }
+
+    fn insert(&mut self, a: [u8; 3]) {
+        for (f, (byte, bit)) in self.slots(a).into_iter().enumerate() {
+            self.filters[f][byte] |= 1 << bit;
+        }
+    }
+
+    fn passes(&self, a: [u8; 3]) -> bool {
+        self.slots(a)
+            .into_iter()
+            .enumerate()
+            .all(|(f, (byte, bit))| self.filters[f][byte] >> bit & 1 != 0)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Gate {
+    /// The Bloom pass (see [`Bloom`]) over 64 positions a step; positions
+    /// that pass go through the exact table. Returns where the next loop
+    /// goes on.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn find_avx512(&self, hay: &[u8], hit: &mut impl FnMut(usize, usize)) -> usize {
+        use std::arch::x86_64::*;
+        let b = &*self.bloom;
+        let n = hay.len();
+        let table = &*self.table;
+        // SAFETY (all loads below): each table is 64 or 128 bytes and
+        // loadu takes any alignment.
+        let load = |p: *const u8| unsafe { _mm512_loadu_si512(p as *const __m512i) };
+        let hash: [[__m512i; 3]; HASHES] =
+            std::array::from_fn(|k| std::array::from_fn(|p| load(b.hash[k][p].as_ptr())));
+        let filters: [(__m512i, __m512i); FILTERS] = std::array::from_fn(|f| {
+            let t = b.filters[f].as_ptr();
+            // SAFETY: the second half of a 128-byte table.
+            (load(t), load(unsafe { t.add(64) }))
+        });
+        let m1f = _mm512_set1_epi8(0x1F);
+        let m20 = _mm512_set1_epi8(0x20);
+        let one = _mm512_set1_epi8(1);
+        let six = _mm512_set1_epi8(6);
+        let onehot = _mm512_broadcast_i32x4(_mm_setr_epi8(
+            1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0,
+        ));
+        let class = |v: __m512i| {
+            _mm512_or_si512(
+                _mm512_and_si512(v, m1f),
+                _mm512_and_si512(_mm512_srli_epi16::<1>(v), m20),
+            )
+        };
+        let mut i = 0;
+        // The last load reads 64 bytes from i + 2; a candidate at i + 63
+        // reads its u32 up to i + 67.
+        while i + 67 <= n {
+            // SAFETY: i + 2 + 64 <= n.
+            let c: [__m512i; 3] =
+                std::array::from_fn(|p| class(load(unsafe { hay.as_ptr().add(i + p) })));
+            let h: [__m512i; HASHES] = std::array::from_fn(|k| {
+                _mm512_ternarylogic_epi32::<0x96>(
+                    _mm512_permutexvar_epi8(c[0], hash[k][0]),
+                    _mm512_permutexvar_epi8(c[1], hash[k][1]),
+                    _mm512_permutexvar_epi8(c[2], hash[k][2]),
+                )
+            });
+            let spare = h[HASHES - 1];
+            let spare_bits = [
+                _mm512_and_si512(_mm512_add_epi8(spare, spare), six),
+                _mm512_and_si512(_mm512_srli_epi16::<1>(spare), six),
+                _mm512_and_si512(_mm512_srli_epi16::<3>(spare), six),
+                _mm512_and_si512(_mm512_srli_epi16::<5>(spare), six),
+            ];
+            let mut mask = u64::MAX;
+            for f in 0..FILTERS {
+                let byte = _mm512_permutex2var_epi8(filters[f].0, h[f], filters[f].1);
+                let bit = _mm512_or_si512(
+                    _mm512_and_si512(_mm512_srli_epi16::<7>(h[f]), one),
+                    spare_bits[f],
+                );
+                mask &= _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(onehot, bit));
+            }
+            while mask != 0 {
+                let p = i + mask.trailing_zeros() as usize;
+                let x = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
+                let idx = index(x);
+                if table[idx >> 6] >> (idx & 63) & 1 != 0 {
+                    hit(p, idx);
+                }
+                mask &= mask - 1;
+            }
+            i += 64;
         }
         i
     }
@@ -409,6 +635,75 @@ mod tests {
         let want = hits(&oracle(&kws), &hay);
         assert!(want.len() >= kws.len(), "{}", want.len());
         assert_eq!(hits(&finder, &hay), want);
+    }
+
+    /// Every loop the CPU can run finds the same positions, the last bytes
+    /// of the input included.
+    #[test]
+    fn every_level_agrees() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
+        let Imp::Gate(g) = &m.keywords().imp else {
+            panic!()
+        };
+        let mut f = crate::fakes::Fakes::new(9);
+        let mut hay = Vec::new();
+        for i in 0..3000 {
+            hay.extend(
+                f.chars(b"abcdefghijklmnopqrstuvwxyzTOKENSECRT_-.:/ \n\"=", i % 40)
+                    .into_bytes(),
+            );
+            hay.extend(
+                [
+                    &b"token"[..],
+                    b"SECRET",
+                    b"ghp_x",
+                    b"sk-ant",
+                    b"\xff\xfe\x00",
+                ][i % 5],
+            );
+        }
+        let at = |level: Level, hay: &[u8]| {
+            let mut out = Vec::new();
+            g.find_at(level, hay, |p, x| out.push((p, x)));
+            out.sort();
+            out
+        };
+        let levels: Vec<Level> = [Level::Scalar, Level::Avx2, Level::Avx512]
+            .into_iter()
+            .filter(|&l| l <= level())
+            .collect();
+        for cut in [0, 1, 7, 65, 66, 67, 130, 500] {
+            let part = &hay[..hay.len() - cut];
+            let want = at(Level::Scalar, part);
+            assert!(want.len() > 1000, "{}", want.len());
+            for &l in &levels[1..] {
+                assert_eq!(at(l, part), want, "{l:?}, cut {cut}");
+            }
+        }
+    }
+
+    /// The Bloom filters hold every anchor, in either case.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn bloom_holds_the_anchors() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
+        let Imp::Gate(g) = &m.keywords().imp else {
+            panic!()
+        };
+        let kws = &m.keywords().keywords;
+        for (_, members) in &g.anchors {
+            for &(k, off) in members {
+                let a = [kws[k][off], kws[k][off + 1], kws[k][off + 2]];
+                assert!(g.bloom.passes(a) && g.bloom.passes(a.map(|b| b.to_ascii_uppercase())));
+            }
+        }
+        let through = common_trigrams()
+            .iter()
+            .filter(|(t, _)| g.bloom.passes(*t))
+            .count();
+        assert!(through < common_trigrams().len() / 20, "{through}");
     }
 
     #[test]

@@ -90,11 +90,14 @@ pub fn placeholder(secret: &[u8]) -> Option<&'static str> {
     if secret.first() == Some(&b'<') || secret.contains(&b'<') && secret.contains(&b'>') {
         return Some("placeholder: <...>");
     }
-    let lower = secret.to_ascii_lowercase();
-    for w in PLACEHOLDER_WORDS {
-        if memchr::memmem::find(&lower, w.as_bytes()).is_some() {
-            return Some("placeholder text");
-        }
+    static WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(PLACEHOLDER_WORDS)
+            .expect("placeholder words")
+    });
+    if WORDS.is_match(secret) {
+        return Some("placeholder text");
     }
     let mut run = 1;
     for pair in secret.windows(2) {
