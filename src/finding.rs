@@ -39,8 +39,10 @@ pub fn fingerprint(secret: &[u8]) -> String {
     let digest = Sha256::digest(secret);
     let mut s = String::with_capacity(7 + 64);
     s.push_str("sha256:");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in digest {
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
     }
     s
 }
@@ -205,6 +207,72 @@ pub struct Finding {
     pub doubt: Option<&'static str>,
 }
 
+/// Groups `matches` into findings (see [`Collector`]) on up to `threads`
+/// threads: each takes the matches of a share of the (rule, secret) keys,
+/// so no finding is split between two.
+pub fn collect(
+    rules: &RuleSet,
+    matches: Vec<(Origin, Match)>,
+    show_secrets: bool,
+    threads: usize,
+) -> Vec<Finding> {
+    use std::hash::BuildHasher;
+    let threads = threads.clamp(1, 16).min(matches.len().div_ceil(512).max(1));
+    let state = std::collections::hash_map::RandomState::new();
+    let mut shares: Vec<Vec<(Origin, Match)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (origin, m) in matches {
+        let h = state.hash_one((m.rule, &m.secret));
+        shares[h as usize % threads].push((origin, m));
+    }
+    let mut out: Vec<Finding> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                s.spawn(move || {
+                    let mut c = Collector::default();
+                    for (origin, m) in share {
+                        c.add(rules, &origin, m);
+                    }
+                    c.finish_unsorted(rules, show_secrets)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a collector thread panicked"))
+            .collect()
+    });
+    sort_findings(&mut out);
+    out
+}
+
+/// A stable order: first location, then rule.
+fn sort_findings(out: &mut [Finding]) {
+    out.sort_by(|a, b| {
+        let (la, lb) = (&a.locations[0], &b.locations[0]);
+        (&la.path, la.line, la.column, &a.rule).cmp(&(&lb.path, lb.line, lb.column, &b.rule))
+    });
+}
+
+/// Why a value fails a format check, if it does (see [`Confidence`]).
+fn doubt(
+    rule: &crate::rules::Rule,
+    checksum: Option<Checksum>,
+    secret: &[u8],
+) -> Option<&'static str> {
+    match checksum {
+        Some(Checksum::Valid) => None,
+        Some(Checksum::Invalid) => Some("its checksum fails"),
+        // No format says what a generic assignment should be, so nothing
+        // shows it to be a credential rather than a documentation or test
+        // value.
+        None if rule.spec.validator == Some(crate::rules::Validator::Generic) => {
+            Some("no format to check a generic assignment against")
+        }
+        None => rule.shape().and_then(|s| s.made_up(secret)),
+    }
+}
+
 /// Groups matches into findings.
 #[derive(Default)]
 pub struct Collector {
@@ -260,17 +328,9 @@ impl Collector {
                 owner: None,
                 code_owners: Vec::new(),
                 risks: Vec::new(),
-                doubt: match m.facts.checksum {
-                    Some(Checksum::Valid) => None,
-                    Some(Checksum::Invalid) => Some("its checksum fails"),
-                    // No format says what a generic assignment should be, so
-                    // nothing shows it to be a credential rather than a
-                    // documentation or test value.
-                    None if rule.spec.validator == Some(crate::rules::Validator::Generic) => {
-                        Some("no format to check a generic assignment against")
-                    }
-                    None => rule.shape().and_then(|s| s.made_up(secret.expose())),
-                },
+                // Worked out at the end, and only where it matters: for a
+                // finding seen in test paths alone.
+                doubt: None,
                 raw: secret,
             });
         if f.key_id.is_none() {
@@ -294,28 +354,31 @@ impl Collector {
     /// The findings, in a stable order (first location, then rule), with
     /// locations sorted and the secret filled in only if `show_secrets`.
     /// Risks are assessed later, by the identity stage.
-    pub fn finish(self, show_secrets: bool) -> Vec<Finding> {
-        let mut out: Vec<Finding> = self.by_key.into_values().collect();
-        for f in &mut out {
+    pub fn finish(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
+        let mut out = self.finish_unsorted(rules, show_secrets);
+        sort_findings(&mut out);
+        out
+    }
+
+    fn finish_unsorted(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
+        let mut out = Vec::with_capacity(self.by_key.len());
+        for ((r, _), mut f) in self.by_key {
             f.locations.sort_by(|a, b| {
                 (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
             });
             f.locations.dedup();
             f.binding = f.locations.iter().find_map(|l| l.binding.clone());
-            if f.doubt.is_some() && f.locations.iter().all(|l| is_test_path(&l.relative)) {
-                f.confidence = Confidence::Low;
+            if f.locations.iter().all(|l| is_test_path(&l.relative)) {
+                f.doubt = doubt(&rules.rules()[r], f.checksum, f.raw.expose());
+                if f.doubt.is_some() {
+                    f.confidence = Confidence::Low;
+                }
             }
             if show_secrets {
                 f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
             }
+            out.push(f);
         }
-        out.sort_by(|a, b| {
-            let key = |f: &Finding| {
-                let l = &f.locations[0];
-                (l.path.clone(), l.line, l.column)
-            };
-            key(a).cmp(&key(b)).then_with(|| a.rule.cmp(&b.rule))
-        });
         out
     }
 }

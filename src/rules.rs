@@ -203,12 +203,39 @@ impl RuleSet {
 
     pub fn from_specs(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet> {
         let mut seen = HashSet::new();
-        let mut rules = Vec::with_capacity(specs.len());
-        for (origin, spec) in specs {
+        for (origin, spec) in &specs {
             if !seen.insert(spec.id.clone()) {
-                return Err(rule_err(&origin, &spec.id, "duplicate rule id"));
+                return Err(rule_err(origin, &spec.id, "duplicate rule id"));
             }
-            rules.push(compile_rule(origin, spec)?);
+        }
+        // Compiling the regexes is most of a scan's start-up: share it out.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let per = specs.len().div_ceil(threads).max(1);
+        let mut specs = specs.into_iter();
+        let groups: Vec<Vec<(String, RuleSpec)>> = std::iter::from_fn(|| {
+            let g: Vec<_> = specs.by_ref().take(per).collect();
+            (!g.is_empty()).then_some(g)
+        })
+        .collect();
+        let compiled: Vec<Result<Vec<Rule>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = groups
+                .into_iter()
+                .map(|g| {
+                    s.spawn(move || {
+                        g.into_iter()
+                            .map(|(origin, spec)| compile_rule(origin, spec))
+                            .collect::<Result<Vec<Rule>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a rule compiler thread panicked"))
+                .collect()
+        });
+        let mut rules = Vec::new();
+        for group in compiled {
+            rules.extend(group?);
         }
         let ids: Vec<String> = rules.iter().map(|r| r.spec.id.clone()).collect();
         for rule in &mut rules {

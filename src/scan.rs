@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::finding::Collector;
+use crate::finding::collect;
 use crate::matcher::{Match, Matcher, Scratch};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
@@ -246,11 +246,12 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     }
     let harvest = pipeline.finish();
     let rules = config.matcher.rules();
-    let mut collector = Collector::default();
-    for (origin, m) in harvest.matches {
-        collector.add(rules, &origin, m);
-    }
-    let mut findings = collector.finish(config.show_secrets);
+    let mut findings = collect(
+        rules,
+        harvest.matches,
+        config.show_secrets,
+        config.fs.threads,
+    );
     let suppressed = match &config.baseline {
         Some(b) => crate::baseline::suppress(&mut findings, b) as u64,
         None => 0,

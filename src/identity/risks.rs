@@ -166,9 +166,19 @@ pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
 
     // NHI3 Vulnerable Third-Party NHI
     if let Some(l) = f.locations.iter().find(|l| {
-        let p = l.path.replace('\\', "/");
+        let p = l.path.as_bytes();
         MCP_CONFIGS.iter().any(|m| {
-            p == *m || p.ends_with(&format!("/{m}")) || (!m.contains('/') && p.ends_with(m))
+            // The whole path, or its end after a separator; a file name
+            // alone (no `/` in it) may end the path in any way.
+            let m = m.as_bytes();
+            p.len() >= m.len()
+                && p[p.len() - m.len()..]
+                    .iter()
+                    .zip(m)
+                    .all(|(&a, &b)| a == b || (a == b'\\' && b == b'/'))
+                && (p.len() == m.len()
+                    || !m.contains(&b'/')
+                    || matches!(p[p.len() - m.len() - 1], b'/' | b'\\'))
         })
     }) {
         add(

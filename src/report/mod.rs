@@ -65,6 +65,75 @@ impl FromStr for Format {
 pub struct ReportOptions {
     /// ANSI colour in the human format.
     pub color: bool,
+    /// Threads that may serialise findings (0 or 1: the calling thread).
+    pub threads: usize,
+}
+
+/// `serde_json::to_vec_pretty(report)`, byte for byte, with the findings
+/// (nearly all of a large report) serialised on up to `threads` threads:
+/// each is written pretty at the top level and indented by two levels after
+/// every newline (strings in JSON hold none), then spliced into the report
+/// written without them.
+fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8>> {
+    let n = report.findings.len();
+    let threads = threads.clamp(1, 16).min(n / 256).max(1);
+    if threads == 1 {
+        return serde_json::to_vec_pretty(report);
+    }
+    let shell = ScanReport {
+        version: report.version,
+        findings: Vec::new(),
+        identities: report.identities.clone(),
+        stats: report.stats.clone(),
+        errors: report.errors.clone(),
+    };
+    let shell = serde_json::to_vec_pretty(&shell)?;
+    let empty = b"\"findings\": [],";
+    let at = memchr::memmem::find(&shell, empty).expect("the findings field");
+    let parts: Vec<serde_json::Result<Vec<u8>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = report
+            .findings
+            .chunks(n.div_ceil(threads))
+            .map(|chunk| {
+                s.spawn(move || {
+                    let mut out = Vec::with_capacity(chunk.len() * 1024);
+                    for f in chunk {
+                        out.extend_from_slice(b",\n    ");
+                        let body = serde_json::to_vec_pretty(f)?;
+                        for (j, line) in body.split(|&b| b == b'\n').enumerate() {
+                            if j > 0 {
+                                out.extend_from_slice(b"\n    ");
+                            }
+                            out.extend_from_slice(line);
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a report thread panicked"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(
+        shell.len()
+            + parts
+                .iter()
+                .map(|p| p.as_ref().map_or(0, Vec::len))
+                .sum::<usize>()
+            + 16,
+    );
+    out.extend_from_slice(&shell[..at]);
+    out.extend_from_slice(b"\"findings\": [");
+    for (i, part) in parts.into_iter().enumerate() {
+        let part = part?;
+        // The first finding follows `[` with a newline, not a comma.
+        out.extend_from_slice(if i == 0 { &part[1..] } else { &part });
+    }
+    out.extend_from_slice(b"\n  ],");
+    out.extend_from_slice(&shell[at + empty.len()..]);
+    Ok(out)
 }
 
 /// Writes `report` in `format`. The findings already hold the full secret
@@ -78,20 +147,68 @@ pub fn write(
 ) -> io::Result<()> {
     match format {
         Format::Human => human::write(report, opts, out),
+        // Serialised into memory first: serde_json's many small writes
+        // through `dyn Write` cost more than the copy.
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, report)?;
-            writeln!(out)
+            let mut buf = json_pretty(report, opts.threads)?;
+            buf.push(b'\n');
+            out.write_all(&buf)
         }
         Format::Jsonl => {
+            let mut buf = Vec::with_capacity(1 << 16);
             for f in &report.findings {
-                serde_json::to_writer(&mut *out, f)?;
-                writeln!(out)?;
+                serde_json::to_writer(&mut buf, f)?;
+                buf.push(b'\n');
+                if buf.len() >= 1 << 16 {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
             }
-            Ok(())
+            out.write_all(&buf)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif::document(report, rules))?;
-            writeln!(out)
+            let mut buf = serde_json::to_vec_pretty(&sarif::document(report, rules))?;
+            buf.push(b'\n');
+            out.write_all(&buf)
+        }
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    /// The threaded writer gives exactly what serde_json gives.
+    #[test]
+    fn threaded_json_is_serde_json_pretty() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
+        let mut f = crate::fakes::Fakes::new(5);
+        let mut text = String::new();
+        for i in 0..700 {
+            text.push_str(&format!("GITHUB_TOKEN_{i}={}\n", f.github("ghp_")));
+        }
+        let origin = crate::source::Origin::file("a/b.env".into(), ".".into());
+        let found = m.scan(text.as_bytes(), &mut Default::default());
+        assert_eq!(found.len(), 700);
+        let matches = found.into_iter().map(|x| (origin.clone(), x)).collect();
+        let report = ScanReport {
+            version: 1,
+            findings: crate::finding::collect(m.rules(), matches, false, 2),
+            errors: vec![crate::source::ScanError::warning(
+                "x\ny",
+                "a \"quoted\"\nmessage",
+            )],
+            ..Default::default()
+        };
+        let want = serde_json::to_vec_pretty(&report).unwrap();
+        for threads in [1, 2, 3, 8] {
+            let got = json_pretty(&report, threads).unwrap();
+            assert!(
+                got == want,
+                "{threads} threads:\n{}",
+                String::from_utf8_lossy(&got[..2000])
+            );
         }
     }
 }

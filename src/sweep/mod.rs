@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::finding::Collector;
+use crate::finding::collect;
 use crate::matcher::Matcher;
 use crate::scan::Pipeline;
 use crate::source::git::{self, GitOptions, RepoLocation};
@@ -208,11 +208,12 @@ fn sweep_one(
         Err(e) => return fail(store, log, e.message),
     };
     let harvest = pipeline.finish();
-    let mut collector = Collector::default();
-    for (origin, m) in harvest.matches {
-        collector.add(config.matcher.rules(), &origin, m);
-    }
-    let findings = collector.finish(config.show_secrets);
+    let findings = collect(
+        config.matcher.rules(),
+        harvest.matches,
+        config.show_secrets,
+        config.git.threads,
+    );
     let mut problems = harvest.errors;
     problems.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     problems.dedup();
