@@ -7,6 +7,9 @@
 //! (inventory, claims, NHI risks) → [`report`]. [`config`] builds the frozen configuration from [`cli`]
 //! arguments; [`scan`] runs the pipeline. [`sweep`] runs it over many
 //! repositories into a store and merges stores into one report.
+// zlib-rs provides the zlib symbols that libgit2 calls (see Cargo.toml).
+extern crate libz_rs_sys as _;
+
 pub mod baseline;
 pub mod ci;
 pub mod cli;

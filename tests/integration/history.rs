@@ -638,3 +638,18 @@ fn long_histories_attribute_the_same_on_any_thread_count() {
         assert_eq!(*at_head, !(removed(*c) && c + 100 < commits), "{c}");
     }
 }
+
+/// libgit2 inflates with zlib-rs (Cargo.toml), not with a shared libz
+/// linked beside it: the history speed depends on it.
+#[cfg(target_os = "linux")]
+#[test]
+fn libgit2_inflates_with_zlib_rs() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = git2::Repository::init(dir.path()).unwrap();
+    let oid = repo.blob(&b"zlib ".repeat(1000)).unwrap();
+    drop(repo);
+    let repo = git2::Repository::open(dir.path()).unwrap();
+    assert_eq!(repo.find_blob(oid).unwrap().content().len(), 5000);
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(!maps.contains("libz.so"), "a shared libz is loaded");
+}
