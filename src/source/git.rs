@@ -151,10 +151,16 @@ pub fn tune_libgit2() {
         // Planning reads each distinct tree once (seen trees are skipped), so
         // libgit2's object cache (256 MiB by default) would only hold memory.
         git2::opts::enable_caching(false);
+        // Each worker maps the packs on its own (see `private_odb`), and
+        // mapped pages count in the resident set: windows of 8 MiB (not
+        // 1 GiB) and at most 48 MiB mapped at once keep a 2-thread scan of
+        // the bench repository (a 60 MiB pack) at 150 MiB instead of 265,
+        // at the same speed.
         // SAFETY: these setters only store process-wide limits; they are
         // called once, before any repository is opened by this module.
         unsafe {
-            let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(48 << 20);
+            let _ = git2::opts::set_mwindow_size(8 << 20);
         }
     });
 }
