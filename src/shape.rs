@@ -57,6 +57,8 @@ pub struct Shape {
     runs: Regex,
     /// The alphabet of each run, in group order.
     alphabets: Vec<Vec<u8>>,
+    /// The secret is one run (`[A-Za-z0-9]{36}`): no need to find it.
+    whole: bool,
 }
 
 impl Shape {
@@ -85,11 +87,14 @@ impl Shape {
             .size_limit(8 << 20)
             .build()
             .ok()?;
+        let whole = alphabets.len() == 1
+            && matches!(hir.kind(), HirKind::Repetition(r) if matches!(r.sub.kind(), HirKind::Class(_)));
         Some(Shape {
             hir,
             prefix,
             runs,
             alphabets,
+            whole,
         })
     }
 
@@ -109,13 +114,7 @@ impl Shape {
     /// test is set to reject a random run less than once in a million
     /// (measured: 2 of 18.3 million random values of the built-in formats).
     pub fn doubt(&self, secret: &[u8]) -> Option<&'static str> {
-        if self.alphabets.is_empty() {
-            return None;
-        }
-        let caps = self.runs.captures(secret)?;
-        for (i, alphabet) in self.alphabets.iter().enumerate() {
-            let Some(m) = caps.get(i + 1) else { continue };
-            let run = m.as_bytes();
+        for (run, alphabet) in self.runs_of(secret) {
             if run.len() < CHECK_LEN {
                 continue;
             }
@@ -134,6 +133,25 @@ impl Shape {
             }
         }
         None
+    }
+
+    /// Each run of `secret` with its alphabet (none if `secret` does not
+    /// have this shape).
+    fn runs_of<'s>(&'s self, secret: &'s [u8]) -> Vec<(&'s [u8], &'s [u8])> {
+        if self.alphabets.is_empty() {
+            return Vec::new();
+        }
+        if self.whole {
+            return vec![(secret, &self.alphabets[0][..])];
+        }
+        let Some(caps) = self.runs.captures(secret) else {
+            return Vec::new();
+        };
+        self.alphabets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.as_bytes(), &a[..])))
+            .collect()
     }
 
     /// Where the runs of `secret` lie in it, in order.

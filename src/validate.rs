@@ -1176,6 +1176,12 @@ fn counts_up(v: &[u8]) -> bool {
 
 /// The generic rule's check of a value and the name it is assigned to.
 pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
+    // The rule's pattern leaves the value's length open (a bound such as
+    // `{12,512}` unrolls into hundreds of regex states, and the captures of
+    // every match paid for them): the bound is kept here.
+    if v.len() > 512 {
+        return Err("longer than 512 bytes: not one assigned value");
+    }
     if let Some(name) = name {
         let words = name_words(name);
         if words
@@ -1403,6 +1409,22 @@ mod tests {
     }
 
     #[test]
+    #[test]
+    fn generic_values_over_512_bytes_are_not_one_value() {
+        let mut f = crate::fakes::Fakes::new(512);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let long = f.chars(alphabet, 600);
+        assert_eq!(
+            generic_assignment(long.as_bytes(), Some(b"token")),
+            Err("longer than 512 bytes: not one assigned value")
+        );
+        let v = f.chars(alphabet, 40);
+        assert!(
+            generic_assignment(v.as_bytes(), Some(b"token")).is_ok(),
+            "{v}"
+        );
+    }
+
     fn generic_values() {
         for v in [
             "q8Zr2LmX0vTe7WbN",
