@@ -1409,7 +1409,6 @@ mod tests {
     }
 
     #[test]
-    #[test]
     fn generic_values_over_512_bytes_are_not_one_value() {
         let mut f = crate::fakes::Fakes::new(512);
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -1425,6 +1424,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn generic_values() {
         for v in [
             "q8Zr2LmX0vTe7WbN",
