@@ -102,9 +102,14 @@ impl KeywordFinder {
     pub fn describe(&self) -> String {
         match &self.imp {
             Imp::Gate(g) => format!(
-                "prefilter: hashed gate over {} anchors of {ANCHOR} bytes covering {} keywords",
+                "prefilter: hashed gate over {} anchors of {ANCHOR} bytes covering {} keywords ({})",
                 g.anchors.len(),
-                self.keywords.len()
+                self.keywords.len(),
+                match level() {
+                    Level::Avx512 => "AVX-512 VBMI Bloom pass",
+                    Level::Avx2 => "AVX2 gathers",
+                    Level::Scalar => "scalar",
+                }
             ),
             Imp::Automaton(_) => format!(
                 "prefilter: Aho-Corasick DFA over {} keywords (some are shorter than {ANCHOR} bytes)",
