@@ -24,6 +24,16 @@ pub struct Fakes {
     state: u64,
 }
 
+/// ASCII `text` in lines of `width` characters, as armoured blocks hold it.
+fn wrap(text: &str, width: usize) -> String {
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(width)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect();
+    lines.join("\n")
+}
+
 impl Fakes {
     pub fn new(seed: u64) -> Fakes {
         Fakes {
@@ -291,15 +301,8 @@ impl Fakes {
     pub fn pem(&mut self, label: &str) -> String {
         let mut body = String::from("MIIEow");
         body.push_str(&self.chars(B64, 64 * 20));
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).expect("ascii"))
-            .collect();
-        format!(
-            "-----BEGIN {label}-----\n{}\n-----END {label}-----",
-            lines.join("\n")
-        )
+        let lines = wrap(&body, 64);
+        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----", lines)
     }
 
     /// An unencrypted OpenSSH private key block (cipher `none`).
@@ -314,14 +317,10 @@ impl Fakes {
             raw.push(self.next_u64() as u8);
         }
         let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
-        let lines: Vec<&str> = b64
-            .as_bytes()
-            .chunks(70)
-            .map(|c| std::str::from_utf8(c).expect("ascii"))
-            .collect();
+        let lines = wrap(&b64, 70);
         format!(
             "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----",
-            lines.join("\n")
+            lines
         )
     }
 
@@ -329,14 +328,10 @@ impl Fakes {
     pub fn pgp(&mut self) -> String {
         let mut body = String::from("lQPGBF");
         body.push_str(&self.chars(B64, 64 * 12));
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).expect("ascii"))
-            .collect();
+        let lines = wrap(&body, 64);
         format!(
             "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{}\n={}\n-----END PGP PRIVATE KEY BLOCK-----",
-            lines.join("\n"),
+            lines,
             self.chars(B64, 4)
         )
     }

@@ -224,24 +224,16 @@ pub fn collect(
         let h = state.hash_one((m.rule, &m.secret));
         shares[h as usize % threads].push((origin, m));
     }
-    let mut out: Vec<Finding> = std::thread::scope(|s| {
-        let handles: Vec<_> = shares
-            .into_iter()
-            .map(|share| {
-                s.spawn(move || {
-                    let mut c = Collector::default();
-                    for (origin, m) in share {
-                        c.add(rules, &origin, m);
-                    }
-                    c.finish_unsorted(rules, show_secrets)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a collector thread panicked"))
-            .collect()
-    });
+    let mut out: Vec<Finding> = crate::parallel::map(shares, |share| {
+        let mut c = Collector::default();
+        for (origin, m) in share {
+            c.add(rules, &origin, m);
+        }
+        c.finish(rules, show_secrets)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     sort_findings(&mut out);
     out
 }
@@ -351,16 +343,10 @@ impl Collector {
         f.locations.push(location);
     }
 
-    /// The findings, in a stable order (first location, then rule), with
-    /// locations sorted and the secret filled in only if `show_secrets`.
-    /// Risks are assessed later, by the identity stage.
-    pub fn finish(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
-        let mut out = self.finish_unsorted(rules, show_secrets);
-        sort_findings(&mut out);
-        out
-    }
-
-    fn finish_unsorted(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
+    /// The findings, unsorted ([`collect`] sorts them), with locations
+    /// sorted and the secret filled in only if `show_secrets`. Risks are
+    /// assessed later, by the identity stage.
+    fn finish(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
         let mut out = Vec::with_capacity(self.by_key.len());
         for ((r, _), mut f) in self.by_key {
             f.locations.sort_by(|a, b| {

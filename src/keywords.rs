@@ -229,7 +229,7 @@ impl Gate {
             for j in 0..8 {
                 let x = u32::from_le_bytes([w[j], w[j + 1], w[j + 2], w[j + 3]]);
                 idx[j] = index(x);
-                any |= ((table[idx[j] >> 6] >> (idx[j] & 63)) as u32 & 1) << j;
+                any |= u32::from(has(table, idx[j])) << j;
             }
             while any != 0 {
                 let j = any.trailing_zeros() as usize;
@@ -240,7 +240,7 @@ impl Gate {
         }
         while i + ANCHOR <= n {
             let h = index(u32::from_le_bytes([hay[i], hay[i + 1], hay[i + 2], 0]));
-            if table[h >> 6] >> (h & 63) & 1 != 0 {
+            if has(table, h) {
                 hit(i, h);
             }
             i += 1;
@@ -303,6 +303,12 @@ impl Gate {
         }
         i
     }
+}
+
+/// Whether bit `idx` of the gate's table is set.
+#[inline(always)]
+fn has(table: &[u64; 1 << (TABLE_BITS - 6)], idx: usize) -> bool {
+    table[idx >> 6] >> (idx & 63) & 1 != 0
 }
 
 /// The class of a byte that `index` keeps: bits 0-4 and 6.
@@ -479,7 +485,7 @@ impl Gate {
                 let p = i + mask.trailing_zeros() as usize;
                 let x = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
                 let idx = index(x);
-                if table[idx >> 6] >> (idx & 63) & 1 != 0 {
+                if has(table, idx) {
                     hit(p, idx);
                 }
                 mask &= mask - 1;
@@ -559,6 +565,19 @@ fn automaton(keywords: &[Vec<u8>]) -> Result<Imp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A matcher over the built-in rules, and its gate.
+    fn builtin() -> crate::matcher::Matcher {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        crate::matcher::Matcher::new(set, Default::default()).unwrap()
+    }
+
+    fn gate(m: &crate::matcher::Matcher) -> &Gate {
+        match &m.keywords().imp {
+            Imp::Gate(g) => g,
+            Imp::Automaton(_) => panic!("{}", m.keywords().describe()),
+        }
+    }
 
     fn hits(f: &KeywordFinder, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
@@ -649,11 +668,8 @@ mod tests {
     /// of the input included.
     #[test]
     fn every_level_agrees() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
-        let Imp::Gate(g) = &m.keywords().imp else {
-            panic!()
-        };
+        let m = builtin();
+        let g = gate(&m);
         let mut f = crate::fakes::Fakes::new(9);
         let mut hay = Vec::new();
         for i in 0..3000 {
@@ -695,11 +711,8 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn bloom_holds_the_anchors() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
-        let Imp::Gate(g) = &m.keywords().imp else {
-            panic!()
-        };
+        let m = builtin();
+        let g = gate(&m);
         let kws = &m.keywords().keywords;
         for (_, members) in &g.anchors {
             for &(k, off) in members {
@@ -818,12 +831,8 @@ mod tests {
     #[test]
     #[ignore]
     fn gate_candidates() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
-        let f = m.keywords();
-        let Imp::Gate(g) = &f.imp else {
-            panic!("{}", f.describe())
-        };
+        let m = builtin();
+        let (f, g) = (m.keywords(), gate(&m));
         let (mut bytes, mut passed, mut hits) = (0usize, 0usize, 0usize);
         let mut by_anchor = std::collections::HashMap::new();
         let dir = std::env::var("KEYTRACE_GATE_DIR").expect("KEYTRACE_GATE_DIR");

@@ -22,6 +22,7 @@ pub mod finding;
 pub mod identity;
 pub mod keywords;
 pub mod matcher;
+pub mod parallel;
 pub mod report;
 pub mod rulecheck;
 pub mod rules;

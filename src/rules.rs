@@ -210,28 +210,11 @@ impl RuleSet {
         }
         // Compiling the regexes is most of a scan's start-up: share it out.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let per = specs.len().div_ceil(threads).max(1);
-        let mut specs = specs.into_iter();
-        let groups: Vec<Vec<(String, RuleSpec)>> = std::iter::from_fn(|| {
-            let g: Vec<_> = specs.by_ref().take(per).collect();
-            (!g.is_empty()).then_some(g)
-        })
-        .collect();
-        let compiled: Vec<Result<Vec<Rule>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = groups
+        let compiled = crate::parallel::map(crate::parallel::split(specs, threads), |group| {
+            group
                 .into_iter()
-                .map(|g| {
-                    s.spawn(move || {
-                        g.into_iter()
-                            .map(|(origin, spec)| compile_rule(origin, spec))
-                            .collect::<Result<Vec<Rule>>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a rule compiler thread panicked"))
-                .collect()
+                .map(|(origin, spec)| compile_rule(origin, spec))
+                .collect::<Result<Vec<Rule>>>()
         });
         let mut rules = Vec::new();
         for group in compiled {

@@ -114,7 +114,8 @@ impl Shape {
     /// test is set to reject a random run less than once in a million
     /// (measured: 2 of 18.3 million random values of the built-in formats).
     pub fn doubt(&self, secret: &[u8]) -> Option<&'static str> {
-        for (run, alphabet) in self.runs_of(secret) {
+        for (range, alphabet) in self.runs(secret) {
+            let run = &secret[range];
             if run.len() < CHECK_LEN {
                 continue;
             }
@@ -135,14 +136,15 @@ impl Shape {
         None
     }
 
-    /// Each run of `secret` with its alphabet (none if `secret` does not
-    /// have this shape).
-    fn runs_of<'s>(&'s self, secret: &'s [u8]) -> Vec<(&'s [u8], &'s [u8])> {
+    /// Where each run of `secret` lies in it, with its alphabet, in order;
+    /// none if `secret` does not have this shape. A shape that is one run
+    /// takes the whole of `secret`, which the caller took from a match.
+    fn runs(&self, secret: &[u8]) -> Vec<(std::ops::Range<usize>, &[u8])> {
+        if self.whole {
+            return vec![(0..secret.len(), &self.alphabets[0][..])];
+        }
         if self.alphabets.is_empty() {
             return Vec::new();
-        }
-        if self.whole {
-            return vec![(secret, &self.alphabets[0][..])];
         }
         let Some(caps) = self.runs.captures(secret) else {
             return Vec::new();
@@ -150,18 +152,13 @@ impl Shape {
         self.alphabets
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.as_bytes(), &a[..])))
+            .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.range(), &a[..])))
             .collect()
     }
 
     /// Where the runs of `secret` lie in it, in order.
     pub fn runs_in(&self, secret: &[u8]) -> Vec<std::ops::Range<usize>> {
-        match self.runs.captures(secret) {
-            Some(caps) => (1..=self.alphabets.len())
-                .filter_map(|i| caps.get(i).map(|m| m.range()))
-                .collect(),
-            None => Vec::new(),
-        }
+        self.runs(secret).into_iter().map(|(r, _)| r).collect()
     }
 
     /// Why `secret`, which passed the matcher, still looks made up, if it
@@ -170,15 +167,14 @@ impl Shape {
     /// alphabet. Shapes without runs look at the whole value for the words.
     /// Only test and example paths make this count ([`crate::finding`]).
     pub fn made_up(&self, secret: &[u8]) -> Option<&'static str> {
-        let runs: Vec<(&[u8], usize)> = match self.runs.captures(secret) {
-            Some(caps) if !self.alphabets.is_empty() => self
-                .alphabets
-                .iter()
-                .enumerate()
-                .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.as_bytes(), a.len())))
-                .collect(),
-            _ => vec![(secret, 0)],
-        };
+        let mut runs: Vec<(&[u8], usize)> = self
+            .runs(secret)
+            .into_iter()
+            .map(|(r, a)| (&secret[r], a.len()))
+            .collect();
+        if runs.is_empty() {
+            runs.push((secret, 0));
+        }
         for (run, alphabet) in runs {
             let lower = run.to_ascii_lowercase();
             if TEST_WORDS

@@ -90,46 +90,29 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
     let shell = serde_json::to_vec_pretty(&shell)?;
     let empty = b"\"findings\": [],";
     let at = memchr::memmem::find(&shell, empty).expect("the findings field");
-    let parts: Vec<serde_json::Result<Vec<u8>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = report
-            .findings
-            .chunks(n.div_ceil(threads))
-            .map(|chunk| {
-                s.spawn(move || {
-                    let mut out = Vec::with_capacity(chunk.len() * 1024);
-                    for f in chunk {
-                        out.extend_from_slice(b",\n    ");
-                        let body = serde_json::to_vec_pretty(f)?;
-                        for (j, line) in body.split(|&b| b == b'\n').enumerate() {
-                            if j > 0 {
-                                out.extend_from_slice(b"\n    ");
-                            }
-                            out.extend_from_slice(line);
-                        }
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a report thread panicked"))
-            .collect()
-    });
-    let mut out = Vec::with_capacity(
-        shell.len()
-            + parts
-                .iter()
-                .map(|p| p.as_ref().map_or(0, Vec::len))
-                .sum::<usize>()
-            + 16,
-    );
+    let chunks: Vec<&[Finding]> = report.findings.chunks(n.div_ceil(threads)).collect();
+    let parts = crate::parallel::map(chunks, |chunk| {
+        let mut out = Vec::with_capacity(chunk.len() * 1024);
+        for f in chunk {
+            out.extend_from_slice(b",\n    ");
+            let body = serde_json::to_vec_pretty(f)?;
+            for (j, line) in body.split(|&b| b == b'\n').enumerate() {
+                if j > 0 {
+                    out.extend_from_slice(b"\n    ");
+                }
+                out.extend_from_slice(line);
+            }
+        }
+        Ok(out)
+    })
+    .into_iter()
+    .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
+    let mut out = Vec::with_capacity(shell.len() + parts.iter().map(Vec::len).sum::<usize>() + 16);
     out.extend_from_slice(&shell[..at]);
     out.extend_from_slice(b"\"findings\": [");
-    for (i, part) in parts.into_iter().enumerate() {
-        let part = part?;
+    for (i, part) in parts.iter().enumerate() {
         // The first finding follows `[` with a newline, not a comma.
-        out.extend_from_slice(if i == 0 { &part[1..] } else { &part });
+        out.extend_from_slice(&part[usize::from(i == 0)..]);
     }
     out.extend_from_slice(b"\n  ],");
     out.extend_from_slice(&shell[at + empty.len()..]);
