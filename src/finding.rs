@@ -207,43 +207,129 @@ pub struct Finding {
     pub doubt: Option<&'static str>,
 }
 
-/// Groups `matches` into findings (see [`Collector`]) on up to `threads`
-/// threads: each takes the matches of a share of the (rule, secret) keys,
-/// so no finding is split between two.
+/// Groups `matches` into findings (see [`Collector`]).
 pub fn collect(
     rules: &RuleSet,
     matches: Vec<(Origin, Match)>,
     show_secrets: bool,
     threads: usize,
 ) -> Vec<Finding> {
-    use std::hash::BuildHasher;
-    let threads = threads.clamp(1, 16).min(matches.len().div_ceil(512).max(1));
-    let state = std::collections::hash_map::RandomState::new();
-    let mut shares: Vec<Vec<(Origin, Match)>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut c = Collector::default();
     for (origin, m) in matches {
-        let h = state.hash_one((m.rule, &m.secret));
-        shares[h as usize % threads].push((origin, m));
+        c.add(rules, &origin, m);
     }
-    let mut out: Vec<Finding> = crate::parallel::map(shares, |share| {
-        let mut c = Collector::default();
-        for (origin, m) in share {
-            c.add(rules, &origin, m);
-        }
-        c.finish(rules, show_secrets)
-    })
-    .into_iter()
-    .flatten()
-    .collect();
-    sort_findings(&mut out);
-    out
+    finish(rules, vec![c], show_secrets, threads)
 }
 
-/// A stable order: first location, then rule.
-fn sort_findings(out: &mut [Finding]) {
-    out.sort_by(|a, b| {
-        let (la, lb) = (&a.locations[0], &b.locations[0]);
-        (&la.path, la.line, la.column, &a.rule).cmp(&(&lb.path, lb.line, lb.column, &b.rule))
+/// The findings of several collectors (one per scanning thread), merged
+/// and finished on up to `threads` threads, in a stable order: each thread
+/// takes a share of the (rule, secret) shards of every collector, so no
+/// finding is split between two, and sorts its findings; the sorted runs
+/// are then merged.
+pub fn finish(
+    rules: &RuleSet,
+    collectors: Vec<Collector>,
+    show_secrets: bool,
+    threads: usize,
+) -> Vec<Finding> {
+    let total: usize = collectors.iter().map(Collector::len).sum();
+    let mut by_shard: Vec<Vec<Shard>> = (0..SHARDS).map(|_| Vec::new()).collect();
+    for c in collectors {
+        for (i, shard) in c.shards.into_iter().enumerate() {
+            if !shard.is_empty() {
+                by_shard[i].push(shard);
+            }
+        }
+    }
+    let threads = threads.clamp(1, SHARDS).min(total.div_ceil(512).max(1));
+    let parts = crate::parallel::split(by_shard, threads);
+    let runs = crate::parallel::map(parts, |part| {
+        let mut out = Vec::new();
+        for shards in part {
+            let mut shards = shards.into_iter();
+            let Some(mut all) = shards.next() else {
+                continue;
+            };
+            for other in shards {
+                merge_shard(&mut all, other);
+            }
+            out.extend(
+                all.into_iter()
+                    .map(|((r, _), f)| finish_one(&rules.rules()[r], f, show_secrets)),
+            );
+        }
+        sort_findings(out)
     });
+    merge_runs(runs)
+}
+
+/// What orders findings: first location, then rule, then fingerprint.
+fn order(f: &Finding) -> (&str, u32, u32, &str, &str) {
+    let l = &f.locations[0];
+    (&l.path, l.line, l.column, &f.rule, &f.fingerprint)
+}
+
+/// `out` in [`order`]. Findings are large, so the sort moves indices and
+/// each finding moves once.
+fn sort_findings(out: Vec<Finding>) -> Vec<Finding> {
+    let keys: Vec<_> = out.iter().map(order).collect();
+    let mut idx: Vec<usize> = (0..out.len()).collect();
+    idx.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
+    drop(keys);
+    let mut slots: Vec<Option<Finding>> = out.into_iter().map(Some).collect();
+    idx.into_iter()
+        .map(|i| slots[i].take().expect("each index once"))
+        .collect()
+}
+
+/// Sorted runs merged into one sorted list, pairwise.
+fn merge_runs(mut runs: Vec<Vec<Finding>>) -> Vec<Finding> {
+    while runs.len() > 1 {
+        let mut next = Vec::with_capacity(runs.len().div_ceil(2));
+        let mut it = runs.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => merge_two(a, b),
+                None => a,
+            });
+        }
+        runs = next;
+    }
+    runs.pop().unwrap_or_default()
+}
+
+fn merge_two(a: Vec<Finding>, b: Vec<Finding>) -> Vec<Finding> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => order(x) <= order(y),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+}
+
+/// One finding made ready: locations sorted, its binding, its confidence,
+/// and the secret filled in only if `show_secrets`.
+fn finish_one(rule: &crate::rules::Rule, mut f: Finding, show_secrets: bool) -> Finding {
+    f.locations.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
+    });
+    f.locations.dedup();
+    f.binding = f.locations.iter().find_map(|l| l.binding.clone());
+    if f.locations.iter().all(|l| is_test_path(&l.relative)) {
+        f.doubt = doubt(rule, f.checksum, f.raw.expose());
+        if f.doubt.is_some() {
+            f.confidence = Confidence::Low;
+        }
+    }
+    if show_secrets {
+        f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
+    }
+    f
 }
 
 /// Why a value fails a format check, if it does (see [`Confidence`]).
@@ -265,15 +351,71 @@ fn doubt(
     }
 }
 
-/// Groups matches into findings.
-#[derive(Default)]
+/// How many parts a collector's findings are kept in, by a hash of (rule,
+/// secret): the parts are merged and finished in parallel.
+const SHARDS: usize = 16;
+
+type Shard = HashMap<(usize, Secret), Finding>;
+
+/// Groups matches into findings by (rule, secret value). Each scanning
+/// thread keeps one; [`finish`] merges them.
 pub struct Collector {
-    by_key: HashMap<(usize, Secret), Finding>,
+    shards: Vec<Shard>,
+}
+
+impl Default for Collector {
+    fn default() -> Collector {
+        Collector {
+            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
+        }
+    }
+}
+
+/// The shard of a (rule, secret) key: FNV-1a, the same in every collector.
+fn shard_of(rule: usize, secret: &[u8]) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ rule as u64;
+    for &b in secret {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 32) as usize % SHARDS
+}
+
+/// Takes `other`'s findings into `all`, as if its matches had come after
+/// those of `all`.
+fn merge_shard(all: &mut Shard, other: Shard) {
+    use std::collections::hash_map::Entry;
+    all.reserve(other.len());
+    for (key, g) in other {
+        match all.entry(key) {
+            Entry::Vacant(v) => {
+                v.insert(g);
+            }
+            Entry::Occupied(o) => {
+                let f = o.into_mut();
+                if f.key_id.is_none() {
+                    f.key_id = g.key_id;
+                }
+                if g.lifetime == Lifetime::Short {
+                    f.lifetime = Lifetime::Short;
+                }
+                for (k, v) in g.decoded {
+                    f.decoded.entry(k).or_insert(v);
+                }
+                if let Some(d) = g.first_seen {
+                    if f.first_seen.as_ref().is_none_or(|e| d < *e) {
+                        f.first_seen = Some(d);
+                    }
+                }
+                f.at_head |= g.at_head;
+                f.locations.extend(g.locations);
+            }
+        }
+    }
 }
 
 impl Collector {
     pub fn add(&mut self, rules: &RuleSet, origin: &Origin, m: Match) {
-        let rule = &rules.rules()[m.rule];
+        use std::collections::hash_map::Entry;
         let c = origin.commit.as_deref();
         let location = Location {
             repo: None,
@@ -286,45 +428,49 @@ impl Collector {
             at_head: origin.at_head,
             refs: c.map(|c| c.refs.clone()).unwrap_or_default(),
             blob: origin.blob.map(|b| b.to_string()),
-            binding: m.binding.clone(),
+            binding: m.binding,
             encoding: m.encoding,
             relative: origin.relative(),
         };
-        let secret = Secret::new(m.secret);
-        let f = self
-            .by_key
-            .entry((m.rule, secret.clone()))
-            .or_insert_with(|| Finding {
-                rule: rule.spec.id.clone(),
-                name: rule.spec.name.clone(),
-                provider: rule.spec.provider.clone(),
-                fingerprint: fingerprint(secret.expose()),
-                key_id: None,
-                redacted: redact(secret.expose()),
-                secret: None,
-                binding: None,
-                lifetime: m.lifetime,
-                checksum: m.facts.checksum,
-                confidence: Confidence::High,
-                identity_class: m.facts.identity.unwrap_or(rule.spec.identity),
-                privilege: m
-                    .facts
-                    .privilege
-                    .clone()
-                    .or_else(|| rule.spec.privilege.clone()),
-                decoded: BTreeMap::new(),
-                first_seen: None,
-                at_head: false,
-                locations: Vec::new(),
-                identity: None,
-                owner: None,
-                code_owners: Vec::new(),
-                risks: Vec::new(),
-                // Worked out at the end, and only where it matters: for a
-                // finding seen in test paths alone.
-                doubt: None,
-                raw: secret,
-            });
+        let shard = &mut self.shards[shard_of(m.rule, &m.secret)];
+        let f = match shard.entry((m.rule, Secret::new(m.secret))) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let rule = &rules.rules()[m.rule];
+                let secret = v.key().1.clone();
+                v.insert(Finding {
+                    rule: rule.spec.id.clone(),
+                    name: rule.spec.name.clone(),
+                    provider: rule.spec.provider.clone(),
+                    fingerprint: fingerprint(secret.expose()),
+                    key_id: None,
+                    redacted: redact(secret.expose()),
+                    secret: None,
+                    binding: None,
+                    lifetime: m.lifetime,
+                    checksum: m.facts.checksum,
+                    confidence: Confidence::High,
+                    identity_class: m.facts.identity.unwrap_or(rule.spec.identity),
+                    privilege: m
+                        .facts
+                        .privilege
+                        .clone()
+                        .or_else(|| rule.spec.privilege.clone()),
+                    decoded: BTreeMap::new(),
+                    first_seen: None,
+                    at_head: false,
+                    locations: Vec::new(),
+                    identity: None,
+                    owner: None,
+                    code_owners: Vec::new(),
+                    risks: Vec::new(),
+                    // Worked out at the end, and only where it matters: for
+                    // a finding seen in test paths alone.
+                    doubt: None,
+                    raw: secret,
+                })
+            }
+        };
         if f.key_id.is_none() {
             f.key_id = m.key_id;
         }
@@ -343,29 +489,13 @@ impl Collector {
         f.locations.push(location);
     }
 
-    /// The findings, unsorted ([`collect`] sorts them), with locations
-    /// sorted and the secret filled in only if `show_secrets`. Risks are
-    /// assessed later, by the identity stage.
-    fn finish(self, rules: &RuleSet, show_secrets: bool) -> Vec<Finding> {
-        let mut out = Vec::with_capacity(self.by_key.len());
-        for ((r, _), mut f) in self.by_key {
-            f.locations.sort_by(|a, b| {
-                (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
-            });
-            f.locations.dedup();
-            f.binding = f.locations.iter().find_map(|l| l.binding.clone());
-            if f.locations.iter().all(|l| is_test_path(&l.relative)) {
-                f.doubt = doubt(&rules.rules()[r], f.checksum, f.raw.expose());
-                if f.doubt.is_some() {
-                    f.confidence = Confidence::Low;
-                }
-            }
-            if show_secrets {
-                f.secret = Some(String::from_utf8_lossy(f.raw.expose()).into_owned());
-            }
-            out.push(f);
-        }
-        out
+    /// How many findings so far.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(HashMap::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(HashMap::is_empty)
     }
 }
 

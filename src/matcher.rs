@@ -171,7 +171,7 @@ impl Matcher {
         for &(r, ws, we) in windows.iter() {
             let rule = &rules[r];
             let rank = rank(rule);
-            for caps in rule.regex.captures_iter(&hay[ws..we]) {
+            for caps in rule.regex().captures_iter(&hay[ws..we]) {
                 let Some(s) = caps.get(rule.secret_group) else {
                     continue;
                 };

@@ -1,6 +1,6 @@
-//! Fork-join over a few parts: the tail of a scan (grouping findings,
-//! serialising the report) and rule compilation, each split into one part
-//! per thread.
+//! Fork-join over a few parts: the tail of a scan (merging findings,
+//! assessing risks and code owners, serialising the report), each split
+//! into one part per thread.
 
 /// `f` applied to every part, each on a thread of its own (the first on the
 /// calling thread), results in the parts' order. A panic in `f` is raised

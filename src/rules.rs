@@ -138,7 +138,9 @@ pub struct Rule {
     pub spec: RuleSpec,
     /// The file the rule came from (`github.toml`, or a custom path).
     pub origin: String,
-    pub(crate) regex: Regex,
+    /// Compiled when the rule first has a keyword hit (built-in rules, whose
+    /// patterns the test suite compiles), or at load (custom rules).
+    regex: OnceLock<Regex>,
     pub(crate) secret_group: usize,
     pub(crate) key_id_group: Option<usize>,
     pub(crate) binding_group: Option<usize>,
@@ -146,11 +148,22 @@ pub struct Rule {
     pub(crate) key_id_from: Vec<usize>,
     /// Read from the pattern when the rule first has a candidate.
     shape: OnceLock<Option<Shape>>,
+    /// Built in: compiled on first use, kept so when rules are dropped.
+    lazy: bool,
 }
 
 impl Rule {
     pub fn id(&self) -> &str {
         &self.spec.id
+    }
+
+    /// The rule's regex, compiled on first use.
+    pub fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            // The pattern parsed at load, and every built-in pattern
+            // compiles in the test suite.
+            compile_pattern(&self.spec.pattern).expect("a checked rule pattern compiles")
+        })
     }
 
     /// The shape of the rule's secret (its literal prefix and random runs).
@@ -180,46 +193,47 @@ fn compile_pattern(pattern: &str) -> std::result::Result<Regex, regex::Error> {
 impl RuleSet {
     /// The rules compiled into the binary.
     pub fn builtin() -> Result<RuleSet> {
-        let mut specs = Vec::new();
-        for (name, text) in BUILTIN_RULE_FILES {
-            specs.extend(parse_rule_file(name, text)?);
-        }
-        RuleSet::from_specs(specs)
+        RuleSet::load(true, &[] as &[&Path])
     }
 
     /// Built-in rules (unless `builtin` is false) plus the given custom files.
+    /// Built-in rules compile their regexes on first use: a scan pays only
+    /// for the rules whose keywords it meets. Custom rules compile here, so
+    /// that a pattern over the size limit is an error at once.
     pub fn load(builtin: bool, custom: &[impl AsRef<Path>]) -> Result<RuleSet> {
         let mut specs = Vec::new();
         if builtin {
             for (name, text) in BUILTIN_RULE_FILES {
-                specs.extend(parse_rule_file(name, text)?);
+                specs.extend(parse_rule_file(name, text)?.into_iter().map(|s| (s, true)));
             }
         }
         for path in custom {
-            specs.extend(read_rule_file(path.as_ref())?);
+            specs.extend(
+                read_rule_file(path.as_ref())?
+                    .into_iter()
+                    .map(|s| (s, false)),
+            );
         }
-        RuleSet::from_specs(specs)
+        RuleSet::build(specs)
     }
 
+    /// Rules from specs, every regex compiled now.
     pub fn from_specs(specs: Vec<(String, RuleSpec)>) -> Result<RuleSet> {
+        RuleSet::build(specs.into_iter().map(|s| (s, false)).collect())
+    }
+
+    /// `lazy`: the spec is built in, its regex compiled on first use.
+    fn build(specs: Vec<((String, RuleSpec), bool)>) -> Result<RuleSet> {
         let mut seen = HashSet::new();
-        for (origin, spec) in &specs {
+        for ((origin, spec), _) in &specs {
             if !seen.insert(spec.id.clone()) {
                 return Err(rule_err(origin, &spec.id, "duplicate rule id"));
             }
         }
-        // Compiling the regexes is most of a scan's start-up: share it out.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let compiled = crate::parallel::map(crate::parallel::split(specs, threads), |group| {
-            group
-                .into_iter()
-                .map(|(origin, spec)| compile_rule(origin, spec))
-                .collect::<Result<Vec<Rule>>>()
-        });
-        let mut rules = Vec::new();
-        for group in compiled {
-            rules.extend(group?);
-        }
+        let mut rules = specs
+            .into_iter()
+            .map(|((origin, spec), lazy)| compile_rule(origin, spec, lazy))
+            .collect::<Result<Vec<Rule>>>()?;
         let ids: Vec<String> = rules.iter().map(|r| r.spec.id.clone()).collect();
         for rule in &mut rules {
             for other in &rule.spec.key_id_from {
@@ -264,19 +278,18 @@ impl RuleSet {
         if disabled.is_empty() {
             return Ok(self);
         }
-        let specs = std::mem::take(&mut self.rules)
+        let mut specs: Vec<((String, RuleSpec), bool)> = std::mem::take(&mut self.rules)
             .into_iter()
             .filter(|r| !disabled.contains(&r.spec.id))
-            .map(|r| (r.origin, r.spec))
+            .map(|r| ((r.origin, r.spec), r.lazy))
             .collect();
         // Rebuild so key_id_from indices stay right; a dropped partner is
         // simply no longer paired.
-        let mut specs: Vec<(String, RuleSpec)> = specs;
-        let ids: HashSet<String> = specs.iter().map(|(_, s)| s.id.clone()).collect();
-        for (_, s) in &mut specs {
+        let ids: HashSet<String> = specs.iter().map(|((_, s), _)| s.id.clone()).collect();
+        for ((_, s), _) in &mut specs {
             s.key_id_from.retain(|k| ids.contains(k));
         }
-        RuleSet::from_specs(specs)
+        RuleSet::build(specs)
     }
 }
 
@@ -308,7 +321,38 @@ pub fn read_rule_file(path: &Path) -> Result<Vec<(String, RuleSpec)>> {
     parse_rule_file(&path.display().to_string(), &text)
 }
 
-fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
+/// The capture groups of `pattern` by name, with their indices, as the
+/// compiled regex numbers them.
+fn parse_pattern(pattern: &str) -> std::result::Result<Vec<(String, usize)>, String> {
+    use regex_syntax::hir::{Hir, HirKind};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .multi_line(true)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    fn walk(h: &Hir, out: &mut Vec<(String, usize)>) {
+        match h.kind() {
+            HirKind::Capture(c) => {
+                if let Some(name) = &c.name {
+                    out.push((name.to_string(), c.index as usize));
+                }
+                walk(&c.sub, out);
+            }
+            HirKind::Repetition(r) => walk(&r.sub, out),
+            HirKind::Concat(hs) | HirKind::Alternation(hs) => {
+                hs.iter().for_each(|h| walk(h, out));
+            }
+            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+        }
+    }
+    let mut groups = Vec::new();
+    walk(&hir, &mut groups);
+    Ok(groups)
+}
+
+fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     let bad = |m: &str| rule_err(&origin, &spec.id, m);
     if spec.id.is_empty()
         || !spec
@@ -333,9 +377,15 @@ fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
             return Err(bad("min_entropy must be between 0 and 8 bits per byte"));
         }
     }
-    let regex = compile_pattern(&spec.pattern)
-        .map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
-    let group = |name: &str| regex.capture_names().position(|n| n == Some(name));
+    let groups =
+        parse_pattern(&spec.pattern).map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
+    let regex = OnceLock::new();
+    if !lazy {
+        let compiled = compile_pattern(&spec.pattern)
+            .map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
+        let _ = regex.set(compiled);
+    }
+    let group = |name: &str| groups.iter().find(|(n, _)| n == name).map(|&(_, i)| i);
     let secret_group = group("secret").ok_or_else(|| bad("pattern needs a `secret` capture"))?;
     let key_id_group = group("key_id");
     let binding_group = group("binding");
@@ -347,6 +397,7 @@ fn compile_rule(origin: String, spec: RuleSpec) -> Result<Rule> {
         binding_group,
         key_id_from: Vec::new(),
         shape: OnceLock::new(),
+        lazy,
         spec,
     })
 }
@@ -408,6 +459,15 @@ mod tests {
     fn builtin_rules_load() {
         let set = RuleSet::builtin().unwrap();
         assert!(set.len() >= 30, "only {} built-in rules", set.len());
+        for rule in set.rules() {
+            // What the lazy path would compile, and the groups it names.
+            let re = compile_pattern(&rule.spec.pattern)
+                .unwrap_or_else(|e| panic!("{}: {e}", rule.spec.id));
+            let named = |name: &str| re.capture_names().position(|n| n == Some(name));
+            assert_eq!(Some(rule.secret_group), named("secret"), "{}", rule.spec.id);
+            assert_eq!(rule.key_id_group, named("key_id"), "{}", rule.spec.id);
+            assert_eq!(rule.binding_group, named("binding"), "{}", rule.spec.id);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The pipeline of one scan: sources → matcher → findings → report. Walker
-//! threads scan what they read with per-thread scratch space and keep their
-//! matches locally; one collector builds the findings at the end.
+//! threads scan what they read with per-thread scratch space and group their
+//! matches into findings of their own; the groups are merged at the end.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -9,8 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::finding::collect;
-use crate::matcher::{Match, Matcher, Scratch};
+use crate::finding::{self, Collector};
+use crate::matcher::{Matcher, Scratch};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
 use crate::source::{self, Chunk, Origin, ScanError, Sink};
@@ -27,16 +27,16 @@ struct Counters {
 
 #[derive(Default)]
 struct Shared {
-    matches: Mutex<Vec<(Origin, Match)>>,
+    collectors: Mutex<Vec<Collector>>,
     errors: Mutex<Vec<ScanError>>,
 }
 
-/// One walker thread's sink: scans chunks as they come, keeps results local
-/// and hands them over once, when the thread ends.
+/// One walker thread's sink: scans chunks as they come, groups its matches
+/// into findings of its own and hands them over once, when the thread ends.
 struct Worker<'a> {
     matcher: &'a Matcher,
     scratch: Scratch,
-    matches: Vec<(Origin, Match)>,
+    findings: Collector,
     errors: Vec<ScanError>,
     counters: &'a Counters,
     shared: &'a Shared,
@@ -59,7 +59,7 @@ impl Sink for Worker<'_> {
                 }
             }
             self.counters.matches.fetch_add(1, Ordering::Relaxed);
-            self.matches.push((c.origin.clone(), m));
+            self.findings.add(self.matcher.rules(), c.origin, m);
         }
     }
 
@@ -117,11 +117,14 @@ impl Worker<'_> {
 
 impl Drop for Worker<'_> {
     fn drop(&mut self) {
-        self.shared
-            .matches
-            .lock()
-            .expect("no panics while holding")
-            .append(&mut self.matches);
+        let findings = std::mem::take(&mut self.findings);
+        if !findings.is_empty() {
+            self.shared
+                .collectors
+                .lock()
+                .expect("no panics while holding")
+                .push(findings);
+        }
         self.shared
             .errors
             .lock()
@@ -150,7 +153,8 @@ pub struct Pipeline<'a> {
 
 /// What a pipeline's workers produced.
 pub struct Harvest {
-    pub matches: Vec<(Origin, Match)>,
+    /// Each worker's findings, to be merged by [`finding::finish`].
+    pub findings: Vec<Collector>,
     pub errors: Vec<ScanError>,
     pub files: u64,
     pub blobs: u64,
@@ -173,7 +177,7 @@ impl<'a> Pipeline<'a> {
         Worker {
             matcher: self.matcher,
             scratch: Scratch::default(),
-            matches: Vec::new(),
+            findings: Collector::default(),
             errors: Vec::new(),
             counters: &self.counters,
             shared: &self.shared,
@@ -211,7 +215,7 @@ impl<'a> Pipeline<'a> {
             pb.finish_and_clear();
         }
         Harvest {
-            matches: self.shared.matches.into_inner().expect("workers done"),
+            findings: self.shared.collectors.into_inner().expect("workers done"),
             errors: self.shared.errors.into_inner().expect("workers done"),
             files: self.counters.files.into_inner(),
             blobs: self.counters.blobs.into_inner(),
@@ -246,9 +250,9 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     }
     let harvest = pipeline.finish();
     let rules = config.matcher.rules();
-    let mut findings = collect(
+    let mut findings = finding::finish(
         rules,
-        harvest.matches,
+        harvest.findings,
         config.show_secrets,
         config.fs.threads,
     );
@@ -256,11 +260,18 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         Some(b) => crate::baseline::suppress(&mut findings, b) as u64,
         None => 0,
     };
-    let identities =
-        crate::identity::correlate(&mut findings, config.inventory.as_ref(), config.risk);
-    if config.code_owners {
-        crate::identity::owners::Owners::default().assign(&mut findings);
-    }
+    // Each thread reads the owner files it needs on its own.
+    let identities = crate::identity::correlate_on(
+        &mut findings,
+        config.inventory.as_ref(),
+        config.risk,
+        config.fs.threads,
+        |part| {
+            if config.code_owners {
+                crate::identity::owners::Owners::default().assign(part);
+            }
+        },
+    );
     let mut errors = harvest.errors;
     errors.extend(config.warnings.iter().cloned());
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));

@@ -482,7 +482,7 @@ mod tests {
         for rule in set.rules() {
             let shape = Shape::of(&rule.spec.pattern).expect(&rule.spec.id);
             for ex in &rule.spec.examples {
-                for caps in rule.regex.captures_iter(ex.as_bytes()) {
+                for caps in rule.regex().captures_iter(ex.as_bytes()) {
                     let secret = caps.name("secret").unwrap().as_bytes();
                     assert_eq!(shape.doubt(secret), None, "{}: {ex}", rule.spec.id);
                 }

@@ -163,7 +163,7 @@ impl Generator<'_> {
         item.rule.as_ref().is_some_and(|id| {
             self.rules
                 .get(id)
-                .is_some_and(|r| r.regex.capture_names().any(|n| n == Some("binding")))
+                .is_some_and(|r| r.regex().capture_names().any(|n| n == Some("binding")))
         })
     }
 

@@ -216,7 +216,7 @@ impl<'r> Generator<'r> {
     fn positive(&mut self, rule: &Rule, pick: usize) -> Option<Sample> {
         let example = rule.spec.examples.get(pick)?;
         let shape = Shape::of(&rule.spec.pattern)?;
-        let caps = rule.regex.captures(example.as_bytes())?;
+        let caps = rule.regex().captures(example.as_bytes())?;
         let old = caps.name("secret")?.range();
         for _ in 0..64 {
             let fresh = self.fresh(rule, &shape, &example[old.clone()]);
@@ -233,7 +233,7 @@ impl<'r> Generator<'r> {
             }
             for &p in &rule.key_id_from {
                 let partner = &self.rules.rules()[p];
-                for c in partner.regex.captures_iter(example.as_bytes()) {
+                for c in partner.regex().captures_iter(example.as_bytes()) {
                     let Some(m) = c.name("secret") else { continue };
                     if edits
                         .iter()
@@ -256,7 +256,7 @@ impl<'r> Generator<'r> {
                 last = r.end;
             }
             text.push_str(&example[last..]);
-            let found = rule.regex.captures_iter(text.as_bytes()).any(|c| {
+            let found = rule.regex().captures_iter(text.as_bytes()).any(|c| {
                 c.name("secret")
                     .is_some_and(|m| m.start() == at && m.as_bytes() == fresh.as_bytes())
             });
@@ -461,7 +461,7 @@ impl<'r> Generator<'r> {
         // A partner's key id beside a decoy would be a credential of its own:
         // the decoys carry the documentation's.
         for &p in &rule.key_id_from {
-            let partner = &self.rules.rules()[p].regex;
+            let partner = &self.rules.rules()[p].regex();
             for d in &mut out {
                 doc_partner(d, partner);
             }
@@ -482,7 +482,7 @@ impl<'r> Generator<'r> {
         // Near misses, under a name no rule looks for: a weak format's value
         // without its keyword; a prefix one character off; one character short.
         let neutral = NEUTRAL[self.f.below(NEUTRAL.len())].to_string();
-        let has_binding = rule.regex.capture_names().any(|n| n == Some("binding"));
+        let has_binding = rule.regex().capture_names().any(|n| n == Some("binding"));
         if has_binding && shape.prefix().is_empty() {
             out.push(Body::Assign {
                 name: neutral.clone(),
@@ -509,7 +509,10 @@ impl<'r> Generator<'r> {
                 });
             }
             let short = &s.secret[..s.secret.len() - 1];
-            if !rule.regex.is_match(format!("{neutral}={short}").as_bytes()) {
+            if !rule
+                .regex()
+                .is_match(format!("{neutral}={short}").as_bytes())
+            {
                 out.push(Body::Assign {
                     name: neutral,
                     value: short.to_string(),
@@ -531,7 +534,7 @@ impl<'r> Generator<'r> {
         // A `user:password` pair carries no name and no context: only a
         // token that spells out its own keyword can be told apart in it.
         let lower = secret.to_ascii_lowercase();
-        let self_contained = rule.regex.capture_names().all(|n| n != Some("binding"))
+        let self_contained = rule.regex().capture_names().all(|n| n != Some("binding"))
             && rule
                 .spec
                 .keywords

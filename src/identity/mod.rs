@@ -169,6 +169,54 @@ pub fn correlate(
     inventory: Option<&Inventory>,
     opts: RiskOptions,
 ) -> Vec<IdentitySummary> {
+    correlate_on(findings, inventory, opts, 1, |_| {})
+}
+
+/// [`correlate`] on up to `threads` threads, each taking a run of the
+/// findings and calling `also` on it afterwards (code owners).
+pub fn correlate_on(
+    findings: &mut [Finding],
+    inventory: Option<&Inventory>,
+    opts: RiskOptions,
+    threads: usize,
+    also: impl Fn(&mut [Finding]) + Sync,
+) -> Vec<IdentitySummary> {
+    let per = findings.len().div_ceil(threads.clamp(1, 16)).max(256);
+    let parts: Vec<&mut [Finding]> = findings.chunks_mut(per).collect();
+    let parts = crate::parallel::map(parts, |part| {
+        let counts = claim(part, inventory, opts);
+        also(part);
+        counts
+    });
+    let mut counts = vec![0usize; inventory.map_or(0, |i| i.identities.len())];
+    for part in parts {
+        for (c, n) in counts.iter_mut().zip(part) {
+            *c += n;
+        }
+    }
+    let Some(inv) = inventory else {
+        return Vec::new();
+    };
+    inv.identities
+        .iter()
+        .zip(counts)
+        .map(|(id, findings)| {
+            let problems: Vec<Issue> = inv.issues_of(&id.agent).cloned().collect();
+            IdentitySummary {
+                agent: id.agent.clone(),
+                owner: id.owner.clone(),
+                status: id.status().to_string(),
+                issues: problems.iter().map(|p| p.id).collect(),
+                findings,
+                problems,
+            }
+        })
+        .collect()
+}
+
+/// Sets `identity`, `owner` and `risks` on `findings`; how many of them
+/// each inventory identity claims.
+fn claim(findings: &mut [Finding], inventory: Option<&Inventory>, opts: RiskOptions) -> Vec<usize> {
     let mut counts = vec![0usize; inventory.map_or(0, |i| i.identities.len())];
     for f in findings.iter_mut() {
         let mut claimed: Vec<&Identity> = Vec::new();
@@ -202,22 +250,5 @@ pub fn correlate(
             },
         );
     }
-    let Some(inv) = inventory else {
-        return Vec::new();
-    };
-    inv.identities
-        .iter()
-        .zip(counts)
-        .map(|(id, findings)| {
-            let problems: Vec<Issue> = inv.issues_of(&id.agent).cloned().collect();
-            IdentitySummary {
-                agent: id.agent.clone(),
-                owner: id.owner.clone(),
-                status: id.status().to_string(),
-                issues: problems.iter().map(|p| p.id).collect(),
-                findings,
-                problems,
-            }
-        })
-        .collect()
+    counts
 }

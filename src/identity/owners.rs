@@ -41,6 +41,9 @@ struct OwnersRule {
 #[derive(Default)]
 pub struct Owners {
     catalogs: HashMap<PathBuf, Option<CodeOwner>>,
+    /// Scan root → a file's directory (as its location's path spells it) →
+    /// the nearest catalog entity's owner.
+    nearest: HashMap<PathBuf, HashMap<String, Option<CodeOwner>>>,
     codeowners: HashMap<PathBuf, Option<(String, Vec<OwnersRule>)>>,
 }
 
@@ -62,10 +65,23 @@ impl Owners {
                 } else {
                     root
                 };
+                let dir = &l.path[..l.path.rfind(['/', '\\']).unwrap_or(0)];
+                let cached = self.nearest.get(root).and_then(|m| m.get(dir)).cloned();
+                let catalog = match cached {
+                    Some(hit) => hit,
+                    None => {
+                        let hit = self.catalog_for(root, &l.relative);
+                        self.nearest
+                            .entry(root.to_path_buf())
+                            .or_default()
+                            .insert(dir.to_string(), hit.clone());
+                        hit
+                    }
+                };
                 for o in self
                     .codeowners_for(root, &l.relative)
                     .into_iter()
-                    .chain(self.catalog_for(root, &l.relative))
+                    .chain(catalog)
                 {
                     if !found.contains(&o) {
                         found.push(o);
@@ -96,10 +112,11 @@ impl Owners {
     }
 
     fn codeowners_for(&mut self, root: &Path, rel: &str) -> Vec<CodeOwner> {
-        let entry = self
-            .codeowners
-            .entry(root.to_path_buf())
-            .or_insert_with(|| read_codeowners(root));
+        if !self.codeowners.contains_key(root) {
+            self.codeowners
+                .insert(root.to_path_buf(), read_codeowners(root));
+        }
+        let entry = self.codeowners.get_mut(root).expect("just inserted");
         let Some((source, rules)) = entry else {
             return Vec::new();
         };

@@ -66,16 +66,20 @@ fn title(id: &str) -> &'static str {
 }
 
 fn env_class(path: &str) -> Option<&'static str> {
-    for part in path.split(['/', '.', '-', '_']) {
-        match part.to_ascii_lowercase().as_str() {
-            "prod" | "production" | "prd" | "live" => return Some("prod"),
-            "staging" | "stage" | "stg" | "preprod" => return Some("staging"),
-            "dev" | "development" | "local" => return Some("dev"),
-            "test" | "tests" | "testing" | "qa" | "uat" => return Some("test"),
-            _ => {}
-        }
-    }
-    None
+    const CLASSES: [(&str, &[&str]); 4] = [
+        ("prod", &["prod", "production", "prd", "live"]),
+        ("staging", &["staging", "stage", "stg", "preprod"]),
+        ("dev", &["dev", "development", "local"]),
+        ("test", &["test", "tests", "testing", "qa", "uat"]),
+    ];
+    path.split(['/', '.', '-', '_'])
+        .filter(|part| (2..=11).contains(&part.len()))
+        .find_map(|part| {
+            CLASSES
+                .iter()
+                .find(|(_, words)| words.iter().any(|w| part.eq_ignore_ascii_case(w)))
+                .map(|&(class, _)| class)
+        })
 }
 
 fn normalise_env(e: &str) -> Option<&'static str> {

@@ -70,10 +70,9 @@ pub struct ReportOptions {
 }
 
 /// `serde_json::to_vec_pretty(report)`, byte for byte, with the findings
-/// (nearly all of a large report) serialised on up to `threads` threads:
-/// each is written pretty at the top level and indented by two levels after
-/// every newline (strings in JSON hold none), then spliced into the report
-/// written without them.
+/// (nearly all of a large report) serialised on up to `threads` threads,
+/// each at the depth it has in the report ([`Pretty`]), then spliced into
+/// the report written without them.
 fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8>> {
     let n = report.findings.len();
     let threads = threads.clamp(1, 16).min(n / 256).max(1);
@@ -95,13 +94,14 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
         let mut out = Vec::with_capacity(chunk.len() * 1024);
         for f in chunk {
             out.extend_from_slice(b",\n    ");
-            let body = serde_json::to_vec_pretty(f)?;
-            for (j, line) in body.split(|&b| b == b'\n').enumerate() {
-                if j > 0 {
-                    out.extend_from_slice(b"\n    ");
-                }
-                out.extend_from_slice(line);
-            }
+            // A finding sits two levels deep: in the report, in `findings`.
+            let pretty = Pretty {
+                depth: 2,
+                has_value: false,
+            };
+            f.serialize(&mut serde_json::Serializer::with_formatter(
+                &mut out, pretty,
+            ))?;
         }
         Ok(out)
     })
@@ -117,6 +117,77 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
     out.extend_from_slice(b"\n  ],");
     out.extend_from_slice(&shell[at + empty.len()..]);
     Ok(out)
+}
+
+/// serde_json's pretty layout (two spaces a level, `": "` after keys)
+/// starting `depth` levels in.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        const SPACES: &[u8] = &[b' '; 64];
+        w.write_all(b"\n")?;
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            w.write_all(&SPACES[..k])?;
+            n -= k;
+        }
+        Ok(())
+    }
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b)
+    }
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w)?;
+        }
+        w.write_all(b)
+    }
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(b",")?;
+        }
+        self.newline(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Writes `report` in `format`. The findings already hold the full secret

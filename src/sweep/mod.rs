@@ -14,7 +14,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::finding::collect;
 use crate::matcher::Matcher;
 use crate::scan::Pipeline;
 use crate::source::git::{self, GitOptions, RepoLocation};
@@ -208,9 +207,9 @@ fn sweep_one(
         Err(e) => return fail(store, log, e.message),
     };
     let harvest = pipeline.finish();
-    let findings = collect(
+    let findings = crate::finding::finish(
         config.matcher.rules(),
-        harvest.matches,
+        harvest.findings,
         config.show_secrets,
         config.git.threads,
     );
