@@ -48,6 +48,39 @@ pub enum Fill {
     Placeholder,
 }
 
+/// The characters a run draws from, with what the checks ask of them
+/// worked out once.
+#[derive(Debug, Clone)]
+struct Alphabet {
+    /// In byte order.
+    bytes: Vec<u8>,
+    /// Each byte's place in `bytes`, or `u16::MAX`.
+    place: [u16; 256],
+    /// How many of `bytes` are digits, upper-case and lower-case letters.
+    categories: [usize; 3],
+}
+
+impl Alphabet {
+    fn new(mut bytes: Vec<u8>) -> Alphabet {
+        bytes.sort_unstable();
+        bytes.dedup();
+        let mut place = [u16::MAX; 256];
+        for (i, &b) in bytes.iter().enumerate() {
+            place[usize::from(b)] = i as u16;
+        }
+        let categories = CATEGORIES.map(|in_cat| bytes.iter().filter(|b| in_cat(b)).count());
+        Alphabet {
+            bytes,
+            place,
+            categories,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Shape {
     /// The secret group of the pattern.
@@ -56,7 +89,7 @@ pub struct Shape {
     /// The secret group, anchored, with one capture group per run.
     runs: Regex,
     /// The alphabet of each run, in group order.
-    alphabets: Vec<Vec<u8>>,
+    alphabets: Vec<Alphabet>,
     /// The secret is one run (`[A-Za-z0-9]{36}`): no need to find it.
     whole: bool,
 }
@@ -82,6 +115,7 @@ impl Shape {
         literal_prefix(&hir, &mut prefix);
         let mut alphabets = Vec::new();
         let marked = mark_runs(&hir, &mut alphabets);
+        let alphabets: Vec<Alphabet> = alphabets.into_iter().map(Alphabet::new).collect();
         let runs = RegexBuilder::new(&format!("^(?:{marked})$"))
             .unicode(false)
             .size_limit(8 << 20)
@@ -114,34 +148,20 @@ impl Shape {
     /// test is set to reject a random run less than once in a million
     /// (measured: 2 of 18.3 million random values of the built-in formats).
     pub fn doubt(&self, secret: &[u8]) -> Option<&'static str> {
-        for (range, alphabet) in self.runs(secret) {
-            let run = &secret[range];
-            if run.len() < CHECK_LEN {
-                continue;
-            }
-            if periodic(run) {
-                return Some("repeats a short unit");
-            }
-            if sequential(run, alphabet) {
-                return Some("a sequence of consecutive characters");
-            }
-            if one_category(run, alphabet) {
-                return Some("one character class where the format mixes several");
-            }
-            let most = (run.len().min(alphabet.len()) as f64).log2();
-            if run.len() >= ENTROPY_LEN && entropy(run) < most / 2.0 {
-                return Some("too little entropy for its alphabet");
-            }
+        if self.whole {
+            return run_doubt(secret, &self.alphabets[0]);
         }
-        None
+        self.runs(secret)
+            .into_iter()
+            .find_map(|(range, alphabet)| run_doubt(&secret[range], alphabet))
     }
 
     /// Where each run of `secret` lies in it, with its alphabet, in order;
     /// none if `secret` does not have this shape. A shape that is one run
     /// takes the whole of `secret`, which the caller took from a match.
-    fn runs(&self, secret: &[u8]) -> Vec<(std::ops::Range<usize>, &[u8])> {
+    fn runs(&self, secret: &[u8]) -> Vec<(std::ops::Range<usize>, &Alphabet)> {
         if self.whole {
-            return vec![(0..secret.len(), &self.alphabets[0][..])];
+            return vec![(0..secret.len(), &self.alphabets[0])];
         }
         if self.alphabets.is_empty() {
             return Vec::new();
@@ -152,7 +172,7 @@ impl Shape {
         self.alphabets
             .iter()
             .enumerate()
-            .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.range(), &a[..])))
+            .filter_map(|(i, a)| caps.get(i + 1).map(|m| (m.range(), a)))
             .collect()
     }
 
@@ -291,27 +311,48 @@ fn mark_runs(h: &Hir, alphabets: &mut Vec<Vec<u8>>) -> Hir {
     }
 }
 
+/// Why one run does not look random, if it does not (see [`Shape::doubt`]).
+fn run_doubt(run: &[u8], alphabet: &Alphabet) -> Option<&'static str> {
+    if run.len() < CHECK_LEN {
+        return None;
+    }
+    if periodic(run) {
+        return Some("repeats a short unit");
+    }
+    if sequential(run, alphabet) {
+        return Some("a sequence of consecutive characters");
+    }
+    if one_category(run, alphabet) {
+        return Some("one character class where the format mixes several");
+    }
+    let most = (run.len().min(alphabet.len()) as f64).log2();
+    if run.len() >= ENTROPY_LEN && entropy(run) < most / 2.0 {
+        return Some("too little entropy for its alphabet");
+    }
+    None
+}
+
 fn periodic(run: &[u8]) -> bool {
     (1..=4).any(|p| run.len() >= 3 * p && (p..run.len()).all(|i| run[i] == run[i - p]))
 }
 
 /// Seven or more characters, each the next (or previous) of the alphabet
 /// in byte order, round from its end to its start (`…XYZ234…` in base32).
-fn sequential(run: &[u8], alphabet: &[u8]) -> bool {
-    let mut sorted = alphabet.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len();
+fn sequential(run: &[u8], alphabet: &Alphabet) -> bool {
+    let n = alphabet.len();
     // Long enough that a random run holds one less than once in a million:
     // 2 directions × positions × (1/n)^(len-1) < 1e-6.
     let need = 1.0 + ((2 * run.len()) as f64 / 1e-6).ln() / (n.max(2) as f64).ln();
     let need = (need.ceil() as usize).max(SEQUENCE);
-    let index = |b: u8| sorted.binary_search(&b).ok();
+    let place = |b: u8| alphabet.place[usize::from(b)];
     let (mut up, mut down) = (1, 1);
     for w in run.windows(2) {
-        let (Some(a), Some(b)) = (index(w[0]), index(w[1])) else {
+        let (a, b) = (place(w[0]), place(w[1]));
+        if a == u16::MAX || b == u16::MAX {
             (up, down) = (1, 1);
             continue;
-        };
+        }
+        let (a, b) = (usize::from(a), usize::from(b));
         up = if b == (a + 1) % n { up + 1 } else { 1 };
         down = if a == (b + 1) % n { down + 1 } else { 1 };
         if up >= need || down >= need {
@@ -329,9 +370,8 @@ const CATEGORIES: [fn(&u8) -> bool; 3] = [
 
 /// All of `run` in one category that holds only part of `alphabet`, when a
 /// random run would almost never be.
-fn one_category(run: &[u8], alphabet: &[u8]) -> bool {
-    CATEGORIES.iter().any(|in_cat| {
-        let k = alphabet.iter().filter(|b| in_cat(b)).count();
+fn one_category(run: &[u8], alphabet: &Alphabet) -> bool {
+    CATEGORIES.iter().zip(alphabet.categories).any(|(in_cat, k)| {
         k < alphabet.len()
             && run.iter().all(in_cat)
             && (k as f64 / alphabet.len() as f64).powi(run.len() as i32) < ONE_CLASS_CHANCE

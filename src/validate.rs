@@ -42,19 +42,26 @@ pub fn entropy(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
         return 0.0;
     }
+    // H = log2(n) - (1/n) Σ c·log2(c) over the byte counts c, with c·log2(c)
+    // from a table for the counts short values have.
+    static C_LOG_C: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
+        std::array::from_fn(|c| if c < 2 { 0.0 } else { c as f64 * (c as f64).log2() })
+    });
+    let table = &*C_LOG_C;
     let mut counts = [0u32; 256];
     for &b in bytes {
         counts[b as usize] += 1;
     }
     let n = bytes.len() as f64;
-    counts
+    let sum: f64 = counts
         .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
+        .filter(|&&c| c > 1)
+        .map(|&c| match table.get(c as usize) {
+            Some(&t) => t,
+            None => f64::from(c) * f64::from(c).log2(),
         })
-        .sum()
+        .sum();
+    (n.log2() - sum / n).max(0.0)
 }
 
 const PLACEHOLDER_WORDS: &[&str] = &[
