@@ -64,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
         Command::Scan(args) => {
+            keytrace::source::git::init_offline();
             let config = Config::from_scan_args(&args)?;
             let report = scan::run(&config)?;
             let opts = ReportOptions {
@@ -95,6 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let Some(path) = args.scan.output.clone() else {
                 bail!("keytrace baseline needs -o FILE: where to write the baseline");
             };
+            keytrace::source::git::init_offline();
             let mut scan_args = args.scan;
             scan_args.baseline = None;
             let config = Config::from_scan_args(&scan_args)?;
