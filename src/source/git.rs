@@ -657,8 +657,11 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         }
     };
     let at_head = head_blobs(repo);
-    let mut seen_trees = OidSet::default();
-    let mut seen_blobs = std::mem::take(&mut plan.reached);
+    let mut seen = Seen {
+        trees: OidSet::default(),
+        blobs: std::mem::take(&mut plan.reached),
+        last: HashMap::new(),
+    };
     for oid in order {
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
@@ -676,18 +679,20 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         plan.commit_done();
         let info = Arc::new(info);
         let mut prefix = Vec::new();
-        walk_tree(
-            repo,
-            tree,
-            &mut prefix,
-            &mut seen_trees,
-            &mut seen_blobs,
-            &info,
-            &at_head,
-            plan,
-        );
+        walk_tree(repo, tree, &mut prefix, &mut seen, &info, &at_head, plan);
     }
-    plan.reached = seen_blobs;
+    plan.reached = seen.blobs;
+}
+
+/// What the walk has been through.
+struct Seen {
+    trees: OidSet,
+    blobs: OidSet,
+    /// Directory path → the entries of the tree last walked there. A new
+    /// version of a directory mostly repeats them, at the same places: an
+    /// entry equal to its predecessor's was handled with it, and costs one
+    /// comparison instead of a set lookup.
+    last: HashMap<Vec<u8>, Vec<Oid>>,
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by
@@ -708,18 +713,16 @@ fn oldest_first(
     walk.collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 fn walk_tree(
     repo: &Repository,
     tree_id: Oid,
     prefix: &mut Vec<u8>,
-    seen_trees: &mut OidSet,
-    seen_blobs: &mut OidSet,
+    seen: &mut Seen,
     commit: &Arc<CommitInfo>,
     at_head: &OidSet,
     plan: &mut Plan,
 ) {
-    if !seen_trees.insert(tree_id) {
+    if !seen.trees.insert(tree_id) {
         return;
     }
     let tree = match repo.find_tree(tree_id) {
@@ -737,24 +740,22 @@ fn walk_tree(
             return;
         }
     };
-    for entry in tree.iter() {
+    let before = seen.last.remove(prefix.as_slice()).unwrap_or_default();
+    let mut now = Vec::with_capacity(tree.len());
+    for (i, entry) in tree.iter().enumerate() {
+        let id = entry.id();
+        now.push(id);
+        if before.get(i) == Some(&id) {
+            continue; // seen, with the directory's previous version
+        }
         let len = prefix.len();
         if len > 0 {
             prefix.push(b'/');
         }
         prefix.extend_from_slice(entry.name_bytes());
         match entry.kind() {
-            Some(ObjectType::Tree) => walk_tree(
-                repo,
-                entry.id(),
-                prefix,
-                seen_trees,
-                seen_blobs,
-                commit,
-                at_head,
-                plan,
-            ),
-            Some(ObjectType::Blob) if seen_blobs.insert(entry.id()) => {
+            Some(ObjectType::Tree) => walk_tree(repo, id, prefix, seen, commit, at_head, plan),
+            Some(ObjectType::Blob) if seen.blobs.insert(id) => {
                 plan.job(BlobJob {
                     oid: entry.id(),
                     path: String::from_utf8_lossy(prefix).into_owned(),
@@ -769,6 +770,7 @@ fn walk_tree(
         }
         prefix.truncate(len);
     }
+    seen.last.insert(prefix.clone(), now);
 }
 
 fn repo_name(repo: &Repository) -> String {
