@@ -371,11 +371,14 @@ const CATEGORIES: [fn(&u8) -> bool; 3] = [
 /// All of `run` in one category that holds only part of `alphabet`, when a
 /// random run would almost never be.
 fn one_category(run: &[u8], alphabet: &Alphabet) -> bool {
-    CATEGORIES.iter().zip(alphabet.categories).any(|(in_cat, k)| {
-        k < alphabet.len()
-            && run.iter().all(in_cat)
-            && (k as f64 / alphabet.len() as f64).powi(run.len() as i32) < ONE_CLASS_CHANCE
-    })
+    CATEGORIES
+        .iter()
+        .zip(alphabet.categories)
+        .any(|(in_cat, k)| {
+            k < alphabet.len()
+                && run.iter().all(in_cat)
+                && (k as f64 / alphabet.len() as f64).powi(run.len() as i32) < ONE_CLASS_CHANCE
+        })
 }
 
 fn sample(h: &Hir, f: &mut Fakes, fill: Fill, out: &mut Vec<u8>) {

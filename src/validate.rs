@@ -45,7 +45,13 @@ pub fn entropy(bytes: &[u8]) -> f64 {
     // H = log2(n) - (1/n) Σ c·log2(c) over the byte counts c, with c·log2(c)
     // from a table for the counts short values have.
     static C_LOG_C: std::sync::LazyLock<[f64; 256]> = std::sync::LazyLock::new(|| {
-        std::array::from_fn(|c| if c < 2 { 0.0 } else { c as f64 * (c as f64).log2() })
+        std::array::from_fn(|c| {
+            if c < 2 {
+                0.0
+            } else {
+                c as f64 * (c as f64).log2()
+            }
+        })
     });
     let table = &*C_LOG_C;
     let mut counts = [0u32; 256];

@@ -2,7 +2,10 @@
 //! notes, the stash and its reflog) → every commit reachable from them, oldest
 //! first → each distinct blob once, with the first commit and path that
 //! introduced it → scanned by worker threads, each with its own
-//! `Repository` (it is `Send`, not `Sync`). Trees already walked are skipped,
+//! `Repository` (it is `Send`, not `Sync`). Commits are read once each and
+//! ordered here (libgit2's walk, which reads them again, serves incremental
+//! sweeps, whose hidden history it marks without reading all of it). Trees
+//! already walked are skipped,
 //! so planning costs one visit per distinct tree, and memory grows with the
 //! number of distinct objects, never with their size: a blob's content is
 //! dropped as soon as it is scanned.
@@ -626,6 +629,35 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     if tips.is_empty() {
         return; // no commits yet, or no ref matched
     }
+    let at_head = head_blobs(repo);
+    let mut seen = Seen {
+        trees: OidSet::default(),
+        blobs: std::mem::take(&mut plan.reached),
+        last: HashMap::new(),
+    };
+    let mut visit = |info: CommitInfo, tree: Oid, plan: &mut Plan| {
+        plan.commit_done();
+        let info = Arc::new(info);
+        let mut prefix = Vec::new();
+        walk_tree(repo, tree, &mut prefix, &mut seen, &info, &at_head, plan);
+    };
+    if opts.hide.is_empty() {
+        // The whole history: each commit read once, ordered here.
+        for c in commits_oldest_first(repo, &tips, &mut plan.problems, &root) {
+            let info = CommitInfo {
+                id: c.oid.to_string(),
+                author: c.author.to_string(),
+                date: rfc3339(c.time),
+                time: c.time,
+                refs: vec![tips[c.label as usize].0.clone()],
+            };
+            visit(info, c.tree, plan);
+        }
+        plan.reached = seen.blobs;
+        return;
+    }
+    // Incremental (a sweep): libgit2's walk knows how far to mark the
+    // hidden history without reading all of it.
     // Each commit is labelled with the first ref (in the order above) that
     // reaches it: walk each tip, hiding the tips before it.
     let mut ref_of: OidMap<u32> = OidMap::default();
@@ -656,32 +688,156 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
             return;
         }
     };
-    let at_head = head_blobs(repo);
-    let mut seen = Seen {
-        trees: OidSet::default(),
-        blobs: std::mem::take(&mut plan.reached),
-        last: HashMap::new(),
-    };
     for oid in order {
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
             .clone()];
-        let (info, tree) = match commit_info(repo, oid, refs) {
-            Ok(x) => x,
+        match commit_info(repo, oid, refs) {
+            Ok((info, tree)) => visit(info, tree, plan),
+            Err(e) => plan.problems.push(ScanError::error(
+                &root,
+                format!("commit {oid} is missing or corrupt: {}", e.message()),
+            )),
+        }
+    }
+    plan.reached = seen.blobs;
+}
+
+/// A commit of the history, as [`commits_oldest_first`] read it.
+struct Walked {
+    oid: Oid,
+    tree: Oid,
+    /// The author's time (a location's `date`).
+    time: i64,
+    /// The committer's time, which orders the walk.
+    committed: i64,
+    /// `Name <email>`, shared by the commits of one author.
+    author: Arc<str>,
+    /// The first of the tips (in their order) that reaches it.
+    label: u32,
+}
+
+/// Every commit reachable from `tips`, each read once, oldest first: by
+/// commit time, parents always before their children, and on equal times
+/// in the order they were found. An unreadable commit
+/// is a problem and is left out, its ancestors still walked where another
+/// path reaches them; the parents a shallow clone cut off are not sought.
+fn commits_oldest_first(
+    repo: &Repository,
+    tips: &[(String, Oid)],
+    problems: &mut Vec<ScanError>,
+    root: &str,
+) -> Vec<Walked> {
+    let shallow: OidSet = std::fs::read_to_string(repo.path().join("shallow"))
+        .map(|t| {
+            t.lines()
+                .filter_map(|l| Oid::from_str(l.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut index: OidMap<u32> = OidMap::default();
+    let mut nodes: Vec<Walked> = Vec::new();
+    // Parent indices per node, after a pass that resolves them.
+    let mut parent_ids: Vec<Vec<Oid>> = Vec::new();
+    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
+    let mut stack: Vec<Oid> = tips.iter().rev().map(|t| t.1).collect();
+    let mut unreadable = OidSet::default();
+    while let Some(oid) = stack.pop() {
+        if index.contains_key(&oid) || unreadable.contains(&oid) {
+            continue;
+        }
+        let c = match repo.find_commit(oid) {
+            Ok(c) => c,
             Err(e) => {
-                plan.problems.push(ScanError::error(
-                    &root,
+                problems.push(ScanError::error(
+                    root,
                     format!("commit {oid} is missing or corrupt: {}", e.message()),
                 ));
+                unreadable.insert(oid);
                 continue;
             }
         };
-        plan.commit_done();
-        let info = Arc::new(info);
-        let mut prefix = Vec::new();
-        walk_tree(repo, tree, &mut prefix, &mut seen, &info, &at_head, plan);
+        let a = c.author();
+        let who = format!(
+            "{} <{}>",
+            String::from_utf8_lossy(a.name_bytes()),
+            String::from_utf8_lossy(a.email_bytes())
+        );
+        let author = match authors.get(&who) {
+            Some(x) => x.clone(),
+            None => {
+                let x: Arc<str> = Arc::from(who.as_str());
+                authors.insert(who, x.clone());
+                x
+            }
+        };
+        let parents: Vec<Oid> = if shallow.contains(&oid) {
+            Vec::new()
+        } else {
+            c.parent_ids().collect()
+        };
+        stack.extend(parents.iter().rev());
+        index.insert(oid, nodes.len() as u32);
+        nodes.push(Walked {
+            oid,
+            tree: c.tree_id(),
+            time: a.when().seconds(),
+            committed: c.time().seconds(),
+            author,
+            label: u32::MAX,
+        });
+        parent_ids.push(parents);
     }
-    plan.reached = seen.blobs;
+    let n = nodes.len();
+    let parents: Vec<Vec<u32>> = parent_ids
+        .iter()
+        .map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect())
+        .collect();
+    drop(parent_ids);
+    let mut children: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut waiting: Vec<u32> = vec![0; n];
+    for (i, ps) in parents.iter().enumerate() {
+        waiting[i] = ps.len() as u32;
+        for &p in ps {
+            children[p as usize].push(i as u32);
+        }
+    }
+    // Oldest available first; a commit is available once its parents are out.
+    let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<(i64, u32)>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| std::cmp::Reverse((nodes[i].committed, i as u32)))
+        .collect();
+    let mut order: Vec<u32> = Vec::with_capacity(n);
+    while let Some(std::cmp::Reverse((_, i))) = ready.pop() {
+        order.push(i);
+        for &c in &children[i as usize] {
+            waiting[c as usize] -= 1;
+            if waiting[c as usize] == 0 {
+                ready.push(std::cmp::Reverse((nodes[c as usize].committed, c)));
+            }
+        }
+    }
+    drop(children);
+    // Labels: a tip labels itself; a parent takes the least label of its
+    // children, which come after it in `order`.
+    for (k, (_, tip)) in tips.iter().enumerate() {
+        if let Some(&i) = index.get(tip) {
+            let l = &mut nodes[i as usize].label;
+            *l = (*l).min(k as u32);
+        }
+    }
+    for &i in order.iter().rev() {
+        let l = nodes[i as usize].label;
+        for &p in &parents[i as usize] {
+            let pl = &mut nodes[p as usize].label;
+            *pl = (*pl).min(l);
+        }
+    }
+    let mut slots: Vec<Option<Walked>> = nodes.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i as usize].take())
+        .collect()
 }
 
 /// What the walk has been through.

@@ -653,3 +653,32 @@ fn libgit2_inflates_with_zlib_rs() {
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     assert!(!maps.contains("libz.so"), "a shared libz is loaded");
 }
+
+/// The walk orders by commit time but never puts a child before its
+/// parent: a commit whose clock ran behind its parent's still comes after
+/// it, so a secret it carries on from the parent is the parent's. A commit
+/// two refs reach is labelled with the first (the checked-out branch).
+#[test]
+fn parents_come_first_whatever_the_clocks_say() {
+    let mut f = Fakes::new(71);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2024-05-01T00:00:00Z");
+    let token = f.github("ghp");
+    write(d, "a.env", format!("GITHUB_TOKEN={token}\n"));
+    let parent = commit(d, "parent", "2024-05-02T12:00:00Z");
+    // The same blob at a second path, committed "a day earlier".
+    write(d, "b.env", format!("GITHUB_TOKEN={token}\n"));
+    let child = commit(d, "skewed child", "2024-05-01T12:00:00Z");
+    git(d, &["tag", "v1"], "2024-05-03T00:00:00Z");
+    let (_, v) = scan_json(d, &["--history-only"]);
+    let found = finding(&v, &token);
+    let history: Vec<&Value> = found["locations"].as_array().unwrap().iter().collect();
+    assert_eq!(history.len(), 1, "one blob, one introduction: {found:#}");
+    let loc = history[0];
+    assert_eq!(loc["commit"], parent.as_str(), "{found:#}");
+    assert!(loc["path"].as_str().unwrap().ends_with("/a.env"), "{loc}");
+    assert_eq!(loc["refs"], serde_json::json!(["refs/heads/main"]));
+    assert_ne!(parent, child);
+    assert_eq!(v["stats"]["commits"], 2);
+}
