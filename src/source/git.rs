@@ -20,7 +20,7 @@ use std::sync::Arc;
 use git2::{Delta, ObjectType, Oid, Repository, Sort, TreeWalkMode, TreeWalkResult};
 use globset::GlobMatcher;
 
-use super::{display_path, Chunk, CommitInfo, Origin, ScanError, Sink};
+use super::{display_path, pack, Chunk, CommitInfo, Origin, ScanError, Sink};
 use crate::source::fs::CHUNK_OVERLAP;
 use crate::time::rfc3339;
 
@@ -634,6 +634,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         trees: OidSet::default(),
         blobs: std::mem::take(&mut plan.reached),
         last: HashMap::new(),
+        packs: pack::Trees::open(repo.path()),
     };
     let mut visit = |info: CommitInfo, tree: Oid, plan: &mut Plan| {
         plan.commit_done();
@@ -849,6 +850,8 @@ struct Seen {
     /// entry equal to its predecessor's was handled with it, and costs one
     /// comparison instead of a set lookup.
     last: HashMap<Vec<u8>, Vec<Oid>>,
+    /// Trees from the pack files, where it can read them.
+    packs: Option<pack::Trees>,
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by
@@ -881,25 +884,37 @@ fn walk_tree(
     if !seen.trees.insert(tree_id) {
         return;
     }
-    let tree = match repo.find_tree(tree_id) {
-        Ok(t) => t,
-        Err(e) => {
-            let path = String::from_utf8_lossy(prefix).into_owned();
-            plan.problems.push(ScanError::error(
-                if path.is_empty() {
-                    repo_name(repo)
-                } else {
-                    path
-                },
-                format!("git tree {tree_id} is missing or corrupt: {}", e.message()),
-            ));
-            return;
-        }
+    // From the packs directly where the reader is sure of the tree, else
+    // through libgit2, which says what is wrong with it if anything is.
+    let fast = seen.packs.as_mut().and_then(|p| p.tree(tree_id));
+    let parsed = fast
+        .as_deref()
+        .and_then(|raw| pack::entries(raw).collect::<Option<Vec<_>>>());
+    let fallback;
+    let list = match parsed {
+        Some(list) => list,
+        None => match repo.find_tree(tree_id) {
+            Ok(t) => {
+                fallback = raw_tree(&t);
+                pack::entries(&fallback).flatten().collect()
+            }
+            Err(e) => {
+                let path = String::from_utf8_lossy(prefix).into_owned();
+                plan.problems.push(ScanError::error(
+                    if path.is_empty() {
+                        repo_name(repo)
+                    } else {
+                        path
+                    },
+                    format!("git tree {tree_id} is missing or corrupt: {}", e.message()),
+                ));
+                return;
+            }
+        },
     };
     let before = seen.last.remove(prefix.as_slice()).unwrap_or_default();
-    let mut now = Vec::with_capacity(tree.len());
-    for (i, entry) in tree.iter().enumerate() {
-        let id = entry.id();
+    let mut now = Vec::with_capacity(list.len());
+    for (i, (name, id, kind)) in list.into_iter().enumerate() {
         now.push(id);
         if before.get(i) == Some(&id) {
             continue; // seen, with the directory's previous version
@@ -908,25 +923,44 @@ fn walk_tree(
         if len > 0 {
             prefix.push(b'/');
         }
-        prefix.extend_from_slice(entry.name_bytes());
-        match entry.kind() {
-            Some(ObjectType::Tree) => walk_tree(repo, id, prefix, seen, commit, at_head, plan),
-            Some(ObjectType::Blob) if seen.blobs.insert(id) => {
+        prefix.extend_from_slice(name);
+        match kind {
+            pack::Kind::Tree => walk_tree(repo, id, prefix, seen, commit, at_head, plan),
+            pack::Kind::Blob if seen.blobs.insert(id) => {
                 plan.job(BlobJob {
-                    oid: entry.id(),
+                    oid: id,
                     path: String::from_utf8_lossy(prefix).into_owned(),
                     commit: Some(commit.clone()),
-                    at_head: at_head.contains(&entry.id()),
+                    at_head: at_head.contains(&id),
                     lines: None,
                 });
             }
             // A submodule's gitlink: its history is its own repository's.
-            Some(ObjectType::Commit) => plan.submodules += 1,
-            _ => {}
+            pack::Kind::Gitlink => plan.submodules += 1,
+            pack::Kind::Blob => {}
         }
         prefix.truncate(len);
     }
     seen.last.insert(prefix.clone(), now);
+}
+
+/// A tree libgit2 read, in git's raw form (mode, name, id), its modes
+/// reduced to the three kinds the walk tells apart.
+fn raw_tree(tree: &git2::Tree) -> std::sync::Arc<[u8]> {
+    let mut raw = Vec::new();
+    for e in tree.iter() {
+        let mode: &[u8] = match e.kind() {
+            Some(ObjectType::Tree) => b"40000",
+            Some(ObjectType::Commit) => b"160000",
+            _ => b"100644",
+        };
+        raw.extend_from_slice(mode);
+        raw.push(b' ');
+        raw.extend_from_slice(e.name_bytes());
+        raw.push(0);
+        raw.extend_from_slice(e.id().as_bytes());
+    }
+    raw.into()
 }
 
 fn repo_name(repo: &Repository) -> String {

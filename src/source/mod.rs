@@ -4,6 +4,7 @@
 //! it knows nothing of rules or findings.
 pub mod fs;
 pub mod git;
+pub mod pack;
 
 use std::path::PathBuf;
 use std::sync::Arc;

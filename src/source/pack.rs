@@ -1,0 +1,570 @@
+//! Trees straight from a repository's pack files, for the history planner.
+//! Planning reads every distinct tree of the history once, and through
+//! libgit2 each read pays for an index search, locks, a fresh inflate
+//! stream, a shared base cache and an entry array: more than the inflating
+//! itself. Here the packs are mapped, an object is found by interpolation in
+//! the sorted index, one inflate stream is reset for each object, and every
+//! object a delta chain produces is kept (up to a budget) for the next
+//! version of the same directory, which is usually a delta on it.
+//!
+//! Only what is certain is answered: an object in no pack (loose, in an
+//! alternate), a delta on a base given by id, a damaged entry or one that is
+//! not a tree gives `None`, and the caller asks libgit2, which reports the
+//! problem if there is one.
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+
+use git2::Oid;
+use memmap2::Mmap;
+use zlib_rs::{Inflate, InflateFlush, Status};
+
+/// Bytes of objects kept for the delta chains of later reads.
+const CACHE_BYTES: usize = 32 << 20;
+/// Larger objects are not kept.
+const CACHE_ONE: usize = 1 << 20;
+/// Longer chains are left to libgit2 (git's own limit is far lower).
+const MAX_CHAIN: usize = 10_000;
+
+const OBJ_TREE: u8 = 2;
+const OBJ_OFS_DELTA: u8 = 6;
+const OBJ_REF_DELTA: u8 = 7;
+
+struct Pack {
+    idx: Mmap,
+    data: Mmap,
+    /// Objects in the index.
+    count: usize,
+}
+
+impl Pack {
+    fn open(idx_path: &Path) -> Option<Pack> {
+        // SAFETY: git never rewrites a pack or index in place; a repack
+        // writes new files and renames them, so the mapped bytes stay put.
+        let idx = unsafe { Mmap::map(&File::open(idx_path).ok()?) }.ok()?;
+        let data = unsafe { Mmap::map(&File::open(idx_path.with_extension("pack")).ok()?) }.ok()?;
+        // Version 2 only: `\377tOc`, 2, 256 fan-out counts, then ids.
+        if idx.len() < 8 + 256 * 4 || idx[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+            return None;
+        }
+        if data.len() < 12 || &data[..4] != b"PACK" {
+            return None;
+        }
+        let count = be32(&idx, 8 + 255 * 4) as usize;
+        // ids, CRCs and 4-byte offsets, then the trailer's two checksums.
+        if idx.len() < 8 + 256 * 4 + count * 28 + 40 {
+            return None;
+        }
+        Some(Pack { idx, data, count })
+    }
+
+    fn id(&self, i: usize) -> &[u8] {
+        let at = 8 + 256 * 4 + i * 20;
+        &self.idx[at..at + 20]
+    }
+
+    /// The offset of object `oid` in the pack, if the index lists it: the
+    /// fan-out narrows the range by the first byte, and since ids are
+    /// uniform, interpolating on the next eight bytes lands within a few
+    /// entries of the place.
+    fn find(&self, oid: &[u8]) -> Option<u64> {
+        let first = usize::from(oid[0]);
+        let mut lo = if first == 0 {
+            0
+        } else {
+            be32(&self.idx, 8 + (first - 1) * 4) as usize
+        };
+        let mut hi = be32(&self.idx, 8 + first * 4) as usize; // exclusive
+        if hi > self.count || lo > hi {
+            return None;
+        }
+        let key = |id: &[u8]| u64::from_be_bytes(id[1..9].try_into().expect("8 bytes"));
+        let want = key(oid);
+        while lo < hi {
+            let (a, b) = (key(self.id(lo)), key(self.id(hi - 1)));
+            let mid = if want <= a {
+                lo
+            } else if want >= b {
+                hi - 1
+            } else {
+                let span = (hi - 1 - lo) as u128;
+                lo + (span * u128::from(want - a) / u128::from(b - a)) as usize
+            };
+            match self.id(mid).cmp(oid) {
+                std::cmp::Ordering::Equal => return Some(self.offset(mid)),
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            }
+        }
+        None
+    }
+
+    fn offset(&self, i: usize) -> u64 {
+        let table = 8 + 256 * 4 + self.count * 24;
+        let small = be32(&self.idx, table + i * 4);
+        if small & 0x8000_0000 == 0 {
+            return u64::from(small);
+        }
+        let large = table + self.count * 4 + (small & 0x7fff_ffff) as usize * 8;
+        match self.idx.get(large..large + 8) {
+            Some(b) => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+            None => u64::MAX, // damaged: no such place, found nowhere
+        }
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// One entry of a pack at an offset: its type, inflated size, where its
+/// compressed bytes start, and for an offset delta its base's offset.
+struct Entry {
+    kind: u8,
+    size: usize,
+    body: usize,
+    base: Option<u64>,
+}
+
+fn entry(data: &[u8], at: u64) -> Option<Entry> {
+    let mut p = usize::try_from(at).ok()?;
+    let mut c = *data.get(p)?;
+    p += 1;
+    let kind = (c >> 4) & 7;
+    let mut size = usize::from(c & 15);
+    let mut shift = 4;
+    while c & 0x80 != 0 {
+        c = *data.get(p)?;
+        p += 1;
+        if shift > 56 {
+            return None;
+        }
+        size |= usize::from(c & 0x7f) << shift;
+        shift += 7;
+    }
+    let base = match kind {
+        OBJ_OFS_DELTA => {
+            let mut c = *data.get(p)?;
+            p += 1;
+            let mut back = u64::from(c & 0x7f);
+            while c & 0x80 != 0 {
+                c = *data.get(p)?;
+                p += 1;
+                back = ((back + 1) << 7) | u64::from(c & 0x7f);
+            }
+            Some(at.checked_sub(back)?)
+        }
+        OBJ_REF_DELTA => return None, // a base by id: libgit2's to resolve
+        1..=4 => None,
+        _ => return None,
+    };
+    Some(Entry {
+        kind,
+        size,
+        body: p,
+        base,
+    })
+}
+
+/// Hashes a (pack, offset) place: offsets are distinct and no adversary
+/// picks them, so one multiply mixes enough.
+#[derive(Default)]
+struct PlaceHasher(u64);
+
+impl Hasher for PlaceHasher {
+    fn finish(&self) -> u64 {
+        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | u64::from(*b)) ^ (self.0 >> 56);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(17) ^ n;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A reader of trees from the packs of one repository; one per thread.
+pub struct Trees {
+    packs: Vec<Pack>,
+    inflate: Inflate,
+    cache: Cache,
+}
+
+/// Trees kept by where they lie, the oldest dropped first.
+#[derive(Default)]
+struct Cache {
+    /// (pack, offset) → the tree there, its delta chain applied.
+    map: HashMap<(usize, u64), Arc<[u8]>, BuildHasherDefault<PlaceHasher>>,
+    order: VecDeque<(usize, u64)>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn keep(&mut self, pack: usize, at: u64, body: &Arc<[u8]>) {
+        if body.len() > CACHE_ONE {
+            return;
+        }
+        while self.bytes + body.len() > CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = self.map.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+        if self.map.insert((pack, at), body.clone()).is_none() {
+            self.order.push_back((pack, at));
+            self.bytes += body.len();
+        }
+    }
+}
+
+impl Trees {
+    /// The packs of the repository whose git directory is `git_dir`; `None`
+    /// when it has none this reader understands.
+    pub fn open(git_dir: &Path) -> Option<Trees> {
+        let mut idx: Vec<_> = std::fs::read_dir(git_dir.join("objects/pack"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+            .collect();
+        idx.sort();
+        let packs: Vec<Pack> = idx.iter().filter_map(|p| Pack::open(p)).collect();
+        if packs.is_empty() {
+            return None;
+        }
+        Some(Trees {
+            packs,
+            inflate: Inflate::new(true, 15),
+            cache: Cache::default(),
+        })
+    }
+
+    /// The raw content of tree `oid`, if it is in a pack and reads cleanly.
+    pub fn tree(&mut self, oid: Oid) -> Option<Arc<[u8]>> {
+        let id = oid.as_bytes();
+        let (pack, at) = self
+            .packs
+            .iter()
+            .enumerate()
+            .find_map(|(i, p)| p.find(id).map(|at| (i, at)))?;
+        let (kind, body) = self.resolve(pack, at)?;
+        (kind == OBJ_TREE).then_some(body)
+    }
+
+    /// The type and content of the object at `at`, its delta chain applied.
+    fn resolve(&mut self, pack: usize, at: u64) -> Option<(u8, Arc<[u8]>)> {
+        let data = &self.packs[pack].data;
+        // Down the chain to a cached object or a whole one.
+        let mut chain: Vec<(u64, Entry)> = Vec::new();
+        let mut here = at;
+        let (kind, mut body) = loop {
+            if let Some(b) = self.cache.map.get(&(pack, here)) {
+                // The type of a cached object is that of its chain's root,
+                // which only trees reach here; deltas keep their base's.
+                break (OBJ_TREE, b.clone());
+            }
+            let e = entry(data, here)?;
+            match e.base {
+                Some(base) => {
+                    if chain.len() == MAX_CHAIN {
+                        return None;
+                    }
+                    chain.push((here, e));
+                    here = base;
+                }
+                None => {
+                    let whole: Arc<[u8]> =
+                        inflate(&mut self.inflate, &data[e.body..], e.size)?.into();
+                    if e.kind != OBJ_TREE {
+                        return Some((e.kind, whole));
+                    }
+                    self.cache.keep(pack, here, &whole);
+                    break (e.kind, whole);
+                }
+            }
+        };
+        // Up again, each delta applied to what lies below it.
+        while let Some((off, e)) = chain.pop() {
+            let delta = inflate(&mut self.inflate, &data[e.body..], e.size)?;
+            body = apply(&body, &delta)?.into();
+            self.cache.keep(pack, off, &body);
+        }
+        Some((kind, body))
+    }
+}
+
+/// Inflates exactly `size` bytes from the zlib stream at the start of `input`.
+fn inflate(z: &mut Inflate, input: &[u8], size: usize) -> Option<Vec<u8>> {
+    z.reset(true);
+    // One spare byte: a stream longer than announced is damage, not data.
+    let mut out = vec![0u8; size + 1];
+    match z.decompress(input, &mut out, InflateFlush::Finish) {
+        Ok(Status::StreamEnd) if z.total_out() == size as u64 => {
+            out.truncate(size);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// `delta` applied to `base` (git's copy and insert instructions).
+fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
+    let mut p = 0;
+    let mut varint = || -> Option<usize> {
+        let mut v = 0usize;
+        let mut shift = 0;
+        loop {
+            let c = *delta.get(p)?;
+            p += 1;
+            if shift > 56 {
+                return None;
+            }
+            v |= usize::from(c & 0x7f) << shift;
+            shift += 7;
+            if c & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+    };
+    let base_size = varint()?;
+    let size = varint()?;
+    if base_size != base.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(size);
+    while p < delta.len() {
+        let op = delta[p];
+        p += 1;
+        if op & 0x80 != 0 {
+            let mut field = |bits: u8, n: usize| -> Option<usize> {
+                let mut v = 0usize;
+                for i in 0..n {
+                    if bits & (1 << i) != 0 {
+                        v |= usize::from(*delta.get(p)?) << (8 * i);
+                        p += 1;
+                    }
+                }
+                Some(v)
+            };
+            let offset = field(op & 0x0f, 4)?;
+            let mut len = field((op >> 4) & 0x07, 3)?;
+            if len == 0 {
+                len = 0x10000;
+            }
+            out.extend_from_slice(base.get(offset..offset.checked_add(len)?)?);
+        } else if op != 0 {
+            let n = usize::from(op);
+            out.extend_from_slice(delta.get(p..p + n)?);
+            p += n;
+        } else {
+            return None; // reserved
+        }
+    }
+    (out.len() == size).then_some(out)
+}
+
+/// What a tree entry is, by its mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Tree,
+    Blob,
+    /// A submodule's commit.
+    Gitlink,
+}
+
+/// The entries of raw tree content: name, id and kind; `None` at the first
+/// malformed entry.
+pub fn entries(raw: &[u8]) -> impl Iterator<Item = Option<(&[u8], Oid, Kind)>> + '_ {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let parsed = (|| {
+            let sp = memchr::memchr(b' ', rest)?;
+            let mode = &rest[..sp];
+            let nul = sp + 1 + memchr::memchr(0, &rest[sp + 1..])?;
+            let name = &rest[sp + 1..nul];
+            let id = rest.get(nul + 1..nul + 21)?;
+            let kind = match mode {
+                b"40000" => Kind::Tree,
+                b"160000" => Kind::Gitlink,
+                b"100644" | b"100755" | b"120000" | b"100664" | b"100640" => Kind::Blob,
+                _ => return None,
+            };
+            let oid = Oid::from_bytes(id).ok()?;
+            rest = &rest[nul + 21..];
+            Some((name, oid, kind))
+        })();
+        if parsed.is_none() {
+            rest = &[];
+        }
+        Some(parsed)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_copy_and_insert() {
+        let base = b"0123456789abcdef";
+        // base size 16, result size 9: copy 4 bytes from offset 10, insert "XYZ", copy 2 from 0.
+        let delta = [16, 9, 0x91, 10, 4, 3, b'X', b'Y', b'Z', 0x90, 2];
+        assert_eq!(apply(base, &delta).unwrap(), b"abcdXYZ01");
+        // A copy past the base's end, or the wrong base size, is damage.
+        assert!(apply(base, &[16, 4, 0x91, 14, 4]).is_none());
+        assert!(apply(base, &[15, 1, 1, b'x']).is_none());
+    }
+
+    #[test]
+    fn tree_entries_parse_and_stop_at_damage() {
+        let mut raw = Vec::new();
+        for (mode, name, byte) in [
+            ("100644", "a.env", 1u8),
+            ("40000", "src", 2),
+            ("160000", "sub", 3),
+        ] {
+            raw.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            raw.extend_from_slice(&[byte; 20]);
+        }
+        let got: Vec<_> = entries(&raw).map(|e| e.unwrap()).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, b"a.env");
+        assert_eq!(got[0].2, Kind::Blob);
+        assert_eq!(got[1].2, Kind::Tree);
+        assert_eq!(got[2].2, Kind::Gitlink);
+        assert_eq!(got[1].1, Oid::from_bytes(&[2; 20]).unwrap());
+        let cut = &raw[..raw.len() - 5];
+        assert!(entries(cut).any(|e| e.is_none()));
+    }
+
+    fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(dir)
+            .env_remove("GIT_DIR")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}");
+        out.stdout
+    }
+
+    /// Every tree of a repacked history (deep delta chains, both
+    /// directions) reads back exactly as git reads it; other objects give
+    /// `None`, as does an id in no pack.
+    #[test]
+    fn trees_read_as_git_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q"]);
+        for c in 0..40 {
+            for k in 0..3 {
+                let sub = d.join(format!("dir{k}/deep{}", c % 4));
+                std::fs::create_dir_all(&sub).unwrap();
+                std::fs::write(sub.join(format!("f{c}.txt")), format!("version {c} {k}\n"))
+                    .unwrap();
+            }
+            std::fs::write(d.join("top.txt"), format!("{c}\n")).unwrap();
+            git(d, &["add", "-A"]);
+            git(d, &["commit", "-q", "-m", &format!("c{c}")]);
+        }
+        git(d, &["repack", "-adq", "--depth=50", "--window=50"]);
+        let git_dir = d.join(".git");
+        let mut trees = Trees::open(&git_dir).expect("a pack");
+        let list = git(
+            d,
+            &[
+                "cat-file",
+                "--batch-all-objects",
+                "--batch-check=%(objectname) %(objecttype)",
+            ],
+        );
+        let (mut checked, mut deltas) = (0, 0);
+        for line in String::from_utf8(list).unwrap().lines() {
+            let (id, kind) = line.split_once(' ').unwrap();
+            let oid = Oid::from_str(id).unwrap();
+            if kind != "tree" {
+                assert!(trees.tree(oid).is_none(), "{kind} {id} read as a tree");
+                continue;
+            }
+            let want = git(d, &["cat-file", "tree", id]);
+            let got = trees
+                .tree(oid)
+                .unwrap_or_else(|| panic!("tree {id} not read"));
+            assert_eq!(&got[..], &want[..], "tree {id}");
+            assert!(entries(&got).all(|e| e.is_some()));
+            checked += 1;
+        }
+        let verify = git(
+            d,
+            &[
+                "verify-pack",
+                "-v",
+                &format!(
+                    "{}",
+                    std::fs::read_dir(git_dir.join("objects/pack"))
+                        .unwrap()
+                        .flatten()
+                        .map(|e| e.path())
+                        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+                        .unwrap()
+                        .display()
+                ),
+            ],
+        );
+        for line in String::from_utf8(verify).unwrap().lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() >= 7 && f[1] == "tree" {
+                deltas += 1;
+            }
+        }
+        assert!(checked > 100, "{checked} trees");
+        assert!(deltas > 50, "only {deltas} trees stored as deltas");
+        assert!(trees.tree(Oid::from_bytes(&[7; 20]).unwrap()).is_none());
+
+        // Damage anywhere in the pack: each tree reads right or not at all.
+        let pack = std::fs::read_dir(git_dir.join("objects/pack"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "pack"))
+            .unwrap();
+        let good = std::fs::read(&pack).unwrap();
+        let ids: Vec<(Oid, Vec<u8>)> = {
+            let list = git(d, &["rev-list", "--all", "--objects"]);
+            String::from_utf8(list)
+                .unwrap()
+                .lines()
+                .filter_map(|l| Oid::from_str(l.split(' ').next().unwrap()).ok())
+                .filter_map(|o| trees.tree(o).map(|t| (o, t.to_vec())))
+                .collect()
+        };
+        let mut f = crate::fakes::Fakes::new(9);
+        for _ in 0..40 {
+            let mut bad = good.clone();
+            let at = 12 + f.below(bad.len() - 32);
+            bad[at] ^= 1 << f.below(8);
+            std::fs::write(&pack, &bad).unwrap();
+            let mut t = Trees::open(&git_dir).unwrap();
+            for (oid, want) in &ids {
+                if let Some(got) = t.tree(*oid) {
+                    assert_eq!(&got[..], &want[..], "damage at {at} changed tree {oid}");
+                }
+            }
+        }
+        std::fs::write(&pack, &good).unwrap();
+    }
+}
