@@ -123,6 +123,8 @@ struct Plan<'a> {
     known: Option<Arc<OidSet>>,
     /// Every blob the walk reached (`plan_all` only).
     reached: OidSet,
+    /// The repository's packs, where this crate can read them itself.
+    packs: Option<Arc<pack::Packs>>,
 }
 
 impl Plan<'_> {
@@ -271,6 +273,7 @@ where
             format!("not a readable git repository: {}", e.message()),
         )
     })?;
+    let packs = pack::Packs::open(repo.path());
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BlobJob>>(QUEUE);
     let rx = std::sync::Mutex::new(rx);
     let lfs = AtomicUsize::new(0);
@@ -288,12 +291,20 @@ where
                     }
                 };
                 let odb = private_odb(&repo, worker.fetch_add(1, Ordering::Relaxed));
+                let mut reader = packs.clone().map(pack::Reader::new);
+                let mut buf = Vec::new();
                 let mut done = Vec::new();
                 loop {
                     let batch = rx.lock().expect("no panics while holding").recv();
                     let Ok(batch) = batch else { break };
                     for job in batch {
-                        match scan_blob(&repo, odb.as_ref(), location, &job, opts, &mut sink) {
+                        let read = Read {
+                            repo: &repo,
+                            odb: odb.as_ref(),
+                            packs: reader.as_mut(),
+                            buf: &mut buf,
+                        };
+                        match scan_blob(read, location, &job, opts, &mut sink) {
                             Outcome::Failed => continue,
                             Outcome::Lfs => {
                                 lfs.fetch_add(1, Ordering::Relaxed);
@@ -301,6 +312,9 @@ where
                             Outcome::Scanned => {}
                         }
                         done.push(job.oid);
+                        if buf.capacity() > 64 << 20 {
+                            buf = Vec::new(); // a huge blob's room, not kept
+                        }
                     }
                 }
                 scanned
@@ -329,6 +343,7 @@ where
                 submodules: 0,
                 known: opts.known_blobs.clone(),
                 reached: OidSet::default(),
+                packs: packs.clone(),
             };
             match &opts.range {
                 Range::All => plan_all(&repo, opts, &mut plan),
@@ -409,9 +424,18 @@ fn private_odb(repo: &Repository, n: usize) -> Option<git2::Odb<'static>> {
     Some(odb)
 }
 
+/// Where a worker reads blobs: its own reader of the packs, else its
+/// private object database, else the repository (which names the problem).
+struct Read<'a, 'r> {
+    repo: &'a Repository,
+    odb: Option<&'a git2::Odb<'r>>,
+    packs: Option<&'a mut pack::Reader>,
+    /// Where the packs' reader puts a blob; reused from blob to blob.
+    buf: &'a mut Vec<u8>,
+}
+
 fn scan_blob<S: Sink>(
-    repo: &Repository,
-    odb: Option<&git2::Odb<'_>>,
+    read: Read<'_, '_>,
     location: &RepoLocation,
     job: &BlobJob,
     opts: &GitOptions,
@@ -425,39 +449,47 @@ fn scan_blob<S: Sink>(
         lines: job.lines.clone(),
         blob: Some(job.oid),
     };
-    // The private database first; `repo` for what it lacks (alternates of
-    // alternates) and for the error message.
     let (object, blob);
-    let data: &[u8] = match odb
-        .and_then(|o| o.read(job.oid).ok())
-        .filter(|o| o.kind() == ObjectType::Blob)
-    {
-        Some(o) => {
-            object = o;
-            object.data()
+    let Read {
+        repo,
+        odb,
+        packs,
+        buf,
+    } = read;
+    let data: &[u8] = if packs.and_then(|p| p.blob(job.oid, buf)).is_some() {
+        buf
+    } else {
+        match odb
+            .and_then(|o| o.read(job.oid).ok())
+            .filter(|o| o.kind() == ObjectType::Blob)
+        {
+            Some(o) => {
+                object = o;
+                object.data()
+            }
+            None => match repo.find_blob(job.oid) {
+                Ok(b) => {
+                    blob = b;
+                    blob.content()
+                }
+                Err(e) => {
+                    let at = origin
+                        .commit
+                        .as_ref()
+                        .map(|c| format!(" (introduced in {})", &c.id[..12]))
+                        .unwrap_or_default();
+                    sink.problem(ScanError::error(
+                        &origin.path,
+                        format!(
+                            "git object {} is missing or corrupt{at}: {}",
+                            job.oid,
+                            e.message()
+                        ),
+                    ));
+                    return Outcome::Failed;
+                }
+            },
         }
-        None => match repo.find_blob(job.oid) {
-            Ok(b) => {
-                blob = b;
-                blob.content()
-            }
-            Err(e) => {
-                let at = origin
-                    .commit
-                    .as_ref()
-                    .map(|c| format!(" (introduced in {})", &c.id[..12]))
-                    .unwrap_or_default();
-                sink.problem(ScanError::error(
-                    &origin.path,
-                    format!(
-                        "git object {} is missing or corrupt{at}: {}",
-                        job.oid,
-                        e.message()
-                    ),
-                ));
-                return Outcome::Failed;
-            }
-        },
     };
     if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
         sink.skipped(&origin);
@@ -634,7 +666,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         trees: OidSet::default(),
         blobs: std::mem::take(&mut plan.reached),
         last: HashMap::new(),
-        packs: pack::Trees::open(repo.path()),
+        packs: plan.packs.clone().map(pack::Reader::new),
     };
     let mut visit = |info: CommitInfo, tree: Oid, plan: &mut Plan| {
         plan.commit_done();
@@ -851,7 +883,7 @@ struct Seen {
     /// comparison instead of a set lookup.
     last: HashMap<Vec<u8>, Vec<Oid>>,
     /// Trees from the pack files, where it can read them.
-    packs: Option<pack::Trees>,
+    packs: Option<pack::Reader>,
 }
 
 /// Commits reachable from `tips` and not from `hide`, oldest first (by

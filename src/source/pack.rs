@@ -1,16 +1,17 @@
-//! Trees straight from a repository's pack files, for the history planner.
-//! Planning reads every distinct tree of the history once, and through
-//! libgit2 each read pays for an index search, locks, a fresh inflate
-//! stream, a shared base cache and an entry array: more than the inflating
-//! itself. Here the packs are mapped, an object is found by interpolation in
-//! the sorted index, one inflate stream is reset for each object, and every
-//! object a delta chain produces is kept (up to a budget) for the next
-//! version of the same directory, which is usually a delta on it.
+//! Objects straight from a repository's pack files, for the history scan.
+//! Planning reads every distinct tree of the history once and the workers
+//! every distinct blob, and through libgit2 each read pays for an index
+//! search, locks, a fresh inflate stream and a shared base cache: for the
+//! small objects of a history, more than the inflating itself. Here the
+//! packs are mapped once for all threads, an object is found by
+//! interpolation in the sorted index, each thread resets one inflate stream
+//! for each object, and keeps what its delta chains produce (up to a
+//! budget) for the next version of the same file, usually a delta on it.
 //!
 //! Only what is certain is answered: an object in no pack (loose, in an
-//! alternate), a delta on a base given by id, a damaged entry or one that is
-//! not a tree gives `None`, and the caller asks libgit2, which reports the
-//! problem if there is one.
+//! alternate), a delta on a base given by id, a damaged entry or one of
+//! another type gives `None`, and the caller asks libgit2, which reports
+//! the problem if there is one.
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -21,14 +22,20 @@ use git2::Oid;
 use memmap2::Mmap;
 use zlib_rs::{Inflate, InflateFlush, Status};
 
-/// Bytes of objects kept for the delta chains of later reads.
+/// Bytes of objects each thread keeps for the delta chains of later reads.
 const CACHE_BYTES: usize = 32 << 20;
+/// After each thread has read this much of the packs, it lets the mapped
+/// pages go (they stay in the page cache): the resident set stays bounded
+/// however large the packs are.
+const RELEASE_BYTES: usize = 64 << 20;
 /// Larger objects are not kept.
 const CACHE_ONE: usize = 1 << 20;
 /// Longer chains are left to libgit2 (git's own limit is far lower).
 const MAX_CHAIN: usize = 10_000;
 
-const OBJ_TREE: u8 = 2;
+/// The object types of a pack entry.
+pub const OBJ_TREE: u8 = 2;
+pub const OBJ_BLOB: u8 = 3;
 const OBJ_OFS_DELTA: u8 = 6;
 const OBJ_REF_DELTA: u8 = 7;
 
@@ -190,46 +197,15 @@ impl Hasher for PlaceHasher {
     }
 }
 
-/// A reader of trees from the packs of one repository; one per thread.
-pub struct Trees {
+/// The mapped packs of one repository, shared by the threads that read it.
+pub struct Packs {
     packs: Vec<Pack>,
-    inflate: Inflate,
-    cache: Cache,
 }
 
-/// Trees kept by where they lie, the oldest dropped first.
-#[derive(Default)]
-struct Cache {
-    /// (pack, offset) → the tree there, its delta chain applied.
-    map: HashMap<(usize, u64), Arc<[u8]>, BuildHasherDefault<PlaceHasher>>,
-    order: VecDeque<(usize, u64)>,
-    bytes: usize,
-}
-
-impl Cache {
-    fn keep(&mut self, pack: usize, at: u64, body: &Arc<[u8]>) {
-        if body.len() > CACHE_ONE {
-            return;
-        }
-        while self.bytes + body.len() > CACHE_BYTES {
-            let Some(old) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(b) = self.map.remove(&old) {
-                self.bytes -= b.len();
-            }
-        }
-        if self.map.insert((pack, at), body.clone()).is_none() {
-            self.order.push_back((pack, at));
-            self.bytes += body.len();
-        }
-    }
-}
-
-impl Trees {
+impl Packs {
     /// The packs of the repository whose git directory is `git_dir`; `None`
     /// when it has none this reader understands.
-    pub fn open(git_dir: &Path) -> Option<Trees> {
+    pub fn open(git_dir: &Path) -> Option<Arc<Packs>> {
         let mut idx: Vec<_> = std::fs::read_dir(git_dir.join("objects/pack"))
             .ok()?
             .flatten()
@@ -238,39 +214,87 @@ impl Trees {
             .collect();
         idx.sort();
         let packs: Vec<Pack> = idx.iter().filter_map(|p| Pack::open(p)).collect();
-        if packs.is_empty() {
-            return None;
+        (!packs.is_empty()).then(|| Arc::new(Packs { packs }))
+    }
+
+    /// Lets every mapped page go; the next read maps it again.
+    fn release(&self) {
+        for p in &self.packs {
+            // SAFETY: read-only mappings of files git does not change in
+            // place: a page dropped here reads back the same bytes.
+            unsafe {
+                let _ = p.data.unchecked_advise(memmap2::UncheckedAdvice::DontNeed);
+                let _ = p.idx.unchecked_advise(memmap2::UncheckedAdvice::DontNeed);
+            }
         }
-        Some(Trees {
+    }
+}
+
+/// One thread's reader of the objects in [`Packs`].
+pub struct Reader {
+    packs: Arc<Packs>,
+    inflate: Inflate,
+    cache: Cache,
+    /// Pack bytes read since the mapped pages were last let go.
+    read: usize,
+}
+
+impl Reader {
+    pub fn new(packs: Arc<Packs>) -> Reader {
+        Reader {
             packs,
             inflate: Inflate::new(true, 15),
             cache: Cache::default(),
-        })
+            read: 0,
+        }
     }
 
     /// The raw content of tree `oid`, if it is in a pack and reads cleanly.
-    pub fn tree(&mut self, oid: Oid) -> Option<Arc<[u8]>> {
+    /// Trees are kept: the directory's next version is a delta on this one,
+    /// or this one on it.
+    pub fn tree(&mut self, oid: Oid) -> Option<Arc<Vec<u8>>> {
+        let (pack, at) = self.find(oid)?;
+        let mut out = Vec::new();
+        self.resolve(pack, at, OBJ_TREE, &mut out)?;
+        let tree = Arc::new(out);
+        self.cache.keep(pack, at, OBJ_TREE, &tree);
+        Some(tree)
+    }
+
+    /// Reads blob `oid` into `out` (its old content replaced), if it is in
+    /// a pack and reads cleanly.
+    pub fn blob(&mut self, oid: Oid, out: &mut Vec<u8>) -> Option<()> {
+        let (pack, at) = self.find(oid)?;
+        self.resolve(pack, at, OBJ_BLOB, out)
+    }
+
+    fn find(&mut self, oid: Oid) -> Option<(usize, u64)> {
+        if self.read > RELEASE_BYTES {
+            self.packs.release();
+            self.read = 0;
+        }
         let id = oid.as_bytes();
-        let (pack, at) = self
+        self.packs
             .packs
             .iter()
             .enumerate()
-            .find_map(|(i, p)| p.find(id).map(|at| (i, at)))?;
-        let (kind, body) = self.resolve(pack, at)?;
-        (kind == OBJ_TREE).then_some(body)
+            .find_map(|(i, p)| p.find(id).map(|at| (i, at)))
     }
 
-    /// The type and content of the object at `at`, its delta chain applied.
-    fn resolve(&mut self, pack: usize, at: u64) -> Option<(u8, Arc<[u8]>)> {
-        let data = &self.packs[pack].data;
-        // Down the chain to a cached object or a whole one.
+    /// Writes the content of the object at `at` into `out`, its delta chain
+    /// applied, when it is of type `want`. The objects the chain passes
+    /// through are kept for later chains.
+    fn resolve(&mut self, pack: usize, at: u64, want: u8, out: &mut Vec<u8>) -> Option<()> {
+        let data = &self.packs.packs[pack].data;
+        // Down the chain to a kept object or a whole one.
         let mut chain: Vec<(u64, Entry)> = Vec::new();
         let mut here = at;
-        let (kind, mut body) = loop {
-            if let Some(b) = self.cache.map.get(&(pack, here)) {
-                // The type of a cached object is that of its chain's root,
-                // which only trees reach here; deltas keep their base's.
-                break (OBJ_TREE, b.clone());
+        let base = loop {
+            if let Some((kind, b)) = self.cache.map.get(&(pack, here)) {
+                if *kind != want {
+                    return None;
+                }
+                break Ok(b.clone());
             }
             let e = entry(data, here)?;
             match e.base {
@@ -281,43 +305,102 @@ impl Trees {
                     chain.push((here, e));
                     here = base;
                 }
-                None => {
-                    let whole: Arc<[u8]> =
-                        inflate(&mut self.inflate, &data[e.body..], e.size)?.into();
-                    if e.kind != OBJ_TREE {
-                        return Some((e.kind, whole));
-                    }
-                    self.cache.keep(pack, here, &whole);
-                    break (e.kind, whole);
-                }
+                None if e.kind == want => break Err(e),
+                None => return None,
+            }
+        };
+        let mut below: Arc<Vec<u8>> = match base {
+            Ok(kept) if chain.is_empty() => {
+                out.clear();
+                out.extend_from_slice(&kept);
+                return Some(());
+            }
+            Ok(kept) => kept,
+            Err(e) if chain.is_empty() => {
+                self.read += e.size;
+                return inflate(&mut self.inflate, &data[e.body..], e.size, out);
+            }
+            Err(e) => {
+                self.read += e.size;
+                let mut whole = Vec::new();
+                inflate(&mut self.inflate, &data[e.body..], e.size, &mut whole)?;
+                let whole = Arc::new(whole);
+                self.cache.keep(pack, here, want, &whole);
+                whole
             }
         };
         // Up again, each delta applied to what lies below it.
+        let mut delta = Vec::new();
         while let Some((off, e)) = chain.pop() {
-            let delta = inflate(&mut self.inflate, &data[e.body..], e.size)?;
-            body = apply(&body, &delta)?.into();
-            self.cache.keep(pack, off, &body);
+            self.read += e.size;
+            inflate(&mut self.inflate, &data[e.body..], e.size, &mut delta)?;
+            if chain.is_empty() {
+                return apply(&below, &delta, out);
+            }
+            let mut next = Vec::new();
+            apply(&below, &delta, &mut next)?;
+            below = Arc::new(next);
+            self.cache.keep(pack, off, want, &below);
         }
-        Some((kind, body))
+        unreachable!("a non-empty chain returns from its last delta")
     }
 }
 
-/// Inflates exactly `size` bytes from the zlib stream at the start of `input`.
-fn inflate(z: &mut Inflate, input: &[u8], size: usize) -> Option<Vec<u8>> {
+/// Where an object lies: its pack's index in [`Packs`] and its offset.
+type Place = (usize, u64);
+
+/// Objects kept by where they lie, the oldest dropped first.
+#[derive(Default)]
+struct Cache {
+    /// (pack, offset) → the type and content of the object there, its
+    /// delta chain applied.
+    map: HashMap<Place, (u8, Arc<Vec<u8>>), BuildHasherDefault<PlaceHasher>>,
+    order: VecDeque<Place>,
+    bytes: usize,
+}
+
+impl Cache {
+    fn keep(&mut self, pack: usize, at: u64, kind: u8, body: &Arc<Vec<u8>>) {
+        if body.len() > CACHE_ONE {
+            return;
+        }
+        while self.bytes + body.len() > CACHE_BYTES {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            if let Some((_, b)) = self.map.remove(&old) {
+                self.bytes -= b.len();
+            }
+        }
+        if self.map.insert((pack, at), (kind, body.clone())).is_none() {
+            self.order.push_back((pack, at));
+            self.bytes += body.len();
+        }
+    }
+}
+
+/// Inflates into `out` exactly `size` bytes from the zlib stream at the
+/// start of `input`.
+fn inflate(z: &mut Inflate, input: &[u8], size: usize, out: &mut Vec<u8>) -> Option<()> {
     z.reset(true);
+    out.clear();
     // One spare byte: a stream longer than announced is damage, not data.
-    let mut out = vec![0u8; size + 1];
-    match z.decompress(input, &mut out, InflateFlush::Finish) {
+    out.reserve(size + 1);
+    let spare = &mut out.spare_capacity_mut()[..size + 1];
+    match z.decompress_uninit(input, spare, InflateFlush::Finish) {
         Ok(Status::StreamEnd) if z.total_out() == size as u64 => {
-            out.truncate(size);
-            Some(out)
+            // SAFETY: inflate wrote the first `size` bytes of the spare
+            // capacity, as its count says.
+            unsafe { out.set_len(size) };
+            Some(())
         }
         _ => None,
     }
 }
 
-/// `delta` applied to `base` (git's copy and insert instructions).
-fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
+/// `delta` applied to `base` (git's copy and insert instructions), into
+/// `out` (its old content replaced).
+fn apply(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let mut p = 0;
     let mut varint = || -> Option<usize> {
         let mut v = 0usize;
@@ -340,7 +423,8 @@ fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     if base_size != base.len() {
         return None;
     }
-    let mut out = Vec::with_capacity(size);
+    out.clear();
+    out.reserve(size);
     while p < delta.len() {
         let op = delta[p];
         p += 1;
@@ -369,7 +453,7 @@ fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
             return None; // reserved
         }
     }
-    (out.len() == size).then_some(out)
+    (out.len() == size).then_some(())
 }
 
 /// What a tree entry is, by its mode.
@@ -421,10 +505,12 @@ mod tests {
         let base = b"0123456789abcdef";
         // base size 16, result size 9: copy 4 bytes from offset 10, insert "XYZ", copy 2 from 0.
         let delta = [16, 9, 0x91, 10, 4, 3, b'X', b'Y', b'Z', 0x90, 2];
-        assert_eq!(apply(base, &delta).unwrap(), b"abcdXYZ01");
+        let mut out = b"old".to_vec();
+        apply(base, &delta, &mut out).unwrap();
+        assert_eq!(out, b"abcdXYZ01");
         // A copy past the base's end, or the wrong base size, is damage.
-        assert!(apply(base, &[16, 4, 0x91, 14, 4]).is_none());
-        assert!(apply(base, &[15, 1, 1, b'x']).is_none());
+        assert!(apply(base, &[16, 4, 0x91, 14, 4], &mut out).is_none());
+        assert!(apply(base, &[15, 1, 1, b'x'], &mut out).is_none());
     }
 
     #[test]
@@ -483,7 +569,8 @@ mod tests {
         }
         git(d, &["repack", "-adq", "--depth=50", "--window=50"]);
         let git_dir = d.join(".git");
-        let mut trees = Trees::open(&git_dir).expect("a pack");
+        let packs = Packs::open(&git_dir).expect("a pack");
+        let mut trees = Reader::new(packs.clone());
         let list = git(
             d,
             &[
@@ -496,6 +583,12 @@ mod tests {
         for line in String::from_utf8(list).unwrap().lines() {
             let (id, kind) = line.split_once(' ').unwrap();
             let oid = Oid::from_str(id).unwrap();
+            if kind == "blob" {
+                let want = git(d, &["cat-file", "blob", id]);
+                let mut got = b"stale".to_vec();
+                trees.blob(oid, &mut got).unwrap();
+                assert_eq!(got, want, "blob {id}");
+            }
             if kind != "tree" {
                 assert!(trees.tree(oid).is_none(), "{kind} {id} read as a tree");
                 continue;
@@ -558,7 +651,7 @@ mod tests {
             let at = 12 + f.below(bad.len() - 32);
             bad[at] ^= 1 << f.below(8);
             std::fs::write(&pack, &bad).unwrap();
-            let mut t = Trees::open(&git_dir).unwrap();
+            let mut t = Reader::new(Packs::open(&git_dir).unwrap());
             for (oid, want) in &ids {
                 if let Some(got) = t.tree(*oid) {
                     assert_eq!(&got[..], &want[..], "damage at {at} changed tree {oid}");

@@ -682,3 +682,72 @@ fn parents_come_first_whatever_the_clocks_say() {
     assert_ne!(parent, child);
     assert_eq!(v["stats"]["commits"], 2);
 }
+
+/// A packed history (read by keytrace's own pack reader) with one blob
+/// damaged inside the pack: that blob is an error naming it, every other
+/// secret is still found.
+#[test]
+fn a_damaged_object_in_a_pack_is_an_error_not_an_end() {
+    let mut f = Fakes::new(74);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2024-06-01T00:00:00Z");
+    let keep = f.github("ghp");
+    write(d, "keep.env", format!("GITHUB_TOKEN={keep}\n"));
+    let broken = f.npm();
+    write(d, "broken.env", format!("NPM_TOKEN={broken}\n"));
+    commit(d, "two", "2024-06-02T00:00:00Z");
+    for i in 0..5 {
+        write(d, "notes.md", format!("note {i}\n"));
+        commit(d, "note", "2024-06-03T00:00:00Z");
+    }
+    git(d, &["repack", "-adq"], "2024-06-04T00:00:00Z");
+    let blob = git(d, &["rev-parse", "HEAD:broken.env"], "2024-06-04T00:00:00Z");
+    let pack_dir = d.join(".git/objects/pack");
+    let idx = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .unwrap();
+    let listing = git(
+        d,
+        &["verify-pack", "-v", idx.to_str().unwrap()],
+        "2024-06-04T00:00:00Z",
+    );
+    let offset: usize = listing
+        .lines()
+        .find(|l| l.starts_with(&blob))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pack = idx.with_extension("pack");
+    let mut bytes = std::fs::read(&pack).unwrap();
+    // Past the entry's header and the zlib header: the deflate data.
+    bytes[offset + 4] ^= 0x55;
+    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pack, perms).unwrap();
+    std::fs::write(&pack, bytes).unwrap();
+
+    let (code, v) = scan_json(d, &["--history-only"]);
+    assert_eq!(code, 1);
+    let errors = v["errors"].as_array().unwrap();
+    assert!(
+        errors.iter().any(|e| e["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("git object {blob} is missing or corrupt"))),
+        "{errors:#?}"
+    );
+    let fps: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap())
+        .collect();
+    assert!(fps.contains(&keytrace::finding::fingerprint(keep.as_bytes()).as_str()));
+    assert!(!fps.contains(&keytrace::finding::fingerprint(broken.as_bytes()).as_str()));
+}
