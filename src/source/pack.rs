@@ -23,11 +23,11 @@ use memmap2::Mmap;
 use zlib_rs::{Inflate, InflateFlush, Status};
 
 /// Bytes of objects each thread keeps for the delta chains of later reads.
-const CACHE_BYTES: usize = 32 << 20;
+const CACHE_BYTES: usize = 16 << 20;
 /// After each thread has read this much of the packs, it lets the mapped
 /// pages go (they stay in the page cache): the resident set stays bounded
 /// however large the packs are.
-const RELEASE_BYTES: usize = 64 << 20;
+const RELEASE_BYTES: usize = 32 << 20;
 /// Larger objects are not kept.
 const CACHE_ONE: usize = 1 << 20;
 /// Longer chains are left to libgit2 (git's own limit is far lower).
