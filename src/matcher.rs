@@ -171,6 +171,11 @@ impl Matcher {
         for &(r, ws, we) in windows.iter() {
             let rule = &rules[r];
             let rank = rank(rule);
+            if rule.spec.validator == Some(Validator::Generic)
+                && !validate::may_assign(&hay[ws..we])
+            {
+                continue;
+            }
             for caps in rule.regex().captures_iter(&hay[ws..we]) {
                 let Some(s) = caps.get(rule.secret_group) else {
                     continue;

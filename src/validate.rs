@@ -1187,6 +1187,31 @@ fn counts_up(v: &[u8]) -> bool {
     false
 }
 
+/// Whether the generic rule's pattern may match in `text`: it needs an
+/// assignment (`=`, `:`, `:=`, `=>`) followed, past spaces and one quote, by
+/// twelve or more characters a value may hold. Most lines that name a
+/// secret hold none (`token = get_token(req)`, `password: str`), and this
+/// look at their operators is cheaper than the rule's regex. A test holds it
+/// to the pattern: wherever the regex matches, this says it may.
+pub fn may_assign(text: &[u8]) -> bool {
+    // `\s` of the pattern (ASCII), and what its value class leaves out.
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    let value = |b: u8| !space(b) && !b"\"'`,;&()[]{}<>\\".contains(&b);
+    memchr::memchr2_iter(b'=', b':', text).any(|p| {
+        let mut q = p + 1;
+        if text[p] == b'=' && text.get(q) == Some(&b'>') {
+            q += 1;
+        }
+        while q < text.len() && space(text[q]) {
+            q += 1;
+        }
+        if q < text.len() && matches!(text[q], b'"' | b'\'' | b'`') {
+            q += 1;
+        }
+        text[q..].iter().take(12).take_while(|&&b| value(b)).count() == 12
+    })
+}
+
 /// The generic rule's check of a value and the name it is assigned to.
 pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
     // The rule's pattern leaves the value's length open (a bound such as
@@ -1289,6 +1314,76 @@ fn is_uuid(v: &[u8]) -> bool {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_hexdigit(),
         })
+}
+
+#[cfg(test)]
+mod may_assign_tests {
+    use super::may_assign;
+
+    /// Wherever the generic rule's regex matches, `may_assign` says it may:
+    /// on its examples and on many random lines of the pieces it is made of.
+    #[test]
+    fn may_assign_holds_wherever_the_pattern_matches() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let rule = set.get("generic-secret-assignment").unwrap();
+        for ex in &rule.spec.examples {
+            assert!(may_assign(ex.as_bytes()), "{ex}");
+        }
+        const PIECES: &[&str] = &[
+            "token",
+            "Secret",
+            "DB_PASSWORD",
+            "api-key",
+            "x",
+            "_",
+            ".",
+            "-",
+            "=",
+            ":",
+            ":=",
+            "=>",
+            "==",
+            " ",
+            "  ",
+            "\t",
+            "\"",
+            "'",
+            "`",
+            "(",
+            ")",
+            "{",
+            "}",
+            "<",
+            ">",
+            ";",
+            ",",
+            "&",
+            "\\",
+            "/",
+            "$",
+            "aB3dE6",
+            "Zq9",
+            "k1zPZM6uVxMQ",
+            "0123456789",
+            "+",
+            "%",
+        ];
+        let mut f = crate::fakes::Fakes::new(11);
+        let (mut matched, mut skipped) = (0, 0);
+        for _ in 0..200_000 {
+            let n = 1 + f.below(12);
+            let line: String = (0..n).map(|_| PIECES[f.below(PIECES.len())]).collect();
+            let hit = rule.regex().is_match(line.as_bytes());
+            if hit {
+                matched += 1;
+                assert!(may_assign(line.as_bytes()), "{line:?}");
+            } else if !may_assign(line.as_bytes()) {
+                skipped += 1;
+            }
+        }
+        // Enough of both kinds for the property to mean something.
+        assert!(matched > 1000 && skipped > 10_000, "{matched} {skipped}");
+    }
 }
 
 #[cfg(test)]
