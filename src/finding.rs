@@ -50,20 +50,37 @@ pub fn fingerprint(secret: &[u8]) -> String {
 /// At most the first 4 and the last 2 characters; fewer for short secrets,
 /// so that at least two thirds of any secret stay hidden.
 pub fn redact(secret: &[u8]) -> String {
+    if secret.is_ascii() {
+        // One byte a character: no decoding needed.
+        let n = secret.len();
+        let (head, tail) = shown(n);
+        let mut out = String::with_capacity(head + tail + 3);
+        out.extend(secret[..head].iter().map(|&b| char::from(b)));
+        out.push('…');
+        out.extend(secret[n - tail..].iter().map(|&b| char::from(b)));
+        out.retain(|c| c != '\n' && c != '\r');
+        return out;
+    }
     let s = String::from_utf8_lossy(secret);
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
-    let (head, tail) = match n {
-        0..=5 => (0, 0),
-        6..=11 => (1, 0),
-        12..=17 => (2, 1),
-        _ => (4, 2),
-    };
+    let (head, tail) = shown(n);
     let mut out: String = chars[..head].iter().collect();
     out.push('…');
     out.extend(&chars[n - tail..]);
     out.retain(|c| c != '\n' && c != '\r');
     out
+}
+
+/// How many leading and trailing characters of an `n`-character secret
+/// [`redact`] shows.
+fn shown(n: usize) -> (usize, usize) {
+    match n {
+        0..=5 => (0, 0),
+        6..=11 => (1, 0),
+        12..=17 => (2, 1),
+        _ => (4, 2),
+    }
 }
 
 /// How sure keytrace is that a finding is a live credential.
@@ -93,8 +110,10 @@ impl Confidence {
 /// `*.test.ts`, `*.spec.js`, `test_*.py`, `*_test.py`, `*Test.java`,
 /// `*_spec.rb`).
 pub fn is_test_path(relative: &str) -> bool {
-    let mut parts: Vec<&str> = relative.split(['/', '\\']).collect();
-    let file = parts.pop().unwrap_or("");
+    let (dirs, file) = match relative.rfind(['/', '\\']) {
+        Some(i) => (&relative[..i], &relative[i + 1..]),
+        None => ("", relative),
+    };
     const DIRS: &[&str] = &[
         "test",
         "tests",
@@ -111,9 +130,9 @@ pub fn is_test_path(relative: &str) -> bool {
         "mocks",
         "__fixtures__",
     ];
-    if parts
-        .iter()
-        .any(|p| DIRS.contains(&p.to_ascii_lowercase().as_str()))
+    if dirs
+        .split(['/', '\\'])
+        .any(|p| DIRS.iter().any(|d| p.eq_ignore_ascii_case(d)))
     {
         return true;
     }
@@ -355,7 +374,29 @@ fn doubt(
 /// secret): the parts are merged and finished in parallel.
 const SHARDS: usize = 16;
 
-type Shard = HashMap<(usize, Secret), Finding>;
+type Shard = HashMap<(usize, Secret), Finding, std::hash::BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: keys are a rule index and secret bytes, short and chosen by no
+/// adversary a scan cares about; SipHash would cost more than the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
 
 /// Groups matches into findings by (rule, secret value). Each scanning
 /// thread keeps one; [`finish`] merges them.
@@ -366,7 +407,7 @@ pub struct Collector {
 impl Default for Collector {
     fn default() -> Collector {
         Collector {
-            shards: (0..SHARDS).map(|_| HashMap::new()).collect(),
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
         }
     }
 }
