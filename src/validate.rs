@@ -1194,9 +1194,19 @@ fn counts_up(v: &[u8]) -> bool {
 /// look at their operators is cheaper than the rule's regex. A test holds it
 /// to the pattern: wherever the regex matches, this says it may.
 pub fn may_assign(text: &[u8]) -> bool {
-    // `\s` of the pattern (ASCII), and what its value class leaves out.
+    // `\s` of the pattern (ASCII), and the bytes its value class takes.
     let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
-    let value = |b: u8| !space(b) && !b"\"'`,;&()[]{}<>\\".contains(&b);
+    const VALUE: [bool; 256] = {
+        let mut t = [true; 256];
+        let not = b" \t\n\x0B\x0C\r\"'`,;&()[]{}<>\\";
+        let mut i = 0;
+        while i < not.len() {
+            t[not[i] as usize] = false;
+            i += 1;
+        }
+        t
+    };
+    let value = |b: u8| VALUE[usize::from(b)];
     memchr::memchr2_iter(b'=', b':', text).any(|p| {
         let mut q = p + 1;
         if text[p] == b'=' && text.get(q) == Some(&b'>') {
