@@ -59,14 +59,18 @@ pub fn entropy(bytes: &[u8]) -> f64 {
         counts[b as usize] += 1;
     }
     let n = bytes.len() as f64;
-    let sum: f64 = counts
-        .iter()
-        .filter(|&&c| c > 1)
-        .map(|&c| match table.get(c as usize) {
-            Some(&t) => t,
-            None => f64::from(c) * f64::from(c).log2(),
-        })
-        .sum();
+    // Over the value's own bytes, each taken once, rather than all 256
+    // counts: secrets are short.
+    let mut sum = 0.0;
+    for &b in bytes {
+        let c = std::mem::take(&mut counts[b as usize]);
+        if c > 1 {
+            sum += match table.get(c as usize) {
+                Some(&t) => t,
+                None => f64::from(c) * f64::from(c).log2(),
+            };
+        }
+    }
     (n.log2() - sum / n).max(0.0)
 }
 
