@@ -34,6 +34,7 @@ const CACHE_ONE: usize = 1 << 20;
 const MAX_CHAIN: usize = 10_000;
 
 /// The object types of a pack entry.
+pub const OBJ_COMMIT: u8 = 1;
 pub const OBJ_TREE: u8 = 2;
 pub const OBJ_BLOB: u8 = 3;
 const OBJ_OFS_DELTA: u8 = 6;
@@ -264,8 +265,14 @@ impl Reader {
     /// Reads blob `oid` into `out` (its old content replaced), if it is in
     /// a pack and reads cleanly.
     pub fn blob(&mut self, oid: Oid, out: &mut Vec<u8>) -> Option<()> {
+        self.read(oid, OBJ_BLOB, out)
+    }
+
+    /// Reads object `oid` into `out` if it is of type `kind`, in a pack, and
+    /// reads cleanly.
+    pub fn read(&mut self, oid: Oid, kind: u8, out: &mut Vec<u8>) -> Option<()> {
         let (pack, at) = self.find(oid)?;
-        self.resolve(pack, at, OBJ_BLOB, out)
+        self.resolve(pack, at, kind, out)
     }
 
     fn find(&mut self, oid: Oid) -> Option<(usize, u64)> {
@@ -456,6 +463,68 @@ fn apply(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
     (out.len() == size).then_some(())
 }
 
+/// What the history walk needs of a commit.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Commit<'a> {
+    pub tree: Oid,
+    pub parents: Vec<Oid>,
+    /// The author's name and email, trimmed, as libgit2 reads them.
+    pub name: &'a [u8],
+    pub email: &'a [u8],
+    pub author_time: i64,
+    pub commit_time: i64,
+}
+
+/// The headers of raw commit content; `None` for anything not laid out as
+/// git writes it (libgit2, which is stricter about the rest, decides then).
+pub fn parse_commit(raw: &[u8]) -> Option<Commit<'_>> {
+    let mut lines = raw.split(|&b| b == b'\n');
+    let hex = |h: &[u8]| Oid::from_str(std::str::from_utf8(h).ok()?).ok();
+    let tree = hex(lines.next()?.strip_prefix(b"tree ")?)?;
+    let mut parents = Vec::new();
+    let mut line = lines.next()?;
+    while let Some(p) = line.strip_prefix(b"parent ") {
+        parents.push(hex(p)?);
+        line = lines.next()?;
+    }
+    let (name, email, author_time) = signature(line.strip_prefix(b"author ")?)?;
+    let (_, _, commit_time) = signature(lines.next()?.strip_prefix(b"committer ")?)?;
+    Some(Commit {
+        tree,
+        parents,
+        name,
+        email,
+        author_time,
+        commit_time,
+    })
+}
+
+/// Name, email and time of `Name <email> time zone`: the email between the
+/// last `<` and the last `>`, both trimmed, as libgit2 splits them.
+fn signature(s: &[u8]) -> Option<(&[u8], &[u8], i64)> {
+    let lt = memchr::memrchr(b'<', s)?;
+    let gt = memchr::memrchr(b'>', s)?;
+    if gt <= lt {
+        return None;
+    }
+    let rest = s.get(gt + 2..).unwrap_or_default();
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let time = match digits {
+        0 if rest.is_empty() => 0,
+        0 => return None, // not a time: libgit2 says what is wrong
+        _ => std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?,
+    };
+    Some((trim(&s[..lt]), trim(&s[lt + 1..gt]), time))
+}
+
+/// `b` without the whitespace libgit2 trims from names and emails.
+fn trim(b: &[u8]) -> &[u8] {
+    let sp = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
+    let start = b.iter().position(|c| !sp(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !sp(c)).map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
 /// What a tree entry is, by its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -499,6 +568,25 @@ pub fn entries(raw: &[u8]) -> impl Iterator<Item = Option<(&[u8], Oid, Kind)>> +
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commits_parse_as_libgit2_reads_them() {
+        let raw = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 0123456789012345678901234567890123456789\nparent 1111111111111111111111111111111111111111\nauthor  Ann <Dev> <ann@example.org > 1704067200 +0100\ncommitter C <c@x> 1704070800 -0500\ngpgsig -----BEGIN\n  more\n\nmessage\n";
+        let c = parse_commit(raw).unwrap();
+        assert_eq!(
+            c.tree.to_string(),
+            "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+        );
+        assert_eq!(c.parents.len(), 2);
+        assert_eq!(c.name, b"Ann <Dev>");
+        assert_eq!(c.email, b"ann@example.org");
+        assert_eq!((c.author_time, c.commit_time), (1704067200, 1704070800));
+        assert!(parse_commit(b"tree nothex\nauthor a <b> 1 +0000\n").is_none());
+        assert!(parse_commit(
+            b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter a <b> 1 +0000\n"
+        )
+        .is_none());
+    }
 
     #[test]
     fn deltas_copy_and_insert() {
