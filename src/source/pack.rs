@@ -220,6 +220,7 @@ impl Packs {
 
     /// Lets every mapped page go; the next read maps it again.
     fn release(&self) {
+        #[cfg(unix)]
         for p in &self.packs {
             // SAFETY: read-only mappings of files git does not change in
             // place: a page dropped here reads back the same bytes.
