@@ -7,6 +7,7 @@
 //! Receives a byte slice (a file, a chunk of one, a git blob); hands on
 //! [`Match`]es with line and column. It knows nothing about paths or reports.
 use std::collections::HashSet;
+use std::ops::Range;
 
 use regex::bytes::Regex;
 use std::sync::LazyLock;
@@ -176,32 +177,60 @@ impl Matcher {
             {
                 continue;
             }
-            for caps in rule.regex().captures_iter(&hay[ws..we]) {
-                let Some(s) = caps.get(rule.secret_group) else {
-                    continue;
-                };
-                let offset = ws + s.start();
-                if s.is_empty() || !scratch.seen.insert((r, offset)) {
-                    continue;
+            let window = &hay[ws..we];
+            // A candidate: the secret's, key id's and name's places in the window.
+            let mut take = |secret: Range<usize>,
+                            key_id: Option<Range<usize>>,
+                            binding: Option<Range<usize>>| {
+                let offset = ws + secret.start;
+                if secret.is_empty() || !scratch.seen.insert((r, offset)) {
+                    return;
                 }
                 if rank > 0 {
                     // A more specific rule's verdict on this span stands,
                     // even a rejection: a fallback may not report it instead.
-                    scratch.claimed.push((offset, offset + s.len(), rank));
+                    scratch.claimed.push((offset, offset + secret.len(), rank));
                 }
                 let m = self.confirm(
                     hay,
                     r,
-                    s.as_bytes(),
+                    &window[secret],
                     offset,
-                    caps.get(rule.key_id_group.unwrap_or(usize::MAX))
-                        .map(|g| g.as_bytes()),
-                    caps.get(rule.binding_group.unwrap_or(usize::MAX))
-                        .map(|g| g.as_bytes()),
+                    key_id.map(|k| &window[k]),
+                    binding.map(|b| &window[b]),
                 );
                 if let Some(m) = m {
                     found.push(m);
                 }
+            };
+            if rule.fast_generic {
+                // The DFA finds the match; its groups are worked out by hand,
+                // and the capture engine runs only where that cannot.
+                for m in rule.regex().find_iter(window) {
+                    match validate::generic_groups(window, m.start(), m.end()) {
+                        Some((binding, secret)) => take(secret, None, Some(binding)),
+                        None => {
+                            if let Some(caps) = rule.regex().captures_at(window, m.start()) {
+                                if let Some(s) = caps.get(rule.secret_group) {
+                                    let b = caps.get(rule.binding_group.unwrap_or(usize::MAX));
+                                    take(s.range(), None, b.map(|b| b.range()));
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            for caps in rule.regex().captures_iter(window) {
+                let Some(s) = caps.get(rule.secret_group) else {
+                    continue;
+                };
+                let group = |g: Option<usize>| caps.get(g.unwrap_or(usize::MAX)).map(|g| g.range());
+                take(
+                    s.range(),
+                    group(rule.key_id_group),
+                    group(rule.binding_group),
+                );
             }
         }
         scratch.windows = windows;

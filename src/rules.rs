@@ -150,6 +150,9 @@ pub struct Rule {
     shape: OnceLock<Option<Shape>>,
     /// Built in: compiled on first use, kept so when rules are dropped.
     lazy: bool,
+    /// The generic rule as built in: its groups are found without the
+    /// regex's capture engine ([`crate::validate::generic_groups`]).
+    pub(crate) fast_generic: bool,
 }
 
 impl Rule {
@@ -398,6 +401,10 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
         key_id_from: Vec::new(),
         shape: OnceLock::new(),
         lazy,
+        fast_generic: spec.validator == Some(Validator::Generic)
+            && spec.pattern == crate::validate::GENERIC_PATTERN
+            && secret_group == 2
+            && binding_group == Some(1),
         spec,
     })
 }
