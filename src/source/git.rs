@@ -273,7 +273,7 @@ where
             format!("not a readable git repository: {}", e.message()),
         )
     })?;
-    let packs = pack::Packs::open(repo.path());
+    let packs = pack::Packs::open(repo.commondir());
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BlobJob>>(QUEUE);
     let rx = std::sync::Mutex::new(rx);
     let lfs = AtomicUsize::new(0);
@@ -683,7 +683,7 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
                 author: c.author.to_string(),
                 date: rfc3339(c.time),
                 time: c.time,
-                refs: vec![tips[c.label as usize].0.clone()],
+                refs: vec![tips[(c.label as usize).min(tips.len() - 1)].0.clone()],
             };
             visit(info, c.tree, plan);
         }
@@ -773,9 +773,12 @@ fn commits_oldest_first(
     problems: &mut Vec<ScanError>,
     root: &str,
 ) -> Vec<Walked> {
-    let mut reader = packs.map(pack::Reader::new);
+    // Grafts rewrite parents, which libgit2 applies when it reads a commit:
+    // with a grafts file, every commit is read through libgit2.
+    let grafts = repo.commondir().join("info/grafts").exists();
+    let mut reader = packs.filter(|_| !grafts).map(pack::Reader::new);
     let mut raw = Vec::new();
-    let shallow: OidSet = std::fs::read_to_string(repo.path().join("shallow"))
+    let shallow: OidSet = std::fs::read_to_string(repo.commondir().join("shallow"))
         .map(|t| {
             t.lines()
                 .filter_map(|l| Oid::from_str(l.trim()).ok())
@@ -890,6 +893,16 @@ fn commits_oldest_first(
         }
     }
     drop(children);
+    if order.len() < n {
+        // Only grafts can make parents go round in a circle.
+        problems.push(ScanError::error(
+            root,
+            format!(
+                "{} commits form a cycle of parents (grafts?) and were not walked",
+                n - order.len()
+            ),
+        ));
+    }
     // Labels: a tip labels itself; a parent takes the least label of its
     // children, which come after it in `order`.
     for (k, (_, tip)) in tips.iter().enumerate() {
@@ -920,7 +933,7 @@ struct Seen {
     /// version of a directory mostly repeats them, at the same places: an
     /// entry equal to its predecessor's was handled with it, and costs one
     /// comparison instead of a set lookup.
-    last: HashMap<Vec<u8>, Vec<Oid>>,
+    last: HashMap<Vec<u8>, Vec<(Oid, pack::Kind)>>,
     /// Trees from the pack files, where it can read them.
     packs: Option<pack::Reader>,
 }
@@ -986,8 +999,8 @@ fn walk_tree(
     let before = seen.last.remove(prefix.as_slice()).unwrap_or_default();
     let mut now = Vec::with_capacity(list.len());
     for (i, (name, id, kind)) in list.into_iter().enumerate() {
-        now.push(id);
-        if before.get(i) == Some(&id) {
+        now.push((id, kind));
+        if before.get(i) == Some(&(id, kind)) {
             continue; // seen, with the directory's previous version
         }
         let len = prefix.len();

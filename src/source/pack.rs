@@ -57,12 +57,18 @@ impl Pack {
         if idx.len() < 8 + 256 * 4 || idx[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
             return None;
         }
-        if data.len() < 12 || &data[..4] != b"PACK" {
+        if data.len() < 32 || &data[..4] != b"PACK" || !matches!(be32(&data, 4), 2 | 3) {
             return None;
         }
         let count = be32(&idx, 8 + 255 * 4) as usize;
         // ids, CRCs and 4-byte offsets, then the trailer's two checksums.
         if idx.len() < 8 + 256 * 4 + count * 28 + 40 {
+            return None;
+        }
+        // The index must be this pack's: the same object count, and the
+        // pack's checksum where the index keeps it.
+        let (d, i) = (data.len(), idx.len());
+        if be32(&data, 8) as usize != count || data[d - 20..] != idx[i - 40..i - 20] {
             return None;
         }
         Some(Pack { idx, data, count })
@@ -160,7 +166,13 @@ fn entry(data: &[u8], at: u64) -> Option<Entry> {
             while c & 0x80 != 0 {
                 c = *data.get(p)?;
                 p += 1;
+                if back >= 1 << 56 {
+                    return None; // no pack is that large
+                }
                 back = ((back + 1) << 7) | u64::from(c & 0x7f);
+            }
+            if back == 0 {
+                return None; // a delta on itself
             }
             Some(at.checked_sub(back)?)
         }
@@ -393,7 +405,9 @@ fn inflate(z: &mut Inflate, input: &[u8], size: usize, out: &mut Vec<u8>) -> Opt
     z.reset(true);
     out.clear();
     // One spare byte: a stream longer than announced is damage, not data.
-    out.reserve(size + 1);
+    // The size comes from an unchecked header: a failed reservation is
+    // damage too, not the end of the process.
+    out.try_reserve(size.checked_add(1)?).ok()?;
     let spare = &mut out.spare_capacity_mut()[..size + 1];
     match z.decompress_uninit(input, spare, InflateFlush::Finish) {
         Ok(Status::StreamEnd) if z.total_out() == size as u64 => {
@@ -432,7 +446,12 @@ fn apply(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
         return None;
     }
     out.clear();
-    out.reserve(size);
+    // Never more than a delta of this length could write: an instruction
+    // of two or more bytes copies at most 16 MiB.
+    if size > delta.len().saturating_mul(1 << 23) {
+        return None;
+    }
+    out.try_reserve(size).ok()?;
     while p < delta.len() {
         let op = delta[p];
         p += 1;
@@ -452,9 +471,15 @@ fn apply(base: &[u8], delta: &[u8], out: &mut Vec<u8>) -> Option<()> {
             if len == 0 {
                 len = 0x10000;
             }
+            if out.len() + len > size {
+                return None;
+            }
             out.extend_from_slice(base.get(offset..offset.checked_add(len)?)?);
         } else if op != 0 {
             let n = usize::from(op);
+            if out.len() + n > size {
+                return None;
+            }
             out.extend_from_slice(delta.get(p..p + n)?);
             p += n;
         } else {
@@ -479,8 +504,16 @@ pub struct Commit<'a> {
 /// The headers of raw commit content; `None` for anything not laid out as
 /// git writes it (libgit2, which is stricter about the rest, decides then).
 pub fn parse_commit(raw: &[u8]) -> Option<Commit<'_>> {
-    let mut lines = raw.split(|&b| b == b'\n');
-    let hex = |h: &[u8]| Oid::from_str(std::str::from_utf8(h).ok()?).ok();
+    // The headers end at a blank line; a committer line not ended by a
+    // newline is one libgit2 rejects.
+    let headers = &raw[..memchr::memmem::find(raw, b"\n\n").map_or(raw.len(), |i| i + 1)];
+    let mut lines = headers.split(|&b| b == b'\n');
+    // Exactly 40 hex digits: `Oid::from_str` would pad a short one.
+    let hex = |h: &[u8]| {
+        (h.len() == 40)
+            .then(|| Oid::from_str(std::str::from_utf8(h).ok()?).ok())
+            .flatten()
+    };
     let tree = hex(lines.next()?.strip_prefix(b"tree ")?)?;
     let mut parents = Vec::new();
     let mut line = lines.next()?;
@@ -489,7 +522,11 @@ pub fn parse_commit(raw: &[u8]) -> Option<Commit<'_>> {
         line = lines.next()?;
     }
     let (name, email, author_time) = signature(line.strip_prefix(b"author ")?)?;
-    let (_, _, commit_time) = signature(lines.next()?.strip_prefix(b"committer ")?)?;
+    let committer = lines.next()?;
+    // The line must be ended: `split` yields a last piece after the final
+    // newline, empty when there is one.
+    lines.next()?;
+    let (_, _, commit_time) = signature(committer.strip_prefix(b"committer ")?)?;
     Some(Commit {
         tree,
         parents,
@@ -518,12 +555,15 @@ fn signature(s: &[u8]) -> Option<(&[u8], &[u8], i64)> {
     Some((trim(&s[..lt]), trim(&s[lt + 1..gt]), time))
 }
 
-/// `b` without the whitespace libgit2 trims from names and emails.
+/// `b` as libgit2 keeps a name or email: without the "crud" it trims from
+/// both ends (control bytes, spaces and `,:;<>"\'`), and up to a NUL, where
+/// its C string ends.
 fn trim(b: &[u8]) -> &[u8] {
-    let sp = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
-    let start = b.iter().position(|c| !sp(c)).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !sp(c)).map_or(start, |e| e + 1);
-    &b[start..end]
+    let crud = |c: &u8| *c <= b' ' || b",:;<>\"\\'".contains(c);
+    let start = b.iter().position(|c| !crud(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !crud(c)).map_or(start, |e| e + 1);
+    let kept = &b[start..end];
+    &kept[..memchr::memchr(0, kept).unwrap_or(kept.len())]
 }
 
 /// What a tree entry is, by its mode.
@@ -548,6 +588,9 @@ pub fn entries(raw: &[u8]) -> impl Iterator<Item = Option<(&[u8], Oid, Kind)>> +
             let mode = &rest[..sp];
             let nul = sp + 1 + memchr::memchr(0, &rest[sp + 1..])?;
             let name = &rest[sp + 1..nul];
+            if name.is_empty() || name.len() > 0xFFFF {
+                return None; // libgit2 rejects these trees
+            }
             let id = rest.get(nul + 1..nul + 21)?;
             let kind = match mode {
                 b"40000" => Kind::Tree,
@@ -579,10 +622,22 @@ mod tests {
             "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
         );
         assert_eq!(c.parents.len(), 2);
-        assert_eq!(c.name, b"Ann <Dev>");
+        assert_eq!(c.name, b"Ann <Dev");
         assert_eq!(c.email, b"ann@example.org");
         assert_eq!((c.author_time, c.commit_time), (1704067200, 1704070800));
         assert!(parse_commit(b"tree nothex\nauthor a <b> 1 +0000\n").is_none());
+        // Short ids, an unended committer line: libgit2's to judge.
+        assert!(
+            parse_commit(b"tree 4b825dc\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000\n")
+                .is_none()
+        );
+        assert!(parse_commit(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor a <b> 1 +0000\ncommitter a <b> 1 +0000").is_none());
+        // Names lose what libgit2 trims.
+        let q = parse_commit(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor \"John Doe\", <j@x> 5 +0000\ncommitter a <b> 6 +0000\n").unwrap();
+        assert_eq!(
+            (q.name, q.email, q.author_time),
+            (&b"John Doe"[..], &b"j@x"[..], 5)
+        );
         assert!(parse_commit(
             b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter a <b> 1 +0000\n"
         )
@@ -656,6 +711,29 @@ mod tests {
             git(d, &["add", "-A"]);
             git(d, &["commit", "-q", "-m", &format!("c{c}")]);
         }
+        // A commit whose author line libgit2 trims (quotes, a trailing
+        // comma), written by hand: git itself would tidy it.
+        let head = String::from_utf8(git(d, &["rev-parse", "HEAD", "HEAD^{tree}"])).unwrap();
+        let (head, tree) = head.trim().split_once('\n').unwrap();
+        let odd = format!(
+            "tree {tree}\nparent {head}\nauthor \"Q, Name\", <q@example.org> 1700000000 +0000\ncommitter T <t@example.org> 1700000001 +0000\n\nodd\n"
+        );
+        let path = d.join("odd-commit");
+        std::fs::write(&path, odd).unwrap();
+        let oid = git(
+            d,
+            &[
+                "hash-object",
+                "-t",
+                "commit",
+                "-w",
+                "--literally",
+                path.to_str().unwrap(),
+            ],
+        );
+        let oid = String::from_utf8(oid).unwrap();
+        git(d, &["update-ref", "refs/heads/odd", oid.trim()]);
+        std::fs::remove_file(path).unwrap();
         git(d, &["repack", "-adq", "--depth=50", "--window=50"]);
         let git_dir = d.join(".git");
         let packs = Packs::open(&git_dir).expect("a pack");
@@ -716,6 +794,28 @@ mod tests {
         assert!(checked > 100, "{checked} trees");
         assert!(deltas > 50, "only {deltas} trees stored as deltas");
         assert!(trees.tree(Oid::from_bytes(&[7; 20]).unwrap()).is_none());
+
+        // Commits read as libgit2 reads them.
+        let repo = git2::Repository::open(d).unwrap();
+        let commits = git(d, &["rev-list", "--all"]);
+        let mut raw = Vec::new();
+        let mut odd_seen = false;
+        for id in String::from_utf8(commits).unwrap().lines() {
+            let oid = Oid::from_str(id).unwrap();
+            trees
+                .read(oid, OBJ_COMMIT, &mut raw)
+                .expect("commit in the pack");
+            let got = parse_commit(&raw).expect("a commit as git writes it");
+            let c = repo.find_commit(oid).unwrap();
+            assert_eq!(got.tree, c.tree_id());
+            assert_eq!(got.parents, c.parent_ids().collect::<Vec<_>>());
+            assert_eq!(got.name, c.author().name_bytes(), "{id}");
+            odd_seen |= got.name == b"Q, Name";
+            assert_eq!(got.email, c.author().email_bytes(), "{id}");
+            assert_eq!(got.author_time, c.author().when().seconds());
+            assert_eq!(got.commit_time, c.time().seconds());
+        }
+        assert!(odd_seen, "the hand-written commit was read");
 
         // Damage anywhere in the pack: each tree reads right or not at all.
         let pack = std::fs::read_dir(git_dir.join("objects/pack"))
