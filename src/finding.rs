@@ -226,6 +226,32 @@ pub struct Finding {
     pub doubt: Option<&'static str>,
 }
 
+impl Finding {
+    /// Takes in `other`, the same secret found by the same rule elsewhere:
+    /// its locations, and what it knows that this one does not.
+    pub fn absorb(&mut self, other: Finding) {
+        if self.key_id.is_none() {
+            self.key_id = other.key_id;
+        }
+        if other.lifetime == Lifetime::Short {
+            self.lifetime = Lifetime::Short;
+        }
+        for (k, v) in other.decoded {
+            self.decoded.entry(k).or_insert(v);
+        }
+        if self.secret.is_none() {
+            self.secret = other.secret;
+        }
+        if let Some(d) = other.first_seen {
+            if self.first_seen.as_ref().is_none_or(|e| d < *e) {
+                self.first_seen = Some(d);
+            }
+        }
+        self.at_head |= other.at_head;
+        self.locations.extend(other.locations);
+    }
+}
+
 /// Groups `matches` into findings (see [`Collector`]).
 pub fn collect(
     rules: &RuleSet,
@@ -431,25 +457,7 @@ fn merge_shard(all: &mut Shard, other: Shard) {
             Entry::Vacant(v) => {
                 v.insert(g);
             }
-            Entry::Occupied(o) => {
-                let f = o.into_mut();
-                if f.key_id.is_none() {
-                    f.key_id = g.key_id;
-                }
-                if g.lifetime == Lifetime::Short {
-                    f.lifetime = Lifetime::Short;
-                }
-                for (k, v) in g.decoded {
-                    f.decoded.entry(k).or_insert(v);
-                }
-                if let Some(d) = g.first_seen {
-                    if f.first_seen.as_ref().is_none_or(|e| d < *e) {
-                        f.first_seen = Some(d);
-                    }
-                }
-                f.at_head |= g.at_head;
-                f.locations.extend(g.locations);
-            }
+            Entry::Occupied(o) => o.into_mut().absorb(g),
         }
     }
 }

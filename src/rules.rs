@@ -324,17 +324,22 @@ pub fn read_rule_file(path: &Path) -> Result<Vec<(String, RuleSpec)>> {
     parse_rule_file(&path.display().to_string(), &text)
 }
 
-/// The capture groups of `pattern` by name, with their indices, as the
-/// compiled regex numbers them.
-fn parse_pattern(pattern: &str) -> std::result::Result<Vec<(String, usize)>, String> {
-    use regex_syntax::hir::{Hir, HirKind};
-    let hir = regex_syntax::ParserBuilder::new()
+/// `pattern` parsed with the settings [`compile_pattern`] compiles it with.
+pub(crate) fn parse_hir(pattern: &str) -> std::result::Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .multi_line(true)
         .build()
         .parse(pattern)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+/// The capture groups of `pattern` by name, with their indices, as the
+/// compiled regex numbers them.
+fn parse_pattern(pattern: &str) -> std::result::Result<Vec<(String, usize)>, String> {
+    use regex_syntax::hir::{Hir, HirKind};
+    let hir = parse_hir(pattern)?;
     fn walk(h: &Hir, out: &mut Vec<(String, usize)>) {
         match h.kind() {
             HirKind::Capture(c) => {

@@ -103,13 +103,7 @@ impl Shape {
 
     /// The shape of the named group `name` of `pattern`.
     pub fn of_group(pattern: &str, name: &str) -> Option<Shape> {
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .multi_line(true)
-            .build()
-            .parse(pattern)
-            .ok()?;
+        let hir = crate::rules::parse_hir(pattern).ok()?;
         let hir = find_group(&hir, name)?.clone();
         let mut prefix = Vec::new();
         literal_prefix(&hir, &mut prefix);

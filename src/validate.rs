@@ -1450,97 +1450,9 @@ fn is_uuid(v: &[u8]) -> bool {
 mod may_assign_tests {
     use super::may_assign;
 
-    /// Wherever the generic rule's regex matches, `may_assign` says it may:
-    /// on its examples and on many random lines of the pieces it is made of.
-    #[test]
-    fn may_assign_holds_wherever_the_pattern_matches() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let rule = set.get("generic-secret-assignment").unwrap();
-        for ex in &rule.spec.examples {
-            assert!(may_assign(ex.as_bytes()), "{ex}");
-        }
-        const PIECES: &[&str] = &[
-            "token",
-            "Secret",
-            "DB_PASSWORD",
-            "api-key",
-            "x",
-            "_",
-            ".",
-            "-",
-            "=",
-            ":",
-            ":=",
-            "=>",
-            "==",
-            " ",
-            "  ",
-            "\t",
-            "\"",
-            "'",
-            "`",
-            "(",
-            ")",
-            "{",
-            "}",
-            "<",
-            ">",
-            ";",
-            ",",
-            "&",
-            "\\",
-            "/",
-            "$",
-            "aB3dE6",
-            "Zq9",
-            "k1zPZM6uVxMQ",
-            "0123456789",
-            "+",
-            "%",
-        ];
-        let mut f = crate::fakes::Fakes::new(11);
-        let (mut matched, mut skipped) = (0, 0);
-        for _ in 0..200_000 {
-            let n = 1 + f.below(12);
-            let line: String = (0..n).map(|_| PIECES[f.below(PIECES.len())]).collect();
-            let hit = rule.regex().is_match(line.as_bytes());
-            if hit {
-                matched += 1;
-                assert!(may_assign(line.as_bytes()), "{line:?}");
-            } else if !may_assign(line.as_bytes()) {
-                skipped += 1;
-            }
-        }
-        // Enough of both kinds for the property to mean something.
-        assert!(matched > 1000 && skipped > 10_000, "{matched} {skipped}");
-    }
-
-    /// The groups worked out by hand are the regex's own, on the rule's
-    /// examples and on many random lines; and the rule still reads as the
-    /// hand parser expects.
-    #[test]
-    fn generic_groups_are_the_regex_groups() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let rule = set.get("generic-secret-assignment").unwrap();
-        assert_eq!(rule.spec.pattern, super::GENERIC_PATTERN);
-        let re = rule.regex();
-        let check = |line: &str| -> bool {
-            let mut any = false;
-            for caps in re.captures_iter(line.as_bytes()) {
-                let m = caps.get(0).unwrap();
-                let want = (
-                    caps.name("binding").unwrap().range(),
-                    caps.name("secret").unwrap().range(),
-                );
-                let got = super::generic_groups(line.as_bytes(), m.start(), m.end());
-                assert_eq!(got, Some(want), "{line:?}");
-                any = true;
-            }
-            any
-        };
-        for ex in &rule.spec.examples {
-            assert!(check(ex), "{ex}");
-        }
+    /// `n` lines of up to 14 pieces of what the generic rule reads: names,
+    /// operators, quotes, brackets, values of 12 characters and shorter.
+    fn random_lines(seed: u64, n: usize) -> impl Iterator<Item = String> {
         const PIECES: &[&str] = &[
             "token",
             "Secret",
@@ -1586,11 +1498,64 @@ mod may_assign_tests {
             "%",
             "\n",
         ];
-        let mut f = crate::fakes::Fakes::new(12);
+        let mut f = crate::fakes::Fakes::new(seed);
+        (0..n).map(move |_| {
+            let k = 1 + f.below(14);
+            (0..k).map(|_| PIECES[f.below(PIECES.len())]).collect()
+        })
+    }
+
+    /// Wherever the generic rule's regex matches, `may_assign` says it may:
+    /// on its examples and on many random lines of the pieces it is made of.
+    #[test]
+    fn may_assign_holds_wherever_the_pattern_matches() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let rule = set.get("generic-secret-assignment").unwrap();
+        for ex in &rule.spec.examples {
+            assert!(may_assign(ex.as_bytes()), "{ex}");
+        }
+        let (mut matched, mut skipped) = (0, 0);
+        for line in random_lines(11, 200_000) {
+            let hit = rule.regex().is_match(line.as_bytes());
+            if hit {
+                matched += 1;
+                assert!(may_assign(line.as_bytes()), "{line:?}");
+            } else if !may_assign(line.as_bytes()) {
+                skipped += 1;
+            }
+        }
+        // Enough of both kinds for the property to mean something.
+        assert!(matched > 1000 && skipped > 10_000, "{matched} {skipped}");
+    }
+
+    /// The groups worked out by hand are the regex's own, on the rule's
+    /// examples and on many random lines; and the rule still reads as the
+    /// hand parser expects.
+    #[test]
+    fn generic_groups_are_the_regex_groups() {
+        let set = crate::rules::RuleSet::builtin().unwrap();
+        let rule = set.get("generic-secret-assignment").unwrap();
+        assert_eq!(rule.spec.pattern, super::GENERIC_PATTERN);
+        let re = rule.regex();
+        let check = |line: &str| -> bool {
+            let mut any = false;
+            for caps in re.captures_iter(line.as_bytes()) {
+                let m = caps.get(0).unwrap();
+                let want = (
+                    caps.name("binding").unwrap().range(),
+                    caps.name("secret").unwrap().range(),
+                );
+                let got = super::generic_groups(line.as_bytes(), m.start(), m.end());
+                assert_eq!(got, Some(want), "{line:?}");
+                any = true;
+            }
+            any
+        };
+        for ex in &rule.spec.examples {
+            assert!(check(ex), "{ex}");
+        }
         let mut matched = 0;
-        for _ in 0..500_000 {
-            let n = 1 + f.below(14);
-            let line: String = (0..n).map(|_| PIECES[f.below(PIECES.len())]).collect();
+        for line in random_lines(12, 500_000) {
             matched += usize::from(check(&line));
         }
         assert!(matched > 4000, "{matched}");

@@ -19,7 +19,6 @@ use crate::identity::{Inventory, RiskOptions};
 use crate::report::sweep::{
     AgeBucket, OwnerRollup, RepoSummary, RiskMatrix, Sighting, SweepReport, SweptFinding, Totals,
 };
-use crate::rules::Lifetime;
 use crate::source::ScanError;
 
 /// One line of a store's JSONL export.
@@ -174,19 +173,7 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
                 groups.insert(key, (f, s));
             }
             Some((g, gs)) => {
-                g.locations.append(&mut f.locations);
-                if g.key_id.is_none() {
-                    g.key_id = f.key_id;
-                }
-                if f.lifetime == Lifetime::Short {
-                    g.lifetime = Lifetime::Short;
-                }
-                for (k, v) in f.decoded {
-                    g.decoded.entry(k).or_insert(v);
-                }
-                if g.secret.is_none() {
-                    g.secret = f.secret;
-                }
+                g.absorb(f);
                 if s.first_seen < gs.first_seen {
                     gs.first_seen = s.first_seen;
                 }
