@@ -400,29 +400,7 @@ fn doubt(
 /// secret): the parts are merged and finished in parallel.
 const SHARDS: usize = 16;
 
-type Shard = HashMap<(usize, Secret), Finding, std::hash::BuildHasherDefault<Fnv>>;
-
-/// FNV-1a: keys are a rule index and secret bytes, short and chosen by no
-/// adversary a scan cares about; SipHash would cost more than the lookup.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
+type Shard = HashMap<(usize, Secret), Finding, crate::hash::FnvState>;
 
 /// Groups matches into findings by (rule, secret value). Each scanning
 /// thread keeps one; [`finish`] merges them.
@@ -438,13 +416,10 @@ impl Default for Collector {
     }
 }
 
-/// The shard of a (rule, secret) key: FNV-1a, the same in every collector.
-fn shard_of(rule: usize, secret: &[u8]) -> usize {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ rule as u64;
-    for &b in secret {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (h >> 32) as usize % SHARDS
+/// The shard of a (rule, secret) key, the same in every collector.
+fn shard_of(key: &(usize, Secret)) -> usize {
+    use std::hash::BuildHasher;
+    (crate::hash::FnvState::default().hash_one(key) >> 32) as usize % SHARDS
 }
 
 /// Takes `other`'s findings into `all`, as if its matches had come after
@@ -481,8 +456,9 @@ impl Collector {
             encoding: m.encoding,
             relative: origin.relative(),
         };
-        let shard = &mut self.shards[shard_of(m.rule, &m.secret)];
-        let f = match shard.entry((m.rule, Secret::new(m.secret))) {
+        let key = (m.rule, Secret::new(m.secret));
+        let shard = &mut self.shards[shard_of(&key)];
+        let f = match shard.entry(key) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
                 let rule = &rules.rules()[m.rule];

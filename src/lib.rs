@@ -19,6 +19,7 @@ pub mod decode;
 pub mod error;
 pub mod fakes;
 pub mod finding;
+pub mod hash;
 pub mod identity;
 pub mod keywords;
 pub mod matcher;

@@ -172,12 +172,12 @@ impl Matcher {
         for &(r, ws, we) in windows.iter() {
             let rule = &rules[r];
             let rank = rank(rule);
-            if rule.spec.validator == Some(Validator::Generic)
-                && !validate::may_assign(&hay[ws..we])
-            {
+            let window = &hay[ws..we];
+            // `may_assign` is held to the built-in generic pattern, not to
+            // any rule that uses the generic validator.
+            if rule.fast_generic && !validate::may_assign(window) {
                 continue;
             }
-            let window = &hay[ws..we];
             // A candidate: the secret's, key id's and name's places in the window.
             let mut take = |secret: Range<usize>,
                             key_id: Option<Range<usize>>,
@@ -683,6 +683,30 @@ mod tests {
             crate::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6)
         );
         assert_eq!(m.scan(ghp.as_bytes(), &mut scratch).len(), 1);
+    }
+
+    /// A custom rule with the generic validator and a pattern of its own
+    /// (no `=` or `:`) is matched by its regex: the built-in generic rule's
+    /// shortcuts are not applied to it.
+    #[test]
+    fn generic_shortcuts_are_for_the_built_in_pattern_only() {
+        let text = r#"[[rule]]
+id = "vault-line"
+name = "t"
+provider = "t"
+keywords = ["secret"]
+pattern = '(?P<binding>secret)\s+(?P<secret>[A-Za-z0-9]{20,})'
+validator = "generic"
+identity = "service"
+"#;
+        let specs = crate::rules::parse_rule_file("custom.toml", text).unwrap();
+        let m = Matcher::new(RuleSet::from_specs(specs).unwrap(), MatchOptions::default()).unwrap();
+        let found = m.scan(
+            b"secret Xk9Qw2Lm7Rt4Zp8Vb3Nc6Hy1\n",
+            &mut Scratch::default(),
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].secret, b"Xk9Qw2Lm7Rt4Zp8Vb3Nc6Hy1");
     }
 
     #[test]

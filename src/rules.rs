@@ -150,8 +150,9 @@ pub struct Rule {
     shape: OnceLock<Option<Shape>>,
     /// Built in: compiled on first use, kept so when rules are dropped.
     lazy: bool,
-    /// The generic rule as built in: its groups are found without the
-    /// regex's capture engine ([`crate::validate::generic_groups`]).
+    /// The generic rule as built in: windows without a long enough value
+    /// skip it ([`crate::validate::may_assign`]), and its groups are found
+    /// without the regex's capture engine ([`crate::validate::generic_groups`]).
     pub(crate) fast_generic: bool,
 }
 
@@ -407,9 +408,7 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
         shape: OnceLock::new(),
         lazy,
         fast_generic: spec.validator == Some(Validator::Generic)
-            && spec.pattern == crate::validate::GENERIC_PATTERN
-            && secret_group == 2
-            && binding_group == Some(1),
+            && spec.pattern == crate::validate::GENERIC_PATTERN,
         spec,
     })
 }

@@ -1198,22 +1198,41 @@ fn counts_up(v: &[u8]) -> bool {
 /// look at their operators is cheaper than the rule's regex. A test holds it
 /// to the pattern: wherever the regex matches, this says it may.
 pub fn may_assign(text: &[u8]) -> bool {
-    // `\s` of the pattern (ASCII).
-    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
-    let value = generic_value_byte;
     memchr::memchr2_iter(b'=', b':', text).any(|p| {
-        let mut q = p + 1;
-        if text[p] == b'=' && text.get(q) == Some(&b'>') {
-            q += 1;
-        }
-        while q < text.len() && space(text[q]) {
-            q += 1;
-        }
-        if q < text.len() && matches!(text[q], b'"' | b'\'' | b'`') {
-            q += 1;
-        }
-        text[q..].iter().take(12).take_while(|&&b| value(b)).count() == 12
+        let op = if text[p] == b'=' && text.get(p + 1) == Some(&b'>') {
+            2
+        } else {
+            1
+        };
+        let (v, v_end) = value_after(text, p + op);
+        v_end - v >= 12
     })
+}
+
+/// `\s` of the generic pattern (ASCII).
+fn regex_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r')
+}
+
+fn quote(b: u8) -> bool {
+    matches!(b, b'"' | b'\'' | b'`')
+}
+
+/// Where the generic pattern's value after an operator ending at `at`
+/// lies: past spaces and one quote, the run of value bytes.
+fn value_after(text: &[u8], at: usize) -> (usize, usize) {
+    let mut v = at;
+    while v < text.len() && regex_space(text[v]) {
+        v += 1;
+    }
+    if text.get(v).copied().is_some_and(quote) {
+        v += 1;
+    }
+    let end = v + text[v..]
+        .iter()
+        .take_while(|&&b| generic_value_byte(b))
+        .count();
+    (v, end)
 }
 
 /// The generic rule's pattern, as `rules/generic.toml` writes it. The
@@ -1235,8 +1254,6 @@ pub fn generic_groups(
     end: usize,
 ) -> Option<(std::ops::Range<usize>, std::ops::Range<usize>)> {
     let name = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
-    let quote = |b: u8| matches!(b, b'"' | b'\'' | b'`');
-    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r');
     let at_line_start = start == 0 || text[start - 1] == b'\n';
     let after_quote = |p: usize| {
         if text.get(p).copied().is_some_and(quote) {
@@ -1260,22 +1277,14 @@ pub fn generic_groups(
             continue;
         }
         let mut o = after_quote(n_end);
-        while o < text.len() && space(text[o]) {
+        while o < text.len() && regex_space(text[o]) {
             o += 1;
         }
         for op in [&b":="[..], b"=>", b"=", b":"] {
             if !text[o..].starts_with(op) {
                 continue;
             }
-            let mut v = o + op.len();
-            while v < text.len() && space(text[v]) {
-                v += 1;
-            }
-            let v = after_quote(v);
-            let v_end = v + text[v..]
-                .iter()
-                .take_while(|&&b| generic_value_byte(b))
-                .count();
+            let (v, v_end) = value_after(text, o + op.len());
             if v_end - v < 12 {
                 continue;
             }
@@ -1283,7 +1292,7 @@ pub fn generic_groups(
             // `$`), or the end of the text.
             let close = match text.get(v_end) {
                 None => v_end,
-                Some(&b) if quote(b) || space(b) || b",;&)]}".contains(&b) => v_end + 1,
+                Some(&b) if quote(b) || regex_space(b) || b",;&)]}".contains(&b) => v_end + 1,
                 Some(_) => continue,
             };
             return (close == end).then_some((p..n_end, v..v_end));

@@ -456,7 +456,10 @@ fn scan_blob<S: Sink>(
         packs,
         buf,
     } = read;
-    let data: &[u8] = if packs.and_then(|p| p.blob(job.oid, buf)).is_some() {
+    let data: &[u8] = if packs
+        .and_then(|p| p.read(job.oid, pack::OBJ_BLOB, buf))
+        .is_some()
+    {
         buf
     } else {
         match odb
@@ -546,25 +549,72 @@ fn join_display(root: &Path, path: &str) -> String {
     }
 }
 
-/// A commit's report form and its tree, from one parse of the commit.
-fn commit_info(
-    repo: &Repository,
-    oid: Oid,
-    refs: Vec<String>,
-) -> Result<(CommitInfo, Oid), git2::Error> {
-    let c = repo.find_commit(oid)?;
-    let a = c.author();
-    let name = String::from_utf8_lossy(a.name_bytes());
-    let email = String::from_utf8_lossy(a.email_bytes());
-    let time = a.when().seconds();
-    let info = CommitInfo {
+/// A commit as a location shows it.
+fn commit_info(oid: Oid, author: String, time: i64, refs: Vec<String>) -> CommitInfo {
+    CommitInfo {
         id: oid.to_string(),
-        author: format!("{name} <{email}>"),
+        author,
         date: rfc3339(time),
         time,
         refs,
+    }
+}
+
+/// What the history walks read of a commit.
+struct ReadCommit {
+    /// `Name <email>` of the author.
+    who: String,
+    tree: Oid,
+    parents: Vec<Oid>,
+    /// The author's time (a location's `date`).
+    time: i64,
+    /// The committer's time.
+    committed: i64,
+}
+
+/// A reader of commits from the packs, unless grafts rewrite parents: libgit2
+/// applies them when it reads a commit, so then it reads every commit.
+fn commit_reader(repo: &Repository, packs: Option<Arc<pack::Packs>>) -> Option<pack::Reader> {
+    let grafts = repo.commondir().join("info/grafts").exists();
+    packs.filter(|_| !grafts).map(pack::Reader::new)
+}
+
+/// Commit `oid`, from the packs where `reader` is sure of it (`raw` its
+/// buffer), else through libgit2, which names what is wrong.
+fn read_commit(
+    repo: &Repository,
+    reader: Option<&mut pack::Reader>,
+    raw: &mut Vec<u8>,
+    oid: Oid,
+) -> Result<ReadCommit, git2::Error> {
+    let who = |name: &[u8], email: &[u8]| {
+        format!(
+            "{} <{}>",
+            String::from_utf8_lossy(name),
+            String::from_utf8_lossy(email)
+        )
     };
-    Ok((info, c.tree_id()))
+    let fast = reader
+        .and_then(|r| r.read(oid, pack::OBJ_COMMIT, raw))
+        .and_then(|()| pack::parse_commit(raw));
+    if let Some(c) = fast {
+        return Ok(ReadCommit {
+            who: who(c.name, c.email),
+            tree: c.tree,
+            parents: c.parents,
+            time: c.author_time,
+            committed: c.commit_time,
+        });
+    }
+    let c = repo.find_commit(oid)?;
+    let a = c.author();
+    Ok(ReadCommit {
+        who: who(a.name_bytes(), a.email_bytes()),
+        tree: c.tree_id(),
+        parents: c.parent_ids().collect(),
+        time: a.when().seconds(),
+        committed: c.time().seconds(),
+    })
 }
 
 /// Every ref as (full name, commit it peels to), the default branch first,
@@ -678,14 +728,12 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         // The whole history: each commit read once, ordered here.
         let packs = plan.packs.clone();
         for c in commits_oldest_first(repo, packs, &tips, &mut plan.problems, &root) {
-            let info = CommitInfo {
-                id: c.oid.to_string(),
-                author: c.author.to_string(),
-                date: rfc3339(c.time),
-                time: c.time,
-                refs: vec![tips[(c.label as usize).min(tips.len() - 1)].0.clone()],
-            };
-            visit(info, c.tree, plan);
+            let refs = vec![tips[(c.label as usize).min(tips.len() - 1)].0.clone()];
+            visit(
+                commit_info(c.oid, c.author.to_string(), c.time, refs),
+                c.tree,
+                plan,
+            );
         }
         plan.reached = seen.blobs;
         return;
@@ -722,12 +770,14 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
             return;
         }
     };
+    let mut reader = commit_reader(repo, plan.packs.clone());
+    let mut raw = Vec::new();
     for oid in order {
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
             .clone()];
-        match commit_info(repo, oid, refs) {
-            Ok((info, tree)) => visit(info, tree, plan),
+        match read_commit(repo, reader.as_mut(), &mut raw, oid) {
+            Ok(c) => visit(commit_info(oid, c.who, c.time, refs), c.tree, plan),
             Err(e) => plan.problems.push(ScanError::error(
                 &root,
                 format!("commit {oid} is missing or corrupt: {}", e.message()),
@@ -735,16 +785,6 @@ fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         }
     }
     plan.reached = seen.blobs;
-}
-
-/// What [`commits_oldest_first`] reads of a commit.
-struct ReadCommit {
-    /// `Name <email>` of the author.
-    who: String,
-    tree: Oid,
-    parents: Vec<Oid>,
-    time: i64,
-    committed: i64,
 }
 
 /// A commit of the history, as [`commits_oldest_first`] read it.
@@ -773,10 +813,7 @@ fn commits_oldest_first(
     problems: &mut Vec<ScanError>,
     root: &str,
 ) -> Vec<Walked> {
-    // Grafts rewrite parents, which libgit2 applies when it reads a commit:
-    // with a grafts file, every commit is read through libgit2.
-    let grafts = repo.commondir().join("info/grafts").exists();
-    let mut reader = packs.filter(|_| !grafts).map(pack::Reader::new);
+    let mut reader = commit_reader(repo, packs);
     let mut raw = Vec::new();
     let shallow: OidSet = std::fs::read_to_string(repo.commondir().join("shallow"))
         .map(|t| {
@@ -796,47 +833,16 @@ fn commits_oldest_first(
         if index.contains_key(&oid) || unreadable.contains(&oid) {
             continue;
         }
-        // From the packs where the reader is sure of it, else libgit2.
-        let fast = reader
-            .as_mut()
-            .and_then(|r| r.read(oid, pack::OBJ_COMMIT, &mut raw))
-            .and_then(|()| pack::parse_commit(&raw));
-        let read = match fast {
-            Some(c) => ReadCommit {
-                who: format!(
-                    "{} <{}>",
-                    String::from_utf8_lossy(c.name),
-                    String::from_utf8_lossy(c.email)
-                ),
-                tree: c.tree,
-                parents: c.parents,
-                time: c.author_time,
-                committed: c.commit_time,
-            },
-            None => match repo.find_commit(oid) {
-                Ok(c) => {
-                    let a = c.author();
-                    ReadCommit {
-                        who: format!(
-                            "{} <{}>",
-                            String::from_utf8_lossy(a.name_bytes()),
-                            String::from_utf8_lossy(a.email_bytes())
-                        ),
-                        tree: c.tree_id(),
-                        parents: c.parent_ids().collect(),
-                        time: a.when().seconds(),
-                        committed: c.time().seconds(),
-                    }
-                }
-                Err(e) => {
-                    problems.push(ScanError::error(
-                        root,
-                        format!("commit {oid} is missing or corrupt: {}", e.message()),
-                    ));
-                    unreadable.insert(oid);
-                    continue;
-                }
-            },
+        let read = match read_commit(repo, reader.as_mut(), &mut raw, oid) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(ScanError::error(
+                    root,
+                    format!("commit {oid} is missing or corrupt: {}", e.message()),
+                ));
+                unreadable.insert(oid);
+                continue;
+            }
         };
         let author = match authors.get(&read.who) {
             Some(x) => x.clone(),
@@ -1030,7 +1036,7 @@ fn walk_tree(
 
 /// A tree libgit2 read, in git's raw form (mode, name, id), its modes
 /// reduced to the three kinds the walk tells apart.
-fn raw_tree(tree: &git2::Tree) -> std::sync::Arc<[u8]> {
+fn raw_tree(tree: &git2::Tree) -> Vec<u8> {
     let mut raw = Vec::new();
     for e in tree.iter() {
         let mode: &[u8] = match e.kind() {
@@ -1044,7 +1050,7 @@ fn raw_tree(tree: &git2::Tree) -> std::sync::Arc<[u8]> {
         raw.push(0);
         raw.extend_from_slice(e.id().as_bytes());
     }
-    raw.into()
+    raw
 }
 
 fn repo_name(repo: &Repository) -> String {
@@ -1113,10 +1119,12 @@ fn plan_range(repo: &Repository, since: &str, until: Option<&str>, plan: &mut Pl
     let at_head = head_blobs(repo);
     let mut seen = OidSet::default();
     let reach = until.map_or_else(|| head_ref_name(repo), str::to_string);
+    let mut reader = commit_reader(repo, plan.packs.clone());
+    let mut raw = Vec::new();
     for oid in order {
         plan.commit_done();
-        let info = match commit_info(repo, oid, vec![reach.clone()]) {
-            Ok((i, _)) => i,
+        let info = match read_commit(repo, reader.as_mut(), &mut raw, oid) {
+            Ok(c) => commit_info(oid, c.who, c.time, vec![reach.clone()]),
             Err(e) => {
                 plan.problems.push(ScanError::error(
                     &root,

@@ -14,7 +14,6 @@
 //! the problem if there is one.
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -188,28 +187,6 @@ fn entry(data: &[u8], at: u64) -> Option<Entry> {
     })
 }
 
-/// Hashes a (pack, offset) place: offsets are distinct and no adversary
-/// picks them, so one multiply mixes enough.
-#[derive(Default)]
-struct PlaceHasher(u64);
-
-impl Hasher for PlaceHasher {
-    fn finish(&self) -> u64 {
-        self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | u64::from(*b)) ^ (self.0 >> 56);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = self.0.rotate_left(17) ^ n;
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
 /// The mapped packs of one repository, shared by the threads that read it.
 pub struct Packs {
     packs: Vec<Pack>,
@@ -275,14 +252,8 @@ impl Reader {
         Some(tree)
     }
 
-    /// Reads blob `oid` into `out` (its old content replaced), if it is in
-    /// a pack and reads cleanly.
-    pub fn blob(&mut self, oid: Oid, out: &mut Vec<u8>) -> Option<()> {
-        self.read(oid, OBJ_BLOB, out)
-    }
-
-    /// Reads object `oid` into `out` if it is of type `kind`, in a pack, and
-    /// reads cleanly.
+    /// Reads object `oid` into `out` (its old content replaced) if it is of
+    /// type `kind`, in a pack, and reads cleanly.
     pub fn read(&mut self, oid: Oid, kind: u8, out: &mut Vec<u8>) -> Option<()> {
         let (pack, at) = self.find(oid)?;
         self.resolve(pack, at, kind, out)
@@ -374,7 +345,7 @@ type Place = (usize, u64);
 struct Cache {
     /// (pack, offset) → the type and content of the object there, its
     /// delta chain applied.
-    map: HashMap<Place, (u8, Arc<Vec<u8>>), BuildHasherDefault<PlaceHasher>>,
+    map: HashMap<Place, (u8, Arc<Vec<u8>>), crate::hash::FnvState>,
     order: VecDeque<Place>,
     bytes: usize,
 }
@@ -753,7 +724,7 @@ mod tests {
             if kind == "blob" {
                 let want = git(d, &["cat-file", "blob", id]);
                 let mut got = b"stale".to_vec();
-                trees.blob(oid, &mut got).unwrap();
+                trees.read(oid, OBJ_BLOB, &mut got).unwrap();
                 assert_eq!(got, want, "blob {id}");
             }
             if kind != "tree" {
