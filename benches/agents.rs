@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use keytrace::cli::{Cli, Command};
 use keytrace::config::Config;
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 mod common;
 use common::{filler, quick, size};
@@ -48,7 +48,7 @@ fn build(dir: &Path, files: usize) -> (usize, usize) {
         let fp_of = |k: usize| {
             tokens
                 .get(k)
-                .map(|t| keytrace::finding::fingerprint(t.as_bytes()))
+                .map(|t| keytrace::base::secret::fingerprint(t.as_bytes()))
         };
         let _ = writeln!(
             inv,

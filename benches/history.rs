@@ -14,7 +14,7 @@ use std::time::Instant;
 use clap::Parser;
 use keytrace::cli::{Cli, Command as Sub};
 use keytrace::config::Config;
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 mod common;
 use common::{fast_import, peak_rss_mib, quick, size, text};

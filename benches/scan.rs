@@ -12,8 +12,8 @@ use std::time::Instant;
 use clap::Parser;
 use keytrace::cli::{Cli, Command};
 use keytrace::config::Config;
-use keytrace::fakes::Fakes;
 use keytrace::matcher::Scratch;
+use keytrace::testkit::fakes::Fakes;
 
 mod common;
 use common::{filler, plant, quick, size};

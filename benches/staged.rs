@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::Parser;
 use keytrace::cli::{Cli, Command};
 use keytrace::config::Config;
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 mod common;
 use common::{fast_import, git, quick, size};

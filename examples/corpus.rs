@@ -1,8 +1,8 @@
 //! Writes the accuracy corpus of one seed to a directory, to look at or to
 //! scan by hand: `cargo run --example corpus -- 1 /tmp/corpus`. The labels
 //! (rule, path, line; no secrets) go to stdout, one a line.
-use keytrace::corpus::Corpus;
 use keytrace::rules::RuleSet;
+use keytrace::testkit::corpus::Corpus;
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -8,9 +8,9 @@ use globset::{Glob, GlobSetBuilder};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
+use crate::base::time::Date;
 use crate::cli::{parse_size, FormatArg, ScanArgs};
 use crate::error::{Error, Result};
-use crate::identity::inventory::Date;
 use crate::identity::{Inventory, RiskOptions};
 use crate::matcher::{MatchOptions, Matcher};
 use crate::report::Format;
@@ -131,7 +131,7 @@ impl FailOn {
         match self {
             FailOn::Any => true,
             FailOn::Unowned => f.identity.is_none(),
-            FailOn::Valid => f.checksum == Some(crate::validate::Checksum::Valid),
+            FailOn::Valid => f.checksum == Some(crate::base::kinds::Checksum::Valid),
             FailOn::Risks(ids) => f.risks.iter().any(|r| ids.iter().any(|i| i == r.id)),
         }
     }

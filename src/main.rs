@@ -7,13 +7,15 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::Parser;
 
+use keytrace::base::secret::fingerprint;
+use keytrace::base::time::Date;
 use keytrace::cli::{AgentsCommand, Cli, Command, ListFormat, RulesCommand, RulesFormat};
 use keytrace::config::Config;
-use keytrace::identity::inventory::Date;
 use keytrace::identity::Inventory;
+use keytrace::matcher::rulecheck;
 use keytrace::report::{self, ReportOptions};
 use keytrace::rules::{self, RuleSet};
-use keytrace::{finding, rulecheck, scan};
+use keytrace::scan;
 
 const CLEAN: u8 = 0;
 const FOUND: u8 = 1;
@@ -167,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if input.is_empty() {
                 bail!("no secret on standard input");
             }
-            println!("{}", finding::fingerprint(&input));
+            println!("{}", fingerprint(&input));
             Ok(CLEAN)
         }
     }
@@ -267,7 +269,7 @@ fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
             max_age_days: args.max_age,
         },
         show_secrets: args.show_secrets,
-        generated: keytrace::sweep::now(),
+        generated: keytrace::base::time::now(),
     };
     let report = merge::report(contents, &settings);
     match args.format {

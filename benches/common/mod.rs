@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 /// `cargo bench` passes `--bench`; `cargo test --benches` (CI) does not:
 /// then a bench only proves it runs, on a small input.

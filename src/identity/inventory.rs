@@ -4,87 +4,12 @@
 //! `*.yaml`/`*.yml` below it. Wrong types and bad dates are errors with file,
 //! line and column; unknown keys are kept and warned about.
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::base::time::Date;
 use crate::error::{Error, Result};
-
-/// A calendar date, as days since 1970-01-01.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date(pub i64);
-
-impl Date {
-    /// Parses `YYYY-MM-DD`.
-    pub fn parse(s: &str) -> Option<Date> {
-        let b = s.trim().as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-            return None;
-        }
-        let num = |r: std::ops::Range<usize>| std::str::from_utf8(&b[r]).ok()?.parse::<i64>().ok();
-        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-        let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-        let days_in = [
-            31,
-            if leap { 29 } else { 28 },
-            31,
-            30,
-            31,
-            30,
-            31,
-            31,
-            30,
-            31,
-            30,
-            31,
-        ];
-        if !(1..=12).contains(&m) || d < 1 || d > days_in[m as usize - 1] {
-            return None;
-        }
-        Some(Date(days_from_civil(y, m, d)))
-    }
-
-    /// Today, in UTC.
-    pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Date(secs.div_euclid(86_400))
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::time::rfc3339(self.0 * 86_400)[..10])
-    }
-}
-
-/// Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Date, D::Error> {
-        let s = String::deserialize(d)?;
-        Date::parse(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("{s:?} is not a date in the form YYYY-MM-DD"))
-        })
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
-    }
-}
 
 /// An external id that YAML may give as a number or a string.
 fn id_string<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
@@ -358,13 +283,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("not a date"), "{e}");
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(Date::parse("1970-01-01"), Some(Date(0)));
-        assert_eq!(Date::parse("2024-02-29").unwrap().to_string(), "2024-02-29");
-        assert_eq!(Date::parse("2023-02-29"), None);
-        assert_eq!(Date::parse("2026-9-1"), None);
     }
 }

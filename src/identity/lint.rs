@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::inventory::{Date, Identity};
+use super::inventory::Identity;
+use crate::base::time::Date;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Issue {

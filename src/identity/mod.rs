@@ -3,101 +3,21 @@
 //! risks it shows. Receives findings and, if given, the inventory; hands on
 //! findings with `identity`, `owner` and `risks` set, and the `identities`
 //! section of the report.
+pub mod index;
 pub mod inventory;
 pub mod lint;
 pub mod owners;
 pub mod risks;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use serde::Serialize;
 
-use crate::error::Result;
 use crate::finding::Finding;
-use inventory::{Date, Identity};
+use index::{decoded_id, external_ids};
+use inventory::Identity;
 use lint::Issue;
 
-/// A loaded and linted inventory.
-#[derive(Debug, Clone, Default)]
-pub struct Inventory {
-    pub identities: Vec<Identity>,
-    pub issues: Vec<Issue>,
-    /// Selector (`fp:…`, `key:…`, `env:…`, `aws_account_id:…`, …) → the
-    /// identities that declare it, so that a finding is matched by a few
-    /// lookups instead of a pass over every credential of every identity.
-    index: HashMap<String, Vec<usize>>,
-}
-
-impl Inventory {
-    pub fn load(paths: &[PathBuf], today: Date) -> Result<Inventory> {
-        let identities = inventory::load(paths)?;
-        let issues = lint::lint(&identities, today);
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (n, id) in identities.iter().enumerate() {
-            let mut keys = Vec::new();
-            for c in &id.credentials {
-                keys.extend(
-                    c.fingerprint
-                        .as_ref()
-                        .map(|f| format!("fp:{}", f.trim().to_ascii_lowercase())),
-                );
-                keys.extend(c.key_id.as_ref().map(|k| format!("key:{}", k.trim())));
-                keys.extend(c.env.as_ref().map(|e| format!("env:{e}")));
-            }
-            for (name, value) in external_ids(id) {
-                keys.extend(value.map(|v| format!("{name}:{v}")));
-            }
-            for k in keys {
-                let v = index.entry(k).or_default();
-                if v.last() != Some(&n) {
-                    v.push(n);
-                }
-            }
-        }
-        Ok(Inventory {
-            identities,
-            issues,
-            index,
-        })
-    }
-
-    /// Identities that may claim `f`: those declaring one of its selectors.
-    /// `claims` then checks each (a `provider` narrows an entry).
-    fn candidates(&self, f: &Finding) -> Vec<usize> {
-        let mut keys = vec![format!("fp:{}", f.fingerprint.to_ascii_lowercase())];
-        keys.extend(f.key_id.as_ref().map(|k| format!("key:{k}")));
-        let bindings = f
-            .binding
-            .iter()
-            .chain(f.locations.iter().filter_map(|l| l.binding.as_ref()));
-        keys.extend(bindings.map(|b| format!("env:{b}")));
-        for name in EXTERNAL_IDS {
-            keys.extend(decoded_id(f, name).map(|v| format!("{name}:{v}")));
-        }
-        let mut out: Vec<usize> = keys
-            .iter()
-            .filter_map(|k| self.index.get(k))
-            .flatten()
-            .copied()
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    fn issues_of<'a>(&'a self, agent: &'a str) -> impl Iterator<Item = &'a Issue> + 'a {
-        self.issues.iter().filter(move |i| i.agent == agent)
-    }
-}
-
-/// Settings of the risk assessment.
-#[derive(Debug, Clone, Copy)]
-pub struct RiskOptions {
-    pub today: Date,
-    /// A secret first committed longer ago than this is long-lived (NHI7).
-    pub max_age_days: i64,
-}
+pub use index::Inventory;
+pub use risks::RiskOptions;
 
 /// One line of the report's `identities` section.
 #[derive(Debug, Clone, Serialize)]
@@ -135,26 +55,6 @@ fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
     by_fingerprint || by_key_id || by_env
 }
 
-/// External ids an identity can declare, named as validators decode them
-/// from secrets (`decoded` of a finding).
-const EXTERNAL_IDS: [&str; 3] = ["aws_account_id", "github_app_id", "gitlab_user_id"];
-
-fn external_ids(id: &Identity) -> [(&'static str, Option<&str>); 3] {
-    [
-        (EXTERNAL_IDS[0], id.aws_account_id.as_deref()),
-        (EXTERNAL_IDS[1], id.github_app_id.as_deref()),
-        (EXTERNAL_IDS[2], id.gitlab_user_id.as_deref()),
-    ]
-}
-
-/// An id the secret decodes to, as text (numbers included).
-fn decoded_id(f: &Finding, name: &str) -> Option<String> {
-    f.decoded.get(name).map(|v| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    })
-}
-
 /// An external id of the identity that the secret itself decodes to.
 fn claims_by_external_id(id: &Identity, f: &Finding) -> bool {
     external_ids(id)
@@ -183,7 +83,7 @@ pub fn correlate_on(
 ) -> Vec<IdentitySummary> {
     let per = findings.len().div_ceil(threads.clamp(1, 16)).max(256);
     let parts: Vec<&mut [Finding]> = findings.chunks_mut(per).collect();
-    let parts = crate::parallel::map(parts, |part| {
+    let parts = crate::base::parallel::map(parts, |part| {
         let counts = claim(part, inventory, opts);
         also(part);
         counts

@@ -9,18 +9,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::finding::Finding;
-
-/// An owner a repository declares for a finding's location.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeOwner {
-    /// As declared: `team-a`, `group:default/payments`, `@acme/payments`, an email.
-    pub owner: String,
-    /// The file that declares it, relative to the scan root.
-    pub source: String,
-}
+use crate::finding::{CodeOwner, Finding};
 
 const CATALOG_FILES: [&str; 2] = ["catalog-info.yaml", "catalog-info.yml"];
 const CODEOWNERS_FILES: [&str; 4] = [

@@ -1,21 +1,20 @@
 //! The OWASP Non-Human Identities Top 10 (2025) risks a finding shows, from
 //! the finding itself (format, lifetime, where it sits, history) and from the
-//! identities that claim it. Each risk carries a sentence saying why.
-use serde::Serialize;
-
-use super::inventory::{Date, Identity};
+//! identities that claim it. Each risk is shown by one or more checks in
+//! [`CHECKS`], a table of small functions in NHI order: adding a risk is
+//! adding a row. A check that applies says why in a sentence; the sentences
+//! of one risk are joined into its reason.
+//!
+//! Receives a finding and what the inventory says about it ([`Context`]);
+//! hands back its [`Risk`]s.
+use super::index::Inventory;
+use super::inventory::Identity;
 use super::lint::{is_admin_action, review_due, NON_HUMAN_TYPES, STATIC_AUTH};
-use super::{Inventory, RiskOptions};
-use crate::finding::Finding;
-use crate::rules::{IdentityClass, Lifetime};
+use crate::base::kinds::{IdentityClass, Lifetime};
+use crate::base::time::Date;
+use crate::finding::{Finding, Risk};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Risk {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub reason: String,
-}
-
+/// The risk ids and their titles, in NHI order.
 pub const TITLES: [(&str, &str); 10] = [
     ("NHI1", "Improper Offboarding"),
     ("NHI2", "Secret Leakage"),
@@ -54,11 +53,386 @@ const MCP_CONFIGS: &[&str] = &[
     "opencode.json",
 ];
 
+/// Settings of the risk assessment.
+#[derive(Debug, Clone, Copy)]
+pub struct RiskOptions {
+    pub today: Date,
+    /// A secret first committed longer ago than this is long-lived (NHI7).
+    pub max_age_days: i64,
+}
+
 /// What the assessment of one finding may look at.
 pub struct Context<'a> {
+    /// The identities whose credential entries claim the finding.
     pub claimed: &'a [&'a Identity],
     pub inventory: Option<&'a Inventory>,
     pub opts: RiskOptions,
+}
+
+/// One row of the table: a risk, a name for the check, and the check, which
+/// says why the finding shows the risk, or nothing.
+pub struct Check {
+    pub risk: &'static str,
+    pub name: &'static str,
+    pub check: fn(&Finding, &Context) -> Option<String>,
+}
+
+/// Every check, in NHI order (and in the order their sentences appear
+/// within one risk).
+pub const CHECKS: &[Check] = &[
+    Check {
+        risk: "NHI1",
+        name: "held-by-offboarded",
+        check: held_by_offboarded,
+    },
+    Check {
+        risk: "NHI1",
+        name: "held-by-suspended",
+        check: held_by_suspended,
+    },
+    Check {
+        risk: "NHI1",
+        name: "review-overdue",
+        check: review_overdue,
+    },
+    Check {
+        risk: "NHI1",
+        name: "removed-but-in-history",
+        check: removed_but_in_history,
+    },
+    Check {
+        risk: "NHI1",
+        name: "unowned",
+        check: unowned,
+    },
+    Check {
+        risk: "NHI2",
+        name: "plain-text",
+        check: plain_text,
+    },
+    Check {
+        risk: "NHI3",
+        name: "handed-to-mcp-server",
+        check: handed_to_mcp_server,
+    },
+    Check {
+        risk: "NHI4",
+        name: "static-secret-for-short-lived-auth",
+        check: static_secret_for_short_lived_auth,
+    },
+    Check {
+        risk: "NHI5",
+        name: "overprivileged-holder",
+        check: overprivileged_holder,
+    },
+    Check {
+        risk: "NHI5",
+        name: "admin-key-for-non-admin-actions",
+        check: admin_key_for_non_admin_actions,
+    },
+    Check {
+        risk: "NHI7",
+        name: "does-not-expire",
+        check: does_not_expire,
+    },
+    Check {
+        risk: "NHI7",
+        name: "committed-long-ago",
+        check: committed_long_ago,
+    },
+    Check {
+        risk: "NHI8",
+        name: "several-environments",
+        check: several_environments,
+    },
+    Check {
+        risk: "NHI8",
+        name: "outside-declared-environment",
+        check: outside_declared_environment,
+    },
+    Check {
+        risk: "NHI9",
+        name: "claimed-by-several",
+        check: claimed_by_several,
+    },
+    Check {
+        risk: "NHI9",
+        name: "bound-to-several-names",
+        check: bound_to_several_names,
+    },
+    Check {
+        risk: "NHI10",
+        name: "human-credential-held-by-nhi",
+        check: human_credential_held_by_nhi,
+    },
+];
+
+/// The risks of finding `f`, in NHI order.
+pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
+    let mut out: Vec<Risk> = Vec::new();
+    for c in CHECKS {
+        let Some(reason) = (c.check)(f, ctx) else {
+            continue;
+        };
+        match out.iter_mut().find(|r| r.id == c.risk) {
+            Some(r) => {
+                r.reason.push_str("; ");
+                r.reason.push_str(&reason);
+            }
+            None => out.push(Risk {
+                id: c.risk,
+                title: title(c.risk),
+                reason,
+            }),
+        }
+    }
+    out
+}
+
+/// The names of the claiming identities for which `pred` holds, if any.
+fn holders(ctx: &Context, pred: impl Fn(&Identity) -> bool) -> Option<String> {
+    let who: Vec<&str> = ctx
+        .claimed
+        .iter()
+        .filter(|i| pred(i))
+        .map(|i| i.agent.as_str())
+        .collect();
+    (!who.is_empty()).then(|| who.join(", "))
+}
+
+fn held_by(ctx: &Context, status: &str) -> Option<String> {
+    holders(ctx, |i| i.status() == status)
+        .map(|who| format!("held by {status} identity {who}: rotate and revoke it"))
+}
+
+/// NHI1: an identity that was offboarded still holds it.
+fn held_by_offboarded(_: &Finding, ctx: &Context) -> Option<String> {
+    held_by(ctx, "offboarded")
+}
+
+/// NHI1: an identity that is suspended still holds it.
+fn held_by_suspended(_: &Finding, ctx: &Context) -> Option<String> {
+    held_by(ctx, "suspended")
+}
+
+/// NHI1: its holder's access review is overdue.
+fn review_overdue(_: &Finding, ctx: &Context) -> Option<String> {
+    holders(ctx, |i| review_due(i).is_some_and(|d| d < ctx.opts.today))
+        .map(|who| format!("held by {who} whose access review is overdue"))
+}
+
+/// NHI1: deleted from HEAD, it still sits in history, unrevoked.
+fn removed_but_in_history(f: &Finding, _: &Context) -> Option<String> {
+    (!f.at_head).then(|| {
+        format!(
+            "removed from HEAD but still in git history{}: deleting it did not revoke it, rotate it",
+            f.first_seen.as_ref().map(|d| format!(" (since {d})")).unwrap_or_default()
+        )
+    })
+}
+
+/// NHI1: there is an inventory, and no identity in it claims the secret.
+fn unowned(_: &Finding, ctx: &Context) -> Option<String> {
+    (ctx.inventory.is_some() && ctx.claimed.is_empty())
+        .then(|| "unowned: no identity in the inventory claims it".into())
+}
+
+/// NHI2: every finding is a secret stored in plain text.
+fn plain_text(f: &Finding, _: &Context) -> Option<String> {
+    let n = f.locations.len();
+    Some(format!(
+        "{} stored in plain text at {n} location{}",
+        f.name,
+        if n == 1 { "" } else { "s" }
+    ))
+}
+
+/// NHI3: it sits in an MCP client's configuration, handed to a third-party
+/// server.
+fn handed_to_mcp_server(f: &Finding, _: &Context) -> Option<String> {
+    let l = f.locations.iter().find(|l| is_mcp_config(&l.path))?;
+    Some(format!(
+        "handed to an MCP server in {}: the server and its supply chain hold it too",
+        l.path
+    ))
+}
+
+/// Whether `path` is one of [`MCP_CONFIGS`]: the whole path, or its end
+/// after a separator; a file name alone (no `/` in it) may end the path in
+/// any way.
+fn is_mcp_config(path: &str) -> bool {
+    let p = path.as_bytes();
+    MCP_CONFIGS.iter().any(|m| {
+        let m = m.as_bytes();
+        p.len() >= m.len()
+            && p[p.len() - m.len()..]
+                .iter()
+                .zip(m)
+                .all(|(&a, &b)| a == b || (a == b'\\' && b == b'/'))
+            && (p.len() == m.len()
+                || !m.contains(&b'/')
+                || matches!(p[p.len() - m.len() - 1], b'/' | b'\\'))
+    })
+}
+
+/// NHI4: a long-lived static secret held by an identity that declares
+/// short-lived (federated, workload) authentication.
+fn static_secret_for_short_lived_auth(f: &Finding, ctx: &Context) -> Option<String> {
+    if f.lifetime != Lifetime::Long {
+        return None;
+    }
+    let who = holders(ctx, |i| {
+        short_lived_auth(i)
+            || (i.identity_type.as_deref() == Some("workload_identity")
+                && !STATIC_AUTH.contains(&i.auth.as_deref().unwrap_or("")))
+    })?;
+    Some(format!(
+        "{who} declares short-lived authentication, yet holds this long-lived static secret"
+    ))
+}
+
+/// NHI5: its holder's declared actions are overprivileged (the lint says so).
+fn overprivileged_holder(_: &Finding, ctx: &Context) -> Option<String> {
+    let inv = ctx.inventory?;
+    let who = holders(ctx, |i| {
+        inv.issues_of(&i.agent).any(|x| x.risk == Some("NHI5"))
+    })?;
+    Some(format!(
+        "held by {who}, whose declared actions are overprivileged"
+    ))
+}
+
+/// NHI5: an administrative credential held by an identity whose allowed
+/// actions need no admin rights.
+fn admin_key_for_non_admin_actions(f: &Finding, ctx: &Context) -> Option<String> {
+    if f.privilege.as_deref() != Some("admin") {
+        return None;
+    }
+    let who = holders(ctx, |i| {
+        !i.allowed_actions.iter().any(|a| is_admin_action(a))
+    })?;
+    Some(format!(
+        "an administrative credential held by {who}, whose allowed actions need no admin rights"
+    ))
+}
+
+/// NHI7: the format (or the token's own claims) says it does not expire.
+fn does_not_expire(f: &Finding, _: &Context) -> Option<String> {
+    if f.lifetime != Lifetime::Long {
+        return None;
+    }
+    Some(if f.decoded.contains_key("expires_at") {
+        "the token is valid for more than 90 days".to_string()
+    } else if f.rule.contains("jwt") {
+        "the token has no expiry (`exp`) claim".to_string()
+    } else {
+        format!("a {} does not expire unless revoked", f.name)
+    })
+}
+
+/// NHI7: first committed longer ago than `--max-age` days.
+fn committed_long_ago(f: &Finding, ctx: &Context) -> Option<String> {
+    let first = f
+        .first_seen
+        .as_deref()
+        .and_then(|d| Date::parse(d.get(..10)?))?;
+    let age = ctx.opts.today.0 - first.0;
+    (age > ctx.opts.max_age_days).then(|| {
+        format!(
+            "first committed {age} days ago ({first}), more than {} days",
+            ctx.opts.max_age_days
+        )
+    })
+}
+
+/// The environments (prod, staging, dev, test) the finding's paths name.
+fn environments(f: &Finding) -> Vec<&'static str> {
+    let mut envs: Vec<&'static str> = f
+        .locations
+        .iter()
+        .filter_map(|l| env_class(&l.path))
+        .collect();
+    envs.sort_unstable();
+    envs.dedup();
+    envs
+}
+
+/// NHI8: the same secret sits in the paths of several environments.
+fn several_environments(f: &Finding, _: &Context) -> Option<String> {
+    let envs = environments(f);
+    (envs.len() > 1).then(|| {
+        format!(
+            "the same secret is used in {} environments ({})",
+            envs.len(),
+            envs.join(", ")
+        )
+    })
+}
+
+/// NHI8: a holder declared for one environment has it in another's paths.
+fn outside_declared_environment(f: &Finding, ctx: &Context) -> Option<String> {
+    let envs = environments(f);
+    let reasons: Vec<String> = ctx
+        .claimed
+        .iter()
+        .filter_map(|id| {
+            let declared = id.environment.as_deref().and_then(env_class)?;
+            let outside: Vec<&'static str> =
+                envs.iter().copied().filter(|e| *e != declared).collect();
+            (!outside.is_empty()).then(|| {
+                format!(
+                    "{} is declared for {declared} but its secret sits in {} paths",
+                    id.agent,
+                    outside.join(", ")
+                )
+            })
+        })
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// NHI9: several identities claim the one secret.
+fn claimed_by_several(_: &Finding, ctx: &Context) -> Option<String> {
+    (ctx.claimed.len() > 1).then(|| {
+        format!(
+            "claimed by {} identities: {}",
+            ctx.claimed.len(),
+            holders(ctx, |_| true).unwrap_or_default()
+        )
+    })
+}
+
+/// NHI9: the one secret is bound to several names (several consumers).
+fn bound_to_several_names(f: &Finding, _: &Context) -> Option<String> {
+    let mut bindings: Vec<&str> = f
+        .locations
+        .iter()
+        .filter_map(|l| l.binding.as_deref())
+        .collect();
+    bindings.sort_unstable();
+    bindings.dedup();
+    (bindings.len() > 1).then(|| {
+        format!(
+            "bound to {} different names ({}): one secret serves several consumers",
+            bindings.len(),
+            bindings.join(", ")
+        )
+    })
+}
+
+/// NHI10: a credential issued to a human user, held by a non-human identity.
+fn human_credential_held_by_nhi(f: &Finding, ctx: &Context) -> Option<String> {
+    if f.identity_class != IdentityClass::User {
+        return None;
+    }
+    let who = holders(ctx, |i| {
+        i.identity_type
+            .as_deref()
+            .is_some_and(|t| NON_HUMAN_TYPES.contains(&t))
+    })?;
+    Some(format!(
+        "a credential issued to a human user, held by non-human identity {who}"
+    ))
 }
 
 fn title(id: &str) -> &'static str {
@@ -82,10 +456,6 @@ fn env_class(path: &str) -> Option<&'static str> {
         })
 }
 
-fn normalise_env(e: &str) -> Option<&'static str> {
-    env_class(e)
-}
-
 fn short_lived_auth(id: &Identity) -> bool {
     let auth = id.auth.as_deref().unwrap_or("").to_ascii_lowercase();
     auth.contains("oidc")
@@ -94,255 +464,9 @@ fn short_lived_auth(id: &Identity) -> bool {
         || auth.contains("workload_identity")
 }
 
-/// The risks of finding `f`, in NHI order.
-pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
-    let mut out: Vec<Risk> = Vec::new();
-    let mut add = |id: &'static str, reason: String| {
-        if let Some(r) = out.iter_mut().find(|r| r.id == id) {
-            r.reason.push_str("; ");
-            r.reason.push_str(&reason);
-        } else {
-            out.push(Risk {
-                id,
-                title: title(id),
-                reason,
-            });
-        }
-    };
-    let names = |pred: &dyn Fn(&Identity) -> bool| -> Vec<String> {
-        ctx.claimed
-            .iter()
-            .filter(|i| pred(i))
-            .map(|i| i.agent.clone())
-            .collect()
-    };
-    let n = f.locations.len();
-
-    // NHI1 Improper Offboarding
-    for status in ["offboarded", "suspended"] {
-        let who = names(&|i| i.status() == status);
-        if !who.is_empty() {
-            add(
-                "NHI1",
-                format!(
-                    "held by {} identity {}: rotate and revoke it",
-                    status,
-                    who.join(", ")
-                ),
-            );
-        }
-    }
-    let overdue = names(&|i| review_due(i).is_some_and(|d| d < ctx.opts.today));
-    if !overdue.is_empty() {
-        add(
-            "NHI1",
-            format!(
-                "held by {} whose access review is overdue",
-                overdue.join(", ")
-            ),
-        );
-    }
-    if !f.at_head {
-        add(
-            "NHI1",
-            format!(
-                "removed from HEAD but still in git history{}: deleting it did not revoke it, rotate it",
-                f.first_seen.as_ref().map(|d| format!(" (since {d})")).unwrap_or_default()
-            ),
-        );
-    }
-    if ctx.inventory.is_some() && ctx.claimed.is_empty() {
-        add(
-            "NHI1",
-            "unowned: no identity in the inventory claims it".into(),
-        );
-    }
-
-    // NHI2 Secret Leakage
-    add(
-        "NHI2",
-        format!(
-            "{} stored in plain text at {n} location{}",
-            f.name,
-            if n == 1 { "" } else { "s" }
-        ),
-    );
-
-    // NHI3 Vulnerable Third-Party NHI
-    if let Some(l) = f.locations.iter().find(|l| {
-        let p = l.path.as_bytes();
-        MCP_CONFIGS.iter().any(|m| {
-            // The whole path, or its end after a separator; a file name
-            // alone (no `/` in it) may end the path in any way.
-            let m = m.as_bytes();
-            p.len() >= m.len()
-                && p[p.len() - m.len()..]
-                    .iter()
-                    .zip(m)
-                    .all(|(&a, &b)| a == b || (a == b'\\' && b == b'/'))
-                && (p.len() == m.len()
-                    || !m.contains(&b'/')
-                    || matches!(p[p.len() - m.len() - 1], b'/' | b'\\'))
-        })
-    }) {
-        add(
-            "NHI3",
-            format!(
-                "handed to an MCP server in {}: the server and its supply chain hold it too",
-                l.path
-            ),
-        );
-    }
-
-    // NHI4 Insecure Authentication
-    if f.lifetime == Lifetime::Long {
-        let who = names(&|i| {
-            short_lived_auth(i)
-                || (i.identity_type.as_deref() == Some("workload_identity")
-                    && !STATIC_AUTH.contains(&i.auth.as_deref().unwrap_or("")))
-        });
-        if !who.is_empty() {
-            add("NHI4", format!("{} declares short-lived authentication, yet holds this long-lived static secret", who.join(", ")));
-        }
-    }
-
-    // NHI5 Overprivileged NHI
-    if let Some(inv) = ctx.inventory {
-        let who = names(&|i| inv.issues_of(&i.agent).any(|x| x.risk == Some("NHI5")));
-        if !who.is_empty() {
-            add(
-                "NHI5",
-                format!(
-                    "held by {}, whose declared actions are overprivileged",
-                    who.join(", ")
-                ),
-            );
-        }
-    }
-    if f.privilege.as_deref() == Some("admin") {
-        let who = names(&|i| !i.allowed_actions.iter().any(|a| is_admin_action(a)));
-        if !who.is_empty() {
-            add("NHI5", format!("an administrative credential held by {}, whose allowed actions need no admin rights", who.join(", ")));
-        }
-    }
-
-    // NHI7 Long-Lived Secrets
-    if f.lifetime == Lifetime::Long {
-        let why = if f.decoded.contains_key("expires_at") {
-            "the token is valid for more than 90 days".to_string()
-        } else if f.rule.contains("jwt") {
-            "the token has no expiry (`exp`) claim".to_string()
-        } else {
-            format!("a {} does not expire unless revoked", f.name)
-        };
-        add("NHI7", why);
-    }
-    if let Some(first) = f
-        .first_seen
-        .as_deref()
-        .and_then(|d| Date::parse(d.get(..10)?))
-    {
-        let age = ctx.opts.today.0 - first.0;
-        if age > ctx.opts.max_age_days {
-            add(
-                "NHI7",
-                format!(
-                    "first committed {age} days ago ({first}), more than {} days",
-                    ctx.opts.max_age_days
-                ),
-            );
-        }
-    }
-
-    // NHI8 Environment Isolation
-    let mut envs: Vec<&'static str> = f
-        .locations
-        .iter()
-        .filter_map(|l| env_class(&l.path))
-        .collect();
-    envs.sort_unstable();
-    envs.dedup();
-    if envs.len() > 1 {
-        add(
-            "NHI8",
-            format!(
-                "the same secret is used in {} environments ({})",
-                envs.len(),
-                envs.join(", ")
-            ),
-        );
-    }
-    for id in ctx.claimed {
-        if let Some(declared) = id.environment.as_deref().and_then(normalise_env) {
-            let outside: Vec<&'static str> =
-                envs.iter().copied().filter(|e| *e != declared).collect();
-            if !outside.is_empty() {
-                add(
-                    "NHI8",
-                    format!(
-                        "{} is declared for {declared} but its secret sits in {} paths",
-                        id.agent,
-                        outside.join(", ")
-                    ),
-                );
-            }
-        }
-    }
-
-    // NHI9 NHI Reuse
-    if ctx.claimed.len() > 1 {
-        add(
-            "NHI9",
-            format!(
-                "claimed by {} identities: {}",
-                ctx.claimed.len(),
-                names(&|_| true).join(", ")
-            ),
-        );
-    }
-    let mut bindings: Vec<&str> = f
-        .locations
-        .iter()
-        .filter_map(|l| l.binding.as_deref())
-        .collect();
-    bindings.sort_unstable();
-    bindings.dedup();
-    if bindings.len() > 1 {
-        add(
-            "NHI9",
-            format!(
-                "bound to {} different names ({}): one secret serves several consumers",
-                bindings.len(),
-                bindings.join(", ")
-            ),
-        );
-    }
-
-    // NHI10 Human Use of NHI
-    if f.identity_class == IdentityClass::User {
-        let who = names(&|i| {
-            i.identity_type
-                .as_deref()
-                .is_some_and(|t| NON_HUMAN_TYPES.contains(&t))
-        });
-        if !who.is_empty() {
-            add(
-                "NHI10",
-                format!(
-                    "a credential issued to a human user, held by non-human identity {}",
-                    who.join(", ")
-                ),
-            );
-        }
-    }
-
-    out.sort_by_key(|r| TITLES.iter().position(|t| t.0 == r.id));
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::env_class;
+    use super::*;
 
     #[test]
     fn environments_from_paths() {
@@ -350,5 +474,30 @@ mod tests {
         assert_eq!(env_class(".env.production"), Some("prod"));
         assert_eq!(env_class("config/staging.yaml"), Some("staging"));
         assert_eq!(env_class("src/main.rs"), None);
+    }
+
+    #[test]
+    fn the_table_is_in_nhi_order_and_names_known_risks() {
+        let order = |id: &str| TITLES.iter().position(|t| t.0 == id);
+        let mut last = 0;
+        for c in CHECKS {
+            let at = order(c.risk).unwrap_or_else(|| panic!("{}: unknown risk {}", c.name, c.risk));
+            assert!(at >= last, "{} is out of NHI order", c.name);
+            last = at;
+        }
+        let mut names: Vec<&str> = CHECKS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), CHECKS.len(), "check names are unique");
+    }
+
+    #[test]
+    fn mcp_configs_by_path_end() {
+        assert!(is_mcp_config(".cursor/mcp.json"));
+        assert!(is_mcp_config("app/.cursor/mcp.json"));
+        assert!(is_mcp_config("x\\.vscode\\mcp.json"));
+        assert!(is_mcp_config("home/claude_desktop_config.json"));
+        assert!(!is_mcp_config("app/not.cursor/mcp.json"));
+        assert!(!is_mcp_config("src/mcp.json.rs"));
     }
 }

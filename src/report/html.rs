@@ -666,8 +666,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::finding::{fingerprint, redact};
-    use crate::identity::risks::Risk;
+    use crate::base::secret::{fingerprint, redact};
+    use crate::finding::Risk;
     use crate::report::sweep::{AgeBucket, OwnerRollup, RepoSummary, RiskMatrix, Sighting, Totals};
 
     fn page(r: &SweepReport) -> String {
@@ -792,7 +792,7 @@ mod tests {
     }
 
     fn secrets() -> Vec<String> {
-        let mut g = crate::fakes::Fakes::new(7);
+        let mut g = crate::testkit::fakes::Fakes::new(7);
         (0..3).map(|_| g.github("ghp_")).collect()
     }
 

@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use super::{ReportOptions, ScanReport, Severity};
+use crate::base::kinds::Lifetime;
 use crate::finding::Finding;
-use crate::rules::Lifetime;
 
 struct Paint(bool);
 
@@ -102,7 +102,7 @@ pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> i
         if let Some(c) = f.checksum {
             facts.push(format!(
                 "checksum {}",
-                if c == crate::validate::Checksum::Valid {
+                if c == crate::base::kinds::Checksum::Valid {
                     "valid"
                 } else {
                     "INVALID"

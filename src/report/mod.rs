@@ -90,7 +90,7 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
     let empty = b"\"findings\": [],";
     let at = memchr::memmem::find(&shell, empty).expect("the findings field");
     let chunks: Vec<&[Finding]> = report.findings.chunks(n.div_ceil(threads)).collect();
-    let parts = crate::parallel::map(chunks, |chunk| {
+    let parts = crate::base::parallel::map(chunks, |chunk| {
         let mut out = Vec::with_capacity(chunk.len() * 1024);
         for f in chunk {
             out.extend_from_slice(b",\n    ");
@@ -237,7 +237,7 @@ mod json_tests {
     fn threaded_json_is_serde_json_pretty() {
         let set = crate::rules::RuleSet::builtin().unwrap();
         let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
-        let mut f = crate::fakes::Fakes::new(5);
+        let mut f = crate::testkit::fakes::Fakes::new(5);
         let mut text = String::new();
         for i in 0..700 {
             text.push_str(&format!("GITHUB_TOKEN_{i}={}\n", f.github("ghp_")));

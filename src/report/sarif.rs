@@ -4,8 +4,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::ScanReport;
+use crate::base::kinds::Lifetime;
 use crate::finding::Finding;
-use crate::rules::{Lifetime, Rule, RuleSet};
+use crate::rules::{Rule, RuleSet};
 
 const INFO_URI: &str = "https://github.com/keytrace/keytrace";
 /// GitHub code scanning rejects runs with more results than this.

@@ -21,8 +21,8 @@ use git2::{Delta, ObjectType, Oid, Repository, Sort, TreeWalkMode, TreeWalkResul
 use globset::GlobMatcher;
 
 use super::{display_path, pack, Chunk, CommitInfo, Origin, ScanError, Sink};
+use crate::base::time::rfc3339;
 use crate::source::fs::CHUNK_OVERLAP;
-use crate::time::rfc3339;
 
 /// Object ids are uniformly distributed already: their first eight bytes are
 /// a good hash, and much cheaper than SipHash over twenty.

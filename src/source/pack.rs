@@ -345,7 +345,7 @@ type Place = (usize, u64);
 struct Cache {
     /// (pack, offset) → the type and content of the object there, its
     /// delta chain applied.
-    map: HashMap<Place, (u8, Arc<Vec<u8>>), crate::hash::FnvState>,
+    map: HashMap<Place, (u8, Arc<Vec<u8>>), crate::base::hash::FnvState>,
     order: VecDeque<Place>,
     bytes: usize,
 }
@@ -805,7 +805,7 @@ mod tests {
                 .filter_map(|o| trees.tree(o).map(|t| (o, t.to_vec())))
                 .collect()
         };
-        let mut f = crate::fakes::Fakes::new(9);
+        let mut f = crate::testkit::fakes::Fakes::new(9);
         for _ in 0..40 {
             let mut bad = good.clone();
             let at = 12 + f.below(bad.len() - 32);

@@ -11,9 +11,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::store::{Contents, Store, StoredFinding};
+use crate::base::time::Date;
 use crate::error::{Error, Result};
 use crate::finding::Finding;
-use crate::identity::inventory::Date;
 use crate::identity::risks::TITLES;
 use crate::identity::{Inventory, RiskOptions};
 use crate::report::sweep::{

@@ -86,7 +86,7 @@ pub fn run(
     let started = Instant::now();
     git::tune_libgit2();
     let mut store = Store::open(&config.store)?;
-    let now = now();
+    let now = crate::base::time::now();
     let sweep = store.begin_sweep(&now, config.shard.map(|s| s.to_string()))?;
     let mut summary = SweepSummary {
         sweep,
@@ -105,17 +105,9 @@ pub fn run(
         summary.new += log.new;
         on_repo(&log);
     }
-    store.finish_sweep(sweep, &crate::sweep::now())?;
+    store.finish_sweep(sweep, &crate::base::time::now())?;
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
-}
-
-/// RFC 3339 now, in UTC.
-pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    crate::time::rfc3339(secs)
 }
 
 fn sweep_one(

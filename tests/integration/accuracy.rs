@@ -8,8 +8,8 @@
 //! `cargo test --test integration accuracy -- --nocapture` prints the table.
 use std::collections::{BTreeMap, BTreeSet};
 
-use keytrace::corpus::Corpus;
 use keytrace::rules::RuleSet;
+use keytrace::testkit::corpus::Corpus;
 use serde_json::Value;
 
 use crate::{scan_json, write};
@@ -223,11 +223,11 @@ fn accuracy_corpus_recall_and_precision_per_rule() {
 /// that fails a format check. A checksum-valid credential is never low.
 #[test]
 fn confidence_is_low_only_for_made_up_values_in_test_paths() {
-    let mut f = keytrace::fakes::Fakes::new(77);
+    let mut f = keytrace::testkit::fakes::Fakes::new(77);
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A Stripe key whose random part spells out test data.
-    let made_up = |f: &mut keytrace::fakes::Fakes, word: &str| {
+    let made_up = |f: &mut keytrace::testkit::fakes::Fakes, word: &str| {
         format!("sk_live_{}{word}{}", f.alnum(40), f.alnum(50))
     };
     let low = made_up(&mut f, "TestKey");
@@ -255,7 +255,7 @@ fn confidence_is_low_only_for_made_up_values_in_test_paths() {
     );
     // A GitHub token whose body says test, with a checksum that holds: high.
     let body = format!("TestToken{}", f.alnum(21));
-    let check = keytrace::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6);
+    let check = keytrace::validate::checksums::base62(crc32fast::hash(body.as_bytes()) as u64, 6);
     let valid = format!("ghp_{body}{check}");
     write(
         d,
@@ -296,7 +296,7 @@ fn confidence_is_low_only_for_made_up_values_in_test_paths() {
             confidence[secret.as_str()],
             c,
             "{}",
-            keytrace::finding::redact(secret.as_bytes())
+            keytrace::base::secret::redact(secret.as_bytes())
         );
     }
     // The human report says why.

@@ -1,8 +1,8 @@
 //! The inventory at work: every finding gets the identity that claims it,
 //! the accountable owner and its OWASP NHI risks; the inventory itself is
 //! linted; malformed inventories fail with file, line and column.
-use keytrace::fakes::Fakes;
-use keytrace::identity::inventory::Date;
+use keytrace::base::time::Date;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::{run, scan_json, write};
@@ -40,7 +40,7 @@ fn every_finding_gets_identity_owner_and_risks() {
     let slack = f.slack_bot();
     write(d, "ops/legacy.env", format!("SLACK_BOT_TOKEN={slack}\n"));
     let key_id = f.aws_key_id("AKIA");
-    let account = keytrace::validate::aws_account_id(key_id.as_bytes()).unwrap();
+    let account = keytrace::validate::keys::aws_account_id(key_id.as_bytes()).unwrap();
     let aws = f.aws_secret();
     write(
         d,
@@ -50,7 +50,7 @@ fn every_finding_gets_identity_owner_and_risks() {
     let npm = f.npm();
     write(d, "scripts/run.sh", format!("export NPM_TOKEN={npm}\n"));
 
-    let admin_fp = keytrace::finding::fingerprint(admin.as_bytes());
+    let admin_fp = keytrace::base::secret::fingerprint(admin.as_bytes());
     let inventory = format!(
         r#"agent: release-assistant
 owner: platform-team
@@ -108,7 +108,7 @@ agents:
     let (code, v) = scan_json(d, &["--agents", inv.to_str().unwrap()]);
     assert_eq!(code, 1);
     let by_fp = |secret: &str| -> Value {
-        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let fp = keytrace::base::secret::fingerprint(secret.as_bytes());
         v["findings"]
             .as_array()
             .unwrap()
@@ -215,7 +215,7 @@ agents:
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["fingerprint"] == keytrace::finding::fingerprint(npm.as_bytes()).as_str())
+        .find(|f| f["fingerprint"] == keytrace::base::secret::fingerprint(npm.as_bytes()).as_str())
         .unwrap()
         .clone();
     assert_eq!(risks(&npm_finding), ["NHI2", "NHI7"]);
@@ -382,7 +382,7 @@ fn pypi_scope_decides_whether_a_publisher_is_overprivileged() {
     .unwrap();
     let (_, v) = scan_json(d, &["--agents", inv.to_str().unwrap()]);
     let by = |secret: &str| {
-        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let fp = keytrace::base::secret::fingerprint(secret.as_bytes());
         v["findings"]
             .as_array()
             .unwrap()
@@ -447,7 +447,7 @@ fn code_owners_come_from_codeowners_and_backstage_catalogs() {
     write(d, "docs/setup.md", format!("export GITHUB_TOKEN={docs}\n"));
     let (_, v) = scan_json(d, &[]);
     let owners_of = |secret: &str| -> Vec<(String, String)> {
-        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let fp = keytrace::base::secret::fingerprint(secret.as_bytes());
         let found = v["findings"]
             .as_array()
             .unwrap()

@@ -1,5 +1,5 @@
 //! Bad input gets a clear error and loses nothing: the scan always goes on.
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 use crate::{locations, scan_json, write};
 

@@ -1,7 +1,7 @@
 //! Baselines record accepted findings by (rule, fingerprint): they survive a
 //! file move and shifted lines, still let a new secret through, keep their
 //! reasons, and prune what is gone. `--fail-on` chooses what fails a run.
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 
 use crate::{run, scan_json, write};
 
@@ -58,7 +58,7 @@ fn baseline_survives_moves_and_line_shifts_but_not_new_secrets() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
     assert_eq!(
         v["findings"][0]["fingerprint"],
-        keytrace::finding::fingerprint(new.as_bytes())
+        keytrace::base::secret::fingerprint(new.as_bytes())
     );
 
     // Reasons survive re-recording; --prune drops what is gone.
@@ -81,8 +81,8 @@ fn baseline_survives_moves_and_line_shifts_but_not_new_secrets() {
         .filter(|l| l.contains("\"fingerprint\""))
         .collect();
     assert_eq!(entries.len(), 2, "old2 pruned, new recorded: {text}");
-    assert!(!text.contains(&keytrace::finding::fingerprint(old2.as_bytes())));
-    let fp1 = keytrace::finding::fingerprint(old1.as_bytes());
+    assert!(!text.contains(&keytrace::base::secret::fingerprint(old2.as_bytes())));
+    let fp1 = keytrace::base::secret::fingerprint(old1.as_bytes());
     // Entries are sorted by rule: the reason went to the GitHub token's.
     assert!(edited
         .lines()

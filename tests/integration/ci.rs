@@ -4,7 +4,7 @@
 //! Each run must scan exactly the commits the event brings.
 use std::path::Path;
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::history::{commit, git};
@@ -46,7 +46,7 @@ fn fingerprints(v: &Value) -> Vec<String> {
 fn fps(secrets: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = secrets
         .iter()
-        .map(|s| keytrace::finding::fingerprint(s.as_bytes()))
+        .map(|s| keytrace::base::secret::fingerprint(s.as_bytes()))
         .collect();
     out.sort();
     out

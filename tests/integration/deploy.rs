@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
 
@@ -34,7 +34,7 @@ fn repos(root: &Path, list: &Path) -> Vec<String> {
         std::fs::create_dir_all(&r).unwrap();
         git(&r, &["init", "-q", "-b", "main"], DATE);
         let secret = f.github("ghp");
-        fps.push(keytrace::finding::fingerprint(secret.as_bytes()));
+        fps.push(keytrace::base::secret::fingerprint(secret.as_bytes()));
         write(&r, "deploy.env", format!("RELEASE_BOT_TOKEN={secret}\n"));
         commit(&r, "one", DATE);
         lines.push_str(&format!("{}\n", r.display()));

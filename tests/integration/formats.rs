@@ -169,7 +169,7 @@ fn exit_codes_and_human_summary() {
 #[test]
 fn fingerprint_command_matches_scan_fingerprints() {
     use std::io::Write;
-    let mut f = keytrace::fakes::Fakes::new(14);
+    let mut f = keytrace::testkit::fakes::Fakes::new(14);
     let tok = f.github("ghp");
     let mut child = crate::keytrace()
         .arg("fingerprint")

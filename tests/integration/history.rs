@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::{scan_json, write};
@@ -165,7 +165,7 @@ fn build() -> Repo {
 }
 
 fn finding<'a>(v: &'a Value, secret: &str) -> &'a Value {
-    let fp = keytrace::finding::fingerprint(secret.as_bytes());
+    let fp = keytrace::base::secret::fingerprint(secret.as_bytes());
     v["findings"]
         .as_array()
         .unwrap()
@@ -267,7 +267,7 @@ fn every_secret_in_history_with_provenance() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
     assert_eq!(
         v["findings"][0]["fingerprint"],
-        keytrace::finding::fingerprint(repo.secret("tag").as_bytes())
+        keytrace::base::secret::fingerprint(repo.secret("tag").as_bytes())
     );
 }
 
@@ -314,7 +314,7 @@ fn zero_or_unknown_since_falls_back_to_commits_no_other_branch_has() {
         assert_eq!(fs.len(), 1, "{rev}: {fs:#?}");
         assert_eq!(
             fs[0]["fingerprint"],
-            keytrace::finding::fingerprint(t.as_bytes())
+            keytrace::base::secret::fingerprint(t.as_bytes())
         );
         let warn = &v["errors"][0];
         assert_eq!(warn["severity"], "warning");
@@ -343,7 +343,7 @@ fn staged_reports_exactly_what_is_staged() {
     assert_eq!(fs.len(), 1, "{fs:#?}");
     assert_eq!(
         fs[0]["fingerprint"],
-        keytrace::finding::fingerprint(h.as_bytes())
+        keytrace::base::secret::fingerprint(h.as_bytes())
     );
     assert!(fs[0]["locations"][0]["path"]
         .as_str()
@@ -412,13 +412,16 @@ fn faults_never_stop_the_scan() {
         "{errors:#?}"
     );
     let found: Vec<&Value> = v["findings"].as_array().unwrap().iter().collect();
-    assert!(found
-        .iter()
-        .any(|f| f["fingerprint"] == keytrace::finding::fingerprint(keep.as_bytes()).as_str()));
+    assert!(
+        found
+            .iter()
+            .any(|f| f["fingerprint"]
+                == keytrace::base::secret::fingerprint(keep.as_bytes()).as_str())
+    );
     #[cfg(unix)]
     assert!(
         found.iter().any(|f| f["fingerprint"]
-            == keytrace::finding::fingerprint(odd.as_bytes()).as_str()
+            == keytrace::base::secret::fingerprint(odd.as_bytes()).as_str()
             && f["locations"][0]["path"]
                 .as_str()
                 .unwrap()
@@ -485,7 +488,7 @@ fn shallow_clones_and_submodules() {
         .iter()
         .map(|f| f["fingerprint"].as_str().unwrap())
         .collect();
-    let want_old = keytrace::finding::fingerprint(old.as_bytes());
+    let want_old = keytrace::base::secret::fingerprint(old.as_bytes());
     assert!(
         fps.contains(&want_old.as_str()),
         "the submodule's own history is scanned"
@@ -519,7 +522,7 @@ fn ranges_and_staging_report_only_added_lines() {
     assert_eq!(fs.len(), 1, "{fs:#?}");
     assert_eq!(
         fs[0]["fingerprint"],
-        keytrace::finding::fingerprint(new.as_bytes())
+        keytrace::base::secret::fingerprint(new.as_bytes())
     );
     assert_eq!(fs[0]["locations"][0]["line"], 3);
 
@@ -537,7 +540,7 @@ fn ranges_and_staging_report_only_added_lines() {
     assert_eq!(fs.len(), 1, "{fs:#?}");
     assert_eq!(
         fs[0]["fingerprint"],
-        keytrace::finding::fingerprint(staged.as_bytes())
+        keytrace::base::secret::fingerprint(staged.as_bytes())
     );
 }
 
@@ -628,12 +631,12 @@ fn long_histories_attribute_the_same_on_any_thread_count() {
     assert_eq!(three, one);
     assert_eq!(blobs1, blobs2, "each blob scanned once");
     for (c, secret) in &planted {
-        let fp = keytrace::finding::fingerprint(secret.as_bytes());
+        let fp = keytrace::base::secret::fingerprint(secret.as_bytes());
         let (_, path, date, at_head) = one.iter().find(|x| x.0 == fp).unwrap();
         assert!(path.ends_with(&format!("/cfg/s{c:04}.env")), "{path}");
         assert_eq!(
             date,
-            &keytrace::time::rfc3339(1_700_000_000 + *c as i64 * 60)
+            &keytrace::base::time::rfc3339(1_700_000_000 + *c as i64 * 60)
         );
         assert_eq!(*at_head, !(removed(*c) && c + 100 < commits), "{c}");
     }
@@ -748,6 +751,6 @@ fn a_damaged_object_in_a_pack_is_an_error_not_an_end() {
         .iter()
         .map(|f| f["fingerprint"].as_str().unwrap())
         .collect();
-    assert!(fps.contains(&keytrace::finding::fingerprint(keep.as_bytes()).as_str()));
-    assert!(!fps.contains(&keytrace::finding::fingerprint(broken.as_bytes()).as_str()));
+    assert!(fps.contains(&keytrace::base::secret::fingerprint(keep.as_bytes()).as_str()));
+    assert!(!fps.contains(&keytrace::base::secret::fingerprint(broken.as_bytes()).as_str()));
 }

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use keytrace::fakes::Fakes;
-use keytrace::finding::{fingerprint, redact, Finding};
-use keytrace::identity::risks::{Risk, TITLES};
+use keytrace::base::secret::{fingerprint, redact};
+use keytrace::finding::{Finding, Risk};
+use keytrace::identity::risks::TITLES;
 use keytrace::report::html;
 use keytrace::report::sweep::{
     AgeBucket, OwnerRollup, RepoSummary, RiskMatrix, Sighting, SweepReport, SweptFinding, Totals,
 };
+use keytrace::testkit::fakes::Fakes;
 use serde_json::json;
 
 use keytrace::report::html::SECTIONS;

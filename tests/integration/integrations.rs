@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::history::{commit, git};

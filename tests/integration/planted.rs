@@ -4,7 +4,7 @@
 //! reported. Built at test time: no committed file holds a token-shaped string.
 use std::collections::BTreeSet;
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use tempfile::TempDir;
 
 use crate::{scan_json, write};
@@ -529,7 +529,7 @@ fn check_planted(seed: u64, threads: &str) {
         );
         // Every secret is captured exactly: the fingerprint is of the secret.
         for e in &tree.expected {
-            let fp = keytrace::finding::fingerprint(e.secret.as_bytes());
+            let fp = keytrace::base::secret::fingerprint(e.secret.as_bytes());
             assert!(
                 v["findings"]
                     .as_array()

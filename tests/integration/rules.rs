@@ -1,6 +1,6 @@
 //! Rules are data with their own examples: every built-in rule passes the
 //! same lint that `keytrace rules check` runs on custom files.
-use keytrace::rulecheck;
+use keytrace::matcher::rulecheck;
 use keytrace::rules::RuleSet;
 
 use crate::{run, scan_json, write};

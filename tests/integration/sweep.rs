@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keytrace::fakes::Fakes;
+use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::history::{commit, git};
@@ -153,7 +153,7 @@ fn expected_places(org: &Org) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = org
         .secrets
         .iter()
-        .map(|(r, s)| (r.clone(), keytrace::finding::fingerprint(s.as_bytes())))
+        .map(|(r, s)| (r.clone(), keytrace::base::secret::fingerprint(s.as_bytes())))
         .collect();
     out.sort();
     out.dedup();
@@ -202,7 +202,7 @@ fn incremental_sweeps_scan_only_what_is_new() {
     let r1 = report(&["--store", s(&store)]);
     assert_eq!(places(&r1), expected_places(&org));
     // The shared secret is one finding with locations in r00, r07, r14, ...
-    let shared = keytrace::finding::fingerprint(org.secrets[0].1.as_bytes());
+    let shared = keytrace::base::secret::fingerprint(org.secrets[0].1.as_bytes());
     let f = r1["findings"]
         .as_array()
         .unwrap()
@@ -311,7 +311,7 @@ fn incremental_sweeps_scan_only_what_is_new() {
     assert_eq!(r3["totals"]["new"], 1);
     assert_eq!(
         new[0]["fingerprint"],
-        keytrace::finding::fingerprint(fresh.as_bytes()).as_str()
+        keytrace::base::secret::fingerprint(fresh.as_bytes()).as_str()
     );
     assert_eq!(new[0]["locations"][0]["path"], "deploy/prod.env");
     assert_eq!(new[0]["locations"][0]["date"], "2025-04-01T10:00:00Z");
@@ -487,7 +487,7 @@ fn remote_repositories_are_cloned_then_fetched() {
     assert_eq!(second["blobs"], 1, "only the pushed blob is read");
     assert_eq!(second["new"], 1);
     let rep = report(&["--store", s(&store)]);
-    let fp = keytrace::finding::fingerprint(later.as_bytes());
+    let fp = keytrace::base::secret::fingerprint(later.as_bytes());
     assert!(rep["findings"]
         .as_array()
         .unwrap()
@@ -515,7 +515,7 @@ fn a_deleted_branch_leaves_its_findings_out_of_history() {
     let (second, _) = sweep(&args);
     assert_eq!(second["blobs"], 0, "a rewrite rereads no known blob");
     let rep = report(&["--store", s(&store)]);
-    let fp = keytrace::finding::fingerprint(only_here.as_bytes());
+    let fp = keytrace::base::secret::fingerprint(only_here.as_bytes());
     let gone = rep["findings"]
         .as_array()
         .unwrap()
@@ -597,7 +597,7 @@ fn reports_roll_up_per_owner_and_render_as_one_page() {
     let store = org.store("owners.db");
     let list = org.list();
     sweep(&["--repos", s(&list), "--store", s(&store)]);
-    let fp = |i: usize| keytrace::finding::fingerprint(org.secrets[i].1.as_bytes());
+    let fp = |i: usize| keytrace::base::secret::fingerprint(org.secrets[i].1.as_bytes());
     let inventory = org.dir.path().join("agents.yaml");
     std::fs::write(
         &inventory,
@@ -784,7 +784,7 @@ fn decoded_locations_keep_their_encoding_through_the_store() {
     let list = org.list();
     sweep(&["--repos", s(&list), "--store", s(&store)]);
     let rep = report(&["--store", s(&store)]);
-    let fp = keytrace::finding::fingerprint(token.as_bytes());
+    let fp = keytrace::base::secret::fingerprint(token.as_bytes());
     let f = rep["findings"]
         .as_array()
         .unwrap()

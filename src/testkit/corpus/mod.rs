@@ -29,10 +29,13 @@ use std::path::Path;
 use base64::Engine as _;
 use regex::Regex as TextRegex;
 
-use crate::fakes::Fakes;
-use crate::rules::{Rule, RuleSet, Validator};
-use crate::shape::{Fill, Shape};
-use crate::validate::{base62, Checksum};
+use super::fakes::Fakes;
+use super::sample::{Fill, SampleShape};
+use crate::base::kinds::Checksum;
+use crate::rules::shape::Shape;
+use crate::rules::{Rule, RuleSet};
+use crate::validate::checksums::base62;
+use crate::validate::Validator;
 
 /// One credential the corpus holds: where a scanner should report it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -273,7 +276,7 @@ impl<'r> Generator<'r> {
 
     fn checksum_holds(&self, rule: &Rule, secret: &str) -> bool {
         match rule.spec.validator {
-            Some(v) => crate::validate::validate(
+            Some(v) => crate::validate::run(
                 v,
                 secret.as_bytes(),
                 &crate::validate::Around {
@@ -306,7 +309,8 @@ impl<'r> Generator<'r> {
                 // The checksum covers an instance prefix too.
                 let token = f.gitlab_routable(org, user);
                 let body = format!("{instance}{}", &token[..token.len() - 7]);
-                let crc = crate::validate::base36(crc32fast::hash(body.as_bytes()) as u64, 7);
+                let crc =
+                    crate::validate::checksums::base36(crc32fast::hash(body.as_bytes()) as u64, 7);
                 return format!("{body}{crc}");
             }
             Some(Validator::AwsKeyId) => return f.aws_key_id(&old[..4]),
@@ -314,7 +318,7 @@ impl<'r> Generator<'r> {
                 use base64::Engine as _;
                 let trimmed = old.trim_end_matches('=');
                 let sig = &trimmed[trimmed.len() - 10..trimmed.len() - 6];
-                let (_, url_safe, kinds) = crate::validate::AZURE_KEY_KINDS
+                let (_, url_safe, kinds) = crate::validate::checksums::AZURE_KEY_KINDS
                     .iter()
                     .find(|(s, _, _)| *s == sig)
                     .expect("a known signature in the example");
@@ -725,7 +729,7 @@ fn with_checksum(v: Option<Validator>, s: &mut String) {
 /// The six checksum characters BIP 173 appends to `text` (`hrp1data`),
 /// in `text`'s case.
 fn bech32_checksum(text: &str) -> String {
-    use crate::validate::{bech32_polymod, BECH32_CHARSET};
+    use crate::validate::checksums::{bech32_polymod, BECH32_CHARSET};
     let lower = text.to_ascii_lowercase();
     let (hrp, data) = lower.rsplit_once('1').expect("a bech32 separator");
     let mut values: Vec<u8> = data

@@ -1,22 +1,35 @@
-//! The matcher: one Aho-Corasick automaton over every rule's keywords finds
-//! where a secret may be; each rule's regex then runs only in a bounded window
-//! around hits of its own keywords, never over whole inputs. Candidates pass,
-//! cheapest first, through entropy, placeholder rejection, context filters and
-//! the rule's validator.
+//! The matcher: the [`keywords`] prefilter finds where any rule's keywords
+//! occur; each rule's regex then runs only in a bounded window around hits
+//! of its own keywords, never over whole inputs. Candidates pass, cheapest
+//! first, through entropy, placeholder rejection, context filters and the
+//! rule's [validator](crate::validate). Where a context keyword opens an
+//! encoded value (a Kubernetes Secret's `data:`, a basic-auth header), the
+//! value is [decoded](decode) one level and its text scanned too; the name a
+//! secret is assigned to is read by [`binding`]. [`rulecheck`] runs every
+//! rule's examples through all of this.
 //!
-//! Receives a byte slice (a file, a chunk of one, a git blob); hands on
-//! [`Match`]es with line and column. It knows nothing about paths or reports.
+//! Receives a byte slice (a file, a chunk of one, a git blob) and the
+//! [`RuleSet`]; hands on [`Match`]es with line and column. It knows nothing
+//! about paths or reports.
+pub mod binding;
+pub mod decode;
+pub mod keywords;
+pub mod rulecheck;
+
 use std::collections::HashSet;
 use std::ops::Range;
 
 use regex::bytes::Regex;
-use std::sync::LazyLock;
 
-use crate::decode::{self, Context, Encoding};
+use crate::base::kinds::{Checksum, Encoding, Lifetime};
 use crate::error::{Error, Result};
-use crate::keywords::KeywordFinder;
-use crate::rules::{Lifetime, Rule, RuleSet, Validator};
-use crate::validate::{self, Checksum, Facts};
+use crate::rules::{Rule, RuleSet};
+use crate::validate::filters::{entropy, placeholder};
+use crate::validate::generic::{generic_groups, may_assign};
+use crate::validate::{self, Facts, Validator};
+use binding::binding_before;
+use decode::Context;
+use keywords::KeywordFinder;
 
 /// How far before a keyword hit the window reaches (to the line start, at most).
 const BACK: usize = 512;
@@ -66,7 +79,7 @@ pub struct Scratch {
     /// Secret spans a rule's regex matched, with the rule's rank.
     claimed: Vec<(usize, usize, u8)>,
     /// Lower-cased block for the keyword prefilter.
-    hits: crate::keywords::Hits,
+    hits: keywords::Hits,
     /// Offsets of context keywords (`kind: Secret`, `Basic `, `"auth"`).
     contexts: Vec<(usize, Context)>,
     /// For the text inside encoded values.
@@ -175,7 +188,7 @@ impl Matcher {
             let window = &hay[ws..we];
             // `may_assign` is held to the built-in generic pattern, not to
             // any rule that uses the generic validator.
-            if rule.fast_generic && !validate::may_assign(window) {
+            if rule.fast_generic && !may_assign(window) {
                 continue;
             }
             // A candidate: the secret's, key id's and name's places in the window.
@@ -207,7 +220,7 @@ impl Matcher {
                 // The DFA finds the match; its groups are worked out by hand,
                 // and the capture engine runs only where that cannot.
                 for m in rule.regex().find_iter(window) {
-                    match validate::generic_groups(window, m.start(), m.end()) {
+                    match generic_groups(window, m.start(), m.end()) {
                         Some((binding, secret)) => take(secret, None, Some(binding)),
                         None => {
                             if let Some(caps) = rule.regex().captures_at(window, m.start()) {
@@ -350,12 +363,12 @@ impl Matcher {
         let rule = &self.rules.rules()[r];
         let spec = &rule.spec;
         if let Some(min) = spec.min_entropy {
-            if validate::entropy(secret) < min {
+            if entropy(secret) < min {
                 return None;
             }
         }
         let is_key_block = spec.validator == Some(Validator::PrivateKey);
-        if !is_key_block && validate::placeholder(secret).is_some() {
+        if !is_key_block && placeholder(secret).is_some() {
             return None;
         }
         let ls = line_start(hay, offset, 4096);
@@ -369,7 +382,7 @@ impl Matcher {
             return None; // inside a data: URI (an inline image or font)
         }
         if let Some(k) = key_id {
-            if validate::placeholder(k).is_some() {
+            if placeholder(k).is_some() {
                 return None;
             }
         }
@@ -381,7 +394,7 @@ impl Matcher {
                     line,
                     at: offset - ls,
                 };
-                validate::validate(v, secret, &around).ok()?
+                validate::run(v, secret, &around).ok()?
             }
             None => Facts::default(),
         };
@@ -551,42 +564,6 @@ fn set_lines(hay: &[u8], found: &mut [Match]) {
     }
 }
 
-static BINDING: LazyLock<Regex> = LazyLock::new(|| {
-    regex::bytes::RegexBuilder::new(
-        r#"(?x)
-        (?:^|[^A-Za-z0-9_.])
-        (?:
-            (?:ENV|ARG)\s+(?P<docker>[A-Za-z_][A-Za-z0-9_]*)\s+
-          |
-            (?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)
-            ["'`]?\]?\s*
-            (?::=|=>|\?=|\+=|=|:|,)
-        )
-        \s*(?:!!?[A-Za-z]+\s+)?["'`(]*\s*
-        (?:[A-Za-z][A-Za-z0-9+.\-]*://[^\s"'`]*)?
-        $"#,
-    )
-    .unicode(false)
-    .build()
-    .expect("binding regex")
-});
-
-/// The name a value is assigned to, read from the text before it on its line:
-/// `FOO=`, `export FOO=`, `ENV FOO `, `foo:`, `"foo":`, `foo =`, `foo :=`,
-/// `f(foo="`, `os.environ["FOO"] = `, and a URI's scheme and user before a
-/// password.
-pub fn binding_before(prefix: &[u8]) -> Option<String> {
-    let prefix = &prefix[prefix.len().saturating_sub(256)..];
-    let caps = BINDING.captures(prefix)?;
-    let name = caps.name("docker").or_else(|| caps.name("name"))?;
-    let name = name.as_bytes();
-    let name = name.rsplit(|&b| b == b'.').next().unwrap_or(name);
-    if name.is_empty() || name.len() > 128 {
-        return None;
-    }
-    Some(String::from_utf8_lossy(name).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,7 +608,7 @@ mod tests {
     fn encoded_secrets_are_found_once_decoded_at_the_encoded_text() {
         let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
         let mut scratch = Scratch::default();
-        let mut f = crate::fakes::Fakes::new(9);
+        let mut f = crate::testkit::fakes::Fakes::new(9);
         let ghp = f.github("ghp");
         let enc = b64(&ghp);
         let hay = format!(
@@ -680,7 +657,7 @@ mod tests {
         let body = "a1b2a1b2a1b2a1b2a1b2a1b2a1b2a1";
         let ghp = format!(
             "ghp_{body}{}",
-            crate::validate::base62(crc32fast::hash(body.as_bytes()) as u64, 6)
+            crate::validate::checksums::base62(crc32fast::hash(body.as_bytes()) as u64, 6)
         );
         assert_eq!(m.scan(ghp.as_bytes(), &mut scratch).len(), 1);
     }

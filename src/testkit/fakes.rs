@@ -3,11 +3,9 @@
 //! and benches. Nothing here is a live secret, and because the values are
 //! built when needed, no committed file carries token-shaped strings that
 //! other scanners would flag.
-#![doc(hidden)]
-
 use base64::Engine as _;
 
-use crate::validate::base62;
+use crate::validate::checksums::base62;
 
 const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const URLSAFE: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
@@ -126,7 +124,7 @@ impl Fakes {
     /// A routable GitLab PAT naming organisation `org` and user `user`, with
     /// a valid checksum (the layout of GitLab's routable token generator).
     pub fn gitlab_routable(&mut self, org: u64, user: u64) -> String {
-        use crate::validate::base36;
+        use crate::validate::checksums::base36;
         let payload = format!("o:{}\nu:{}", base36(org, 1), base36(user, 1));
         let mut raw: Vec<u8> = (0..16).map(|_| self.next_u64() as u8).collect();
         raw.extend(payload.as_bytes());
@@ -248,7 +246,7 @@ impl Fakes {
         };
         let mut raw = engine.decode(&text).expect("base64 of the right length");
         let n = raw.len();
-        let check = crate::validate::marvin32(&raw[..n - 4], seed);
+        let check = crate::validate::checksums::marvin32(&raw[..n - 4], seed);
         raw[n - 4..].copy_from_slice(&check.to_le_bytes());
         if url_safe {
             URL_SAFE_NO_PAD.encode(raw)
@@ -366,7 +364,9 @@ impl Fakes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validate::{aws_account_id, crc32_base62, Checksum};
+    use crate::base::kinds::Checksum;
+    use crate::validate::checksums::crc32_base62;
+    use crate::validate::keys::aws_account_id;
 
     #[test]
     fn fakes_have_the_right_shape() {
@@ -392,7 +392,7 @@ mod tests {
         assert_eq!(f.anthropic("api03").len(), 108);
         assert_eq!(f.google_api_key().len(), 39);
         let gl = f.gitlab_routable(7, 123_456);
-        let facts = crate::validate::gitlab_routable(gl.as_bytes()).unwrap();
+        let facts = crate::validate::checksums::gitlab_routable(gl.as_bytes()).unwrap();
         assert_eq!(facts.checksum, Some(Checksum::Valid));
         assert_eq!(facts.decoded["gitlab_user_id"], "123456");
         assert_eq!(Fakes::new(1).alnum(50), Fakes::new(1).alnum(50));

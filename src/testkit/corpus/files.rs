@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{b64, Body, Generator, Item, Label, Wrapping};
-use crate::fakes::Fakes;
+use crate::testkit::fakes::Fakes;
 
 /// The kind of file a kept line belongs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

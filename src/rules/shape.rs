@@ -6,13 +6,12 @@
 //! The matcher asks a shape whether a candidate's runs look random (a
 //! placeholder that passes the regex, `ab12ab12…`, `ABCDEFG…`, or all digits
 //! where the format draws from letters and digits, is not a credential); the
-//! accuracy corpus samples fresh values of every format from it. Nothing
+//! test kit's accuracy corpus samples fresh values of every format from it. Nothing
 //! here knows about files or findings.
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
-use crate::fakes::Fakes;
-use crate::validate::entropy;
+use crate::validate::filters::entropy;
 
 /// A run is a repetition of one class at least this long...
 const RUN_MIN: u32 = 8;
@@ -31,22 +30,6 @@ const ONE_CLASS_CHANCE: f64 = 1e-6;
 const TEST_WORDS: &[&str] = &[
     "test", "fake", "mock", "sample", "demo", "fixture", "dummy", "invalid", "notreal", "foobar",
 ];
-
-/// How [`Shape::sample`] fills the runs of a value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fill {
-    /// Random characters of the run's alphabet: a credential of the format.
-    Random,
-    /// A short unit repeated (`a1Xa1Xa1X…`).
-    Repeat,
-    /// Characters in alphabet order (`0123456789ABCD…`).
-    Sequential,
-    /// Only the largest character category of the alphabet (all letters of
-    /// one case, or all digits), where the format mixes several.
-    OneClass,
-    /// `xxxx…`, or the alphabet's first character repeated.
-    Placeholder,
-}
 
 /// The characters a run draws from, with what the checks ask of them
 /// worked out once.
@@ -103,7 +86,7 @@ impl Shape {
 
     /// The shape of the named group `name` of `pattern`.
     pub fn of_group(pattern: &str, name: &str) -> Option<Shape> {
-        let hir = crate::rules::parse_hir(pattern).ok()?;
+        let hir = super::pattern::parse_hir(pattern).ok()?;
         let hir = find_group(&hir, name)?.clone();
         let mut prefix = Vec::new();
         literal_prefix(&hir, &mut prefix);
@@ -129,6 +112,11 @@ impl Shape {
     /// The literal bytes every value of this shape starts with.
     pub fn prefix(&self) -> &[u8] {
         &self.prefix
+    }
+
+    /// The secret group's syntax tree (the test kit samples values from it).
+    pub(crate) fn hir(&self) -> &Hir {
+        &self.hir
     }
 
     /// Whether the shape has any run to check.
@@ -206,13 +194,6 @@ impl Shape {
         }
         None
     }
-
-    /// A value of this shape, its runs filled as `fill` says.
-    pub fn sample(&self, f: &mut Fakes, fill: Fill) -> Vec<u8> {
-        let mut out = Vec::new();
-        sample(&self.hir, f, fill, &mut out);
-        out
-    }
 }
 
 fn find_group<'h>(h: &'h Hir, name: &str) -> Option<&'h Hir> {
@@ -240,7 +221,7 @@ fn literal_prefix(h: &Hir, out: &mut Vec<u8>) -> bool {
 }
 
 /// The printable bytes of a class (all its bytes if none is printable).
-fn members(c: &Class) -> Vec<u8> {
+pub(crate) fn members(c: &Class) -> Vec<u8> {
     let mut all = Vec::new();
     match c {
         Class::Bytes(b) => {
@@ -269,7 +250,7 @@ fn members(c: &Class) -> Vec<u8> {
     }
 }
 
-fn run_class(r: &Repetition) -> Option<&Class> {
+pub(crate) fn run_class(r: &Repetition) -> Option<&Class> {
     match r.sub.kind() {
         HirKind::Class(c) if r.min >= RUN_MIN && r.max.is_none_or(|m| m >= CHECK_LEN as u32) => {
             Some(c)
@@ -356,7 +337,7 @@ fn sequential(run: &[u8], alphabet: &Alphabet) -> bool {
     false
 }
 
-const CATEGORIES: [fn(&u8) -> bool; 3] = [
+pub(crate) const CATEGORIES: [fn(&u8) -> bool; 3] = [
     u8::is_ascii_digit,
     u8::is_ascii_uppercase,
     u8::is_ascii_lowercase,
@@ -375,74 +356,12 @@ fn one_category(run: &[u8], alphabet: &Alphabet) -> bool {
         })
 }
 
-fn sample(h: &Hir, f: &mut Fakes, fill: Fill, out: &mut Vec<u8>) {
-    match h.kind() {
-        HirKind::Empty | HirKind::Look(_) => {}
-        HirKind::Literal(l) => out.extend_from_slice(&l.0),
-        HirKind::Class(c) => {
-            let m = members(c);
-            out.push(m[f.below(m.len())]);
-        }
-        HirKind::Capture(c) => sample(&c.sub, f, fill, out),
-        HirKind::Concat(v) => v.iter().for_each(|h| sample(h, f, fill, out)),
-        HirKind::Alternation(v) => sample(&v[f.below(v.len())], f, fill, out),
-        HirKind::Repetition(r) => {
-            // Formats name their current length as the minimum and leave
-            // room to grow: mostly the minimum, sometimes a little more.
-            let cap = r.max.unwrap_or(r.min + 16);
-            let hi = cap.min(r.min + (r.min / 4).max(8));
-            let n = if f.below(2) == 0 || hi == r.min {
-                r.min
-            } else {
-                r.min + f.below((hi - r.min + 1) as usize) as u32
-            } as usize;
-            match run_class(r) {
-                Some(c) => out.extend(fill_run(&members(c), n, f, fill)),
-                None => (0..n).for_each(|_| sample(&r.sub, f, fill, out)),
-            }
-        }
-    }
-}
-
-fn fill_run(alphabet: &[u8], n: usize, f: &mut Fakes, fill: Fill) -> Vec<u8> {
-    match fill {
-        Fill::Random => f.chars(alphabet, n).into_bytes(),
-        Fill::Repeat => {
-            let len = 2 + f.below(2);
-            let unit = f.chars(alphabet, len).into_bytes();
-            unit.iter().copied().cycle().take(n).collect()
-        }
-        Fill::Sequential => {
-            let mut sorted = alphabet.to_vec();
-            sorted.sort_unstable();
-            let start = f.below(sorted.len());
-            (0..n).map(|i| sorted[(start + i) % sorted.len()]).collect()
-        }
-        Fill::OneClass => {
-            let part = CATEGORIES
-                .iter()
-                .map(|c| alphabet.iter().copied().filter(c).collect::<Vec<u8>>())
-                .filter(|p| !p.is_empty() && p.len() < alphabet.len())
-                .max_by_key(Vec::len);
-            match part {
-                Some(p) => f.chars(&p, n).into_bytes(),
-                None => fill_run(alphabet, n, f, Fill::Repeat),
-            }
-        }
-        Fill::Placeholder => {
-            let c = [b'x', b'X', b'0']
-                .into_iter()
-                .find(|c| alphabet.contains(c))
-                .unwrap_or(alphabet[0]);
-            vec![c; n]
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::rules::RuleSet;
+    use crate::testkit::fakes::Fakes;
+    use crate::testkit::sample::{Fill, SampleShape};
 
     #[test]
     fn prefix_and_runs() {
@@ -495,7 +414,7 @@ mod tests {
             let Some(min) = rule.spec.min_entropy else {
                 continue;
             };
-            if rule.spec.validator == Some(crate::rules::Validator::Generic) {
+            if rule.spec.validator == Some(crate::validate::Validator::Generic) {
                 continue;
             }
             let n = 2000;

@@ -9,14 +9,6 @@
 //! that need a name see one), `username: …` and `password: …` lines for a
 //! `user:password` pair. It knows nothing about rules.
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
-
-/// How the text a secret was found in had been encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    Base64,
-}
 
 /// A context keyword, as the prefilter finds it (ignoring case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

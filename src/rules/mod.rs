@@ -1,89 +1,27 @@
 //! Rules are data: one TOML file per provider in `rules/`, embedded at build
 //! time, plus any custom files given with `--rules`. This module parses and
-//! compiles them; it knows nothing about files being scanned.
+//! compiles them into a [`RuleSet`] for the matcher, and reads the [`shape`]
+//! of each rule's secret from its pattern; it knows nothing about files
+//! being scanned. A rule names its offline check by
+//! [`Validator`](crate::validate::Validator) and its kind with the words of
+//! [`crate::base::kinds`].
+pub mod pattern;
+pub mod shape;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::base::kinds::{IdentityClass, Lifetime};
 use crate::error::{Error, Result};
-use crate::shape::Shape;
+use crate::validate::Validator;
+use pattern::{capture_groups, compile_pattern};
+use shape::Shape;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
-
-/// How long a credential of this kind stays valid once issued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lifetime {
-    Long,
-    Short,
-    #[default]
-    Unknown,
-}
-
-impl Lifetime {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lifetime::Long => "long",
-            Lifetime::Short => "short",
-            Lifetime::Unknown => "unknown",
-        }
-    }
-}
-
-/// What kind of principal a credential of this kind acts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdentityClass {
-    User,
-    Bot,
-    Service,
-    App,
-}
-
-/// Offline checks a rule may ask for after its regex matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Validator {
-    /// GitHub and npm: last 6 chars are base62(crc32(body)).
-    Crc32Base62,
-    /// A JWT (optionally behind a `ghs_<app id>_` prefix): header and claims decode.
-    Jwt,
-    /// AWS access key id: decodes the account id.
-    AwsKeyId,
-    /// A PEM/OpenSSH/PGP block with a real body.
-    PrivateKey,
-    /// The password of a connection URI is not a placeholder.
-    ConnectionString,
-    /// A value assigned to a secret-like name looks like a secret.
-    Generic,
-    /// Grafana `glsa_<32>_<8 hex>`: hex of crc32("glsa_" + secret), little-endian.
-    GrafanaCrc32,
-    /// Zuplo `zpka_<32 hex>_<8 hex>`: hex of crc32(body), big-endian.
-    ZuploCrc32,
-    /// Confluent `cflt<54><6>`: base64 of crc32(body) little-endian, first 6.
-    ConfluentCrc32,
-    /// GitLab routable tokens: base36 crc32 of all before it; decodes the
-    /// organisation and user ids.
-    GitlabRoutable,
-    /// PyPI tokens: the macaroon's caveats (user-wide, project-scoped,
-    /// Trusted Publishing with its expiry).
-    PypiMacaroon,
-    /// Atlassian / Bitbucket: 8 upper-case hex digits of CRC32 of the rest.
-    AtlassianCrc32,
-    /// Bech32 (BIP 173) checksum, as age secret keys carry it.
-    Bech32,
-    /// Sentry `sntrys_`: the base64 JSON payload's creation time and org.
-    SentryOrgToken,
-    /// 1Password `ops_`: the base64 JSON's service account email.
-    OnepasswordServiceAccount,
-    /// Azure SAS: expiry, permissions and account from the query string.
-    AzureSas,
-    /// Azure identifiable keys: Marvin32 checksum seeded per key kind.
-    AzureIdentifiable,
-}
 
 /// A rule as written in a rule file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -151,8 +89,8 @@ pub struct Rule {
     /// Built in: compiled on first use, kept so when rules are dropped.
     lazy: bool,
     /// The generic rule as built in: windows without a long enough value
-    /// skip it ([`crate::validate::may_assign`]), and its groups are found
-    /// without the regex's capture engine ([`crate::validate::generic_groups`]).
+    /// skip it ([`crate::validate::generic::may_assign`]), and its groups are found
+    /// without the regex's capture engine ([`crate::validate::generic::generic_groups`]).
     pub(crate) fast_generic: bool,
 }
 
@@ -182,16 +120,6 @@ impl Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-}
-
-/// Regexes run on bytes with ASCII semantics: invalid UTF-8 must not hide a
-/// secret, and ASCII classes keep the lazy DFA usable on any input.
-fn compile_pattern(pattern: &str) -> std::result::Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern)
-        .unicode(false)
-        .multi_line(true)
-        .size_limit(8 << 20)
-        .build()
 }
 
 impl RuleSet {
@@ -258,7 +186,7 @@ impl RuleSet {
     /// must be scanned again when the set changes.
     pub fn digest(&self) -> String {
         let specs: Vec<&RuleSpec> = self.rules.iter().map(|r| &r.spec).collect();
-        crate::finding::fingerprint(&serde_json::to_vec(&specs).expect("rules serialize"))
+        crate::base::secret::fingerprint(&serde_json::to_vec(&specs).expect("rules serialize"))
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -325,42 +253,6 @@ pub fn read_rule_file(path: &Path) -> Result<Vec<(String, RuleSpec)>> {
     parse_rule_file(&path.display().to_string(), &text)
 }
 
-/// `pattern` parsed with the settings [`compile_pattern`] compiles it with.
-pub(crate) fn parse_hir(pattern: &str) -> std::result::Result<regex_syntax::hir::Hir, String> {
-    regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .multi_line(true)
-        .build()
-        .parse(pattern)
-        .map_err(|e| e.to_string())
-}
-
-/// The capture groups of `pattern` by name, with their indices, as the
-/// compiled regex numbers them.
-fn parse_pattern(pattern: &str) -> std::result::Result<Vec<(String, usize)>, String> {
-    use regex_syntax::hir::{Hir, HirKind};
-    let hir = parse_hir(pattern)?;
-    fn walk(h: &Hir, out: &mut Vec<(String, usize)>) {
-        match h.kind() {
-            HirKind::Capture(c) => {
-                if let Some(name) = &c.name {
-                    out.push((name.to_string(), c.index as usize));
-                }
-                walk(&c.sub, out);
-            }
-            HirKind::Repetition(r) => walk(&r.sub, out),
-            HirKind::Concat(hs) | HirKind::Alternation(hs) => {
-                hs.iter().for_each(|h| walk(h, out));
-            }
-            HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
-        }
-    }
-    let mut groups = Vec::new();
-    walk(&hir, &mut groups);
-    Ok(groups)
-}
-
 fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     let bad = |m: &str| rule_err(&origin, &spec.id, m);
     if spec.id.is_empty()
@@ -386,8 +278,8 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
             return Err(bad("min_entropy must be between 0 and 8 bits per byte"));
         }
     }
-    let groups =
-        parse_pattern(&spec.pattern).map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
+    let groups = capture_groups(&spec.pattern)
+        .map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
     let regex = OnceLock::new();
     if !lazy {
         let compiled = compile_pattern(&spec.pattern)
@@ -408,7 +300,7 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
         shape: OnceLock::new(),
         lazy,
         fast_generic: spec.validator == Some(Validator::Generic)
-            && spec.pattern == crate::validate::GENERIC_PATTERN,
+            && spec.pattern == crate::validate::generic::GENERIC_PATTERN,
         spec,
     })
 }

@@ -1,0 +1,50 @@
+//! The words every stage uses to say what a credential is: how long it
+//! lives, what kind of principal it acts as, whether its embedded checksum
+//! holds, and how the text it was found in was encoded. Rules declare them,
+//! validators refine them, findings carry them, reports print them.
+use serde::{Deserialize, Serialize};
+
+/// How long a credential of this kind stays valid once issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lifetime {
+    Long,
+    Short,
+    #[default]
+    Unknown,
+}
+
+impl Lifetime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifetime::Long => "long",
+            Lifetime::Short => "short",
+            Lifetime::Unknown => "unknown",
+        }
+    }
+}
+
+/// What kind of principal a credential of this kind acts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityClass {
+    User,
+    Bot,
+    Service,
+    App,
+}
+
+/// Whether an embedded checksum holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checksum {
+    Valid,
+    Invalid,
+}
+
+/// How the text a secret was found in had been encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    Base64,
+}

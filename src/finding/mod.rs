@@ -1,0 +1,164 @@
+//! Findings: one secret value found by one rule, with every place it was
+//! seen. This module holds the types every later stage reads ([`Finding`],
+//! [`Location`], and what identity correlation adds to them: [`Risk`],
+//! [`CodeOwner`]); [`collect`] groups the matcher's matches into them.
+//! Findings carry a fingerprint and a redacted form, never the secret unless
+//! the user asked for it.
+pub mod collect;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::base::kinds::{Checksum, Encoding, IdentityClass, Lifetime};
+use crate::base::secret::Secret;
+
+pub use collect::{collect, finish, Collector};
+
+/// How sure keytrace is that a finding is a live credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    #[default]
+    High,
+    /// Seen only in test, example or fixture paths, and the value fails a
+    /// format check (its checksum, or it looks made up). Still reported: a
+    /// checksum-valid credential is never `low`.
+    Low,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+/// An OWASP NHI Top 10 risk a finding shows, with the sentence that says
+/// why ([`crate::identity::risks`] assesses them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Risk {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub reason: String,
+}
+
+/// An owner a repository declares for a finding's location
+/// ([`crate::identity::owners`] looks them up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeOwner {
+    /// As declared: `team-a`, `group:default/payments`, `@acme/payments`, an email.
+    pub owner: String,
+    /// The file that declares it, relative to the scan root.
+    pub source: String,
+}
+
+/// One place a secret was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The repository, in reports of sweeps over many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    pub path: String,
+    pub line: u32,
+    pub column: u32,
+    pub commit: Option<String>,
+    pub author: Option<String>,
+    pub date: Option<String>,
+    pub at_head: bool,
+    /// Refs that reach the commit (history locations only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refs: Vec<String>,
+    /// The git blob the secret was read from (history locations only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// The name the secret is assigned to at this place, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<String>,
+    /// `base64` where the secret was found by decoding the text at this
+    /// place (a Kubernetes Secret's `data:`, a basic-auth header, a docker
+    /// `auth`); line and column are those of the encoded text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+    /// The path relative to its scan root (SARIF URIs).
+    #[serde(skip)]
+    pub relative: String,
+}
+
+/// One secret value found by one rule, with every place it was seen. It
+/// reads back from its own JSON (sweep stores keep it so), except for the
+/// risks, which are assessed anew against the inventory of the day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub name: String,
+    pub provider: String,
+    pub fingerprint: String,
+    pub key_id: Option<String>,
+    pub redacted: String,
+    /// The full secret: filled in only under `--show-secrets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    pub binding: Option<String>,
+    pub lifetime: Lifetime,
+    pub checksum: Option<Checksum>,
+    /// `low` only for a finding seen in test, example or fixture paths
+    /// alone whose value also fails a format check; else `high`.
+    #[serde(default)]
+    pub confidence: Confidence,
+    pub identity_class: IdentityClass,
+    /// `admin` where the format says the credential is administrative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privilege: Option<String>,
+    /// Facts the format revealed offline (JWT claims, AWS account id, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decoded: BTreeMap<String, Value>,
+    /// The earliest commit date among the history locations.
+    pub first_seen: Option<String>,
+    /// Whether the secret is still present now (working tree or HEAD). When
+    /// false it was removed, but stays exposed in history until rotated.
+    pub at_head: bool,
+    pub locations: Vec<Location>,
+    pub identity: Option<Value>,
+    pub owner: Option<String>,
+    /// Who the repository says owns the code where it sits (CODEOWNERS,
+    /// Backstage `catalog-info.yaml`): accountable for the leak, not a claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_owners: Vec<CodeOwner>,
+    #[serde(skip_deserializing)]
+    pub risks: Vec<Risk>,
+    #[serde(skip)]
+    pub raw: Secret,
+    /// Why the value fails a format check, if it does (see [`Confidence`]).
+    #[serde(skip)]
+    pub doubt: Option<&'static str>,
+}
+
+impl Finding {
+    /// Takes in `other`, the same secret found by the same rule elsewhere:
+    /// its locations, and what it knows that this one does not.
+    pub fn absorb(&mut self, other: Finding) {
+        if self.key_id.is_none() {
+            self.key_id = other.key_id;
+        }
+        if other.lifetime == Lifetime::Short {
+            self.lifetime = Lifetime::Short;
+        }
+        for (k, v) in other.decoded {
+            self.decoded.entry(k).or_insert(v);
+        }
+        if self.secret.is_none() {
+            self.secret = other.secret;
+        }
+        if let Some(d) = other.first_seen {
+            if self.first_seen.as_ref().is_none_or(|e| d < *e) {
+                self.first_seen = Some(d);
+            }
+        }
+        self.at_head |= other.at_head;
+        self.locations.extend(other.locations);
+    }
+}

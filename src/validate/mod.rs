@@ -1,0 +1,132 @@
+//! Offline checks on a candidate secret, the matcher's last filters after a
+//! rule's regex matched: [`filters`] (entropy, placeholders, stand-in
+//! passwords), [`checksums`] (the CRC32, base36, Marvin32, bech32 and
+//! Atlassian schemes providers embed), [`tokens`] (JWT, PyPI macaroons,
+//! Sentry, 1Password, Azure SAS), [`keys`] (AWS key ids, private key blocks)
+//! and [`generic`] (the generic assignment rule's heuristics).
+//!
+//! Receives the bytes a regex captured and what surrounds them; hands back
+//! whether to keep them and the [`Facts`] the format revealed. Nothing here
+//! knows about rules, files or findings: a rule names its check by
+//! [`Validator`], and [`run`] runs it.
+pub mod checksums;
+pub mod filters;
+pub mod generic;
+pub mod keys;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::base::kinds::{Checksum, IdentityClass, Lifetime};
+
+/// Offline checks a rule may ask for after its regex matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validator {
+    /// GitHub and npm: last 6 chars are base62(crc32(body)).
+    Crc32Base62,
+    /// A JWT (optionally behind a `ghs_<app id>_` prefix): header and claims decode.
+    Jwt,
+    /// AWS access key id: decodes the account id.
+    AwsKeyId,
+    /// A PEM/OpenSSH/PGP block with a real body.
+    PrivateKey,
+    /// The password of a connection URI is not a placeholder.
+    ConnectionString,
+    /// A value assigned to a secret-like name looks like a secret.
+    Generic,
+    /// Grafana `glsa_<32>_<8 hex>`: hex of crc32("glsa_" + secret), little-endian.
+    GrafanaCrc32,
+    /// Zuplo `zpka_<32 hex>_<8 hex>`: hex of crc32(body), big-endian.
+    ZuploCrc32,
+    /// Confluent `cflt<54><6>`: base64 of crc32(body) little-endian, first 6.
+    ConfluentCrc32,
+    /// GitLab routable tokens: base36 crc32 of all before it; decodes the
+    /// organisation and user ids.
+    GitlabRoutable,
+    /// PyPI tokens: the macaroon's caveats (user-wide, project-scoped,
+    /// Trusted Publishing with its expiry).
+    PypiMacaroon,
+    /// Atlassian / Bitbucket: 8 upper-case hex digits of CRC32 of the rest.
+    AtlassianCrc32,
+    /// Bech32 (BIP 173) checksum, as age secret keys carry it.
+    Bech32,
+    /// Sentry `sntrys_`: the base64 JSON payload's creation time and org.
+    SentryOrgToken,
+    /// 1Password `ops_`: the base64 JSON's service account email.
+    OnepasswordServiceAccount,
+    /// Azure SAS: expiry, permissions and account from the query string.
+    AzureSas,
+    /// Azure identifiable keys: Marvin32 checksum seeded per key kind.
+    AzureIdentifiable,
+}
+
+/// What a validator learned from the secret itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub checksum: Option<Checksum>,
+    /// Overrides the rule's lifetime when the token says more (JWT `exp`).
+    pub lifetime: Option<Lifetime>,
+    /// Overrides the rule's privilege (`admin`) when the token's own scope
+    /// says it (a user-wide PyPI token).
+    pub privilege: Option<String>,
+    /// Overrides the rule's identity class (a PyPI token minted by Trusted
+    /// Publishing belongs to a CI workflow, not to a person).
+    pub identity: Option<IdentityClass>,
+    pub decoded: BTreeMap<String, Value>,
+}
+
+/// A validator's answer: keep with facts, or reject with a reason.
+pub type Outcome = Result<Facts, &'static str>;
+
+/// What surrounds a secret, for validators whose facts sit beside it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Around<'a> {
+    /// The public id the rule captured (an AWS access key id).
+    pub key_id: Option<&'a [u8]>,
+    /// The name the secret is assigned to, as the rule captured it.
+    pub binding: Option<&'a [u8]>,
+    /// The line the secret sits on, with the secret at `at`.
+    pub line: &'a [u8],
+    pub at: usize,
+}
+
+/// Runs validator `v` on a secret.
+pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
+    let (key_id, line, at) = (around.key_id, around.line, around.at);
+    use self::{checksums::*, generic::*, keys::*, tokens::*};
+    match v {
+        Validator::Crc32Base62 => crc32_base62(secret),
+        Validator::Jwt => jwt_token(secret),
+        Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
+        Validator::PrivateKey => private_key(secret),
+        Validator::ConnectionString => filters::connection_password(secret),
+        Validator::Generic => generic_assignment(secret, around.binding),
+        Validator::GrafanaCrc32 => grafana_crc32(secret),
+        Validator::ZuploCrc32 => zuplo_crc32(secret),
+        Validator::ConfluentCrc32 => confluent_crc32(secret),
+        Validator::GitlabRoutable => gitlab_routable(secret),
+        Validator::PypiMacaroon => pypi_macaroon(secret),
+        Validator::AtlassianCrc32 => atlassian_crc32(secret),
+        Validator::Bech32 => bech32(secret),
+        Validator::SentryOrgToken => sentry_org_token(secret),
+        Validator::OnepasswordServiceAccount => onepassword_service_account(secret),
+        Validator::AzureSas => azure_sas(line, at),
+        Validator::AzureIdentifiable => azure_identifiable(secret),
+    }
+}
+
+/// A checksum's verdict as an outcome.
+fn checksum(valid: bool) -> Outcome {
+    Ok(Facts {
+        checksum: Some(if valid {
+            Checksum::Valid
+        } else {
+            Checksum::Invalid
+        }),
+        ..Facts::default()
+    })
+}
