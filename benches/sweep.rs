@@ -99,7 +99,7 @@ fn sweep(root: &Path, store: &Path) -> (keytrace::sweep::SweepSummary, f64) {
     let Sub::Sweep(args) = cli.command else {
         unreachable!()
     };
-    let config = keytrace::config::sweep_config(&args).unwrap();
+    let config = keytrace::sweep::SweepConfig::from_args(&args).unwrap();
     let start = Instant::now();
     let mut slowest = 0f64;
     let summary = keytrace::sweep::run(

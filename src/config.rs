@@ -138,7 +138,7 @@ impl FailOn {
 }
 
 /// `--threads`: at least one; all CPUs when not given.
-fn threads(arg: Option<usize>) -> Result<usize> {
+pub(crate) fn threads(arg: Option<usize>) -> Result<usize> {
     match arg {
         Some(0) => Err(Error::Usage("--threads must be at least 1".into())),
         Some(n) => Ok(n),
@@ -147,7 +147,7 @@ fn threads(arg: Option<usize>) -> Result<usize> {
 }
 
 /// `--refs GLOB`.
-fn refs_glob(arg: Option<&str>) -> Result<Option<globset::GlobMatcher>> {
+pub(crate) fn refs_glob(arg: Option<&str>) -> Result<Option<globset::GlobMatcher>> {
     arg.map(|g| {
         Glob::new(g)
             .map(|g| g.compile_matcher())
@@ -156,7 +156,11 @@ fn refs_glob(arg: Option<&str>) -> Result<Option<globset::GlobMatcher>> {
     .transpose()
 }
 
-fn matcher(rules: RuleSet, include_invalid: bool, allow_values: Vec<Regex>) -> Result<Matcher> {
+pub(crate) fn matcher(
+    rules: RuleSet,
+    include_invalid: bool,
+    allow_values: Vec<Regex>,
+) -> Result<Matcher> {
     if rules.is_empty() {
         return Err(Error::Usage("no rules to scan with".into()));
     }
@@ -340,39 +344,4 @@ impl Config {
             code_owners: !args.no_code_owners,
         })
     }
-}
-
-/// The frozen configuration of a sweep, from its raw arguments.
-pub fn sweep_config(args: &crate::cli::SweepArgs) -> Result<crate::sweep::SweepConfig> {
-    use crate::sweep::repos;
-    if args.repos.is_empty() && args.repos_dir.is_empty() {
-        return Err(Error::Usage(
-            "keytrace sweep needs --repos FILE or --repos-dir DIR".into(),
-        ));
-    }
-    let mut list = Vec::new();
-    for f in &args.repos {
-        list.extend(repos::read_list(f)?);
-    }
-    for d in &args.repos_dir {
-        list.extend(repos::below(d)?);
-    }
-    let threads = threads(args.threads)?;
-    let rules = RuleSet::load(!args.no_builtin_rules, &args.rules)?;
-    let matcher = matcher(rules, args.include_invalid, Vec::new())?;
-    let refs = refs_glob(args.refs.as_deref())?;
-    Ok(crate::sweep::SweepConfig {
-        repos: list,
-        store: args.store.clone(),
-        cache: args.cache.clone(),
-        shard: args.shard.as_deref().map(repos::Shard::parse).transpose()?,
-        matcher,
-        git: GitOptions {
-            refs,
-            threads,
-            max_blob_size: parse_size(&args.max_file_size).map_err(Error::Usage)?,
-            ..GitOptions::default()
-        },
-        show_secrets: args.show_secrets,
-    })
 }

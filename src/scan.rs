@@ -1,6 +1,10 @@
-//! The pipeline of one scan: sources → matcher → findings → report. Walker
-//! threads scan what they read with per-thread scratch space and group their
-//! matches into findings of their own; the groups are merged at the end.
+//! The pipeline of one scan: sources → matcher → findings → identities →
+//! report. Receives the frozen [`Config`]; hands back the [`ScanReport`].
+//! Walker threads scan what they read with per-thread scratch space and
+//! group their matches into findings of their own; the groups are merged at
+//! the end, a baseline suppresses what it accepted, and identity
+//! correlation sets owners and risks. [`Pipeline`] is the scanning half,
+//! shared with each repository of a sweep.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -9,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::finding::{self, Collector};
+use crate::finding::collect::{self, Collector};
 use crate::matcher::{Matcher, Scratch};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
@@ -153,7 +157,7 @@ pub struct Pipeline<'a> {
 
 /// What a pipeline's workers produced.
 pub struct Harvest {
-    /// Each worker's findings, to be merged by [`finding::finish`].
+    /// Each worker's findings, to be merged by [`collect::finish`].
     pub findings: Vec<Collector>,
     pub errors: Vec<ScanError>,
     pub files: u64,
@@ -250,7 +254,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     }
     let harvest = pipeline.finish();
     let rules = config.matcher.rules();
-    let mut findings = finding::finish(
+    let mut findings = collect::finish(
         rules,
         harvest.findings,
         config.show_secrets,

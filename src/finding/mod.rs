@@ -14,8 +14,6 @@ use serde_json::Value;
 use crate::base::kinds::{Checksum, Encoding, IdentityClass, Lifetime};
 use crate::base::secret::Secret;
 
-pub use collect::{collect, finish, Collector};
-
 /// How sure keytrace is that a finding is a live credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

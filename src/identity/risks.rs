@@ -80,92 +80,32 @@ pub struct Check {
 /// Every check, in NHI order (and in the order their sentences appear
 /// within one risk).
 pub const CHECKS: &[Check] = &[
-    Check {
-        risk: "NHI1",
-        name: "held-by-offboarded",
-        check: held_by_offboarded,
-    },
-    Check {
-        risk: "NHI1",
-        name: "held-by-suspended",
-        check: held_by_suspended,
-    },
-    Check {
-        risk: "NHI1",
-        name: "review-overdue",
-        check: review_overdue,
-    },
-    Check {
-        risk: "NHI1",
-        name: "removed-but-in-history",
-        check: removed_but_in_history,
-    },
-    Check {
-        risk: "NHI1",
-        name: "unowned",
-        check: unowned,
-    },
-    Check {
-        risk: "NHI2",
-        name: "plain-text",
-        check: plain_text,
-    },
-    Check {
-        risk: "NHI3",
-        name: "handed-to-mcp-server",
-        check: handed_to_mcp_server,
-    },
-    Check {
-        risk: "NHI4",
-        name: "static-secret-for-short-lived-auth",
-        check: static_secret_for_short_lived_auth,
-    },
-    Check {
-        risk: "NHI5",
-        name: "overprivileged-holder",
-        check: overprivileged_holder,
-    },
-    Check {
-        risk: "NHI5",
-        name: "admin-key-for-non-admin-actions",
-        check: admin_key_for_non_admin_actions,
-    },
-    Check {
-        risk: "NHI7",
-        name: "does-not-expire",
-        check: does_not_expire,
-    },
-    Check {
-        risk: "NHI7",
-        name: "committed-long-ago",
-        check: committed_long_ago,
-    },
-    Check {
-        risk: "NHI8",
-        name: "several-environments",
-        check: several_environments,
-    },
-    Check {
-        risk: "NHI8",
-        name: "outside-declared-environment",
-        check: outside_declared_environment,
-    },
-    Check {
-        risk: "NHI9",
-        name: "claimed-by-several",
-        check: claimed_by_several,
-    },
-    Check {
-        risk: "NHI9",
-        name: "bound-to-several-names",
-        check: bound_to_several_names,
-    },
-    Check {
-        risk: "NHI10",
-        name: "human-credential-held-by-nhi",
-        check: human_credential_held_by_nhi,
-    },
+    row("NHI1", "held-by-offboarded", held_by_offboarded),
+    row("NHI1", "held-by-suspended", held_by_suspended),
+    row("NHI1", "review-overdue", review_overdue),
+    row("NHI1", "removed-but-in-history", removed_but_in_history),
+    row("NHI1", "unowned", unowned),
+    row("NHI2", "plain-text", plain_text),
+    row("NHI3", "handed-to-mcp-server", handed_to_mcp_server),
+    row("NHI4", "static-for-short-auth", static_for_short_auth),
+    row("NHI5", "overprivileged-holder", overprivileged_holder),
+    row("NHI5", "admin-beyond-actions", admin_beyond_actions),
+    row("NHI7", "does-not-expire", does_not_expire),
+    row("NHI7", "committed-long-ago", committed_long_ago),
+    row("NHI8", "several-environments", several_environments),
+    row("NHI8", "outside-declared-env", outside_declared_env),
+    row("NHI9", "claimed-by-several", claimed_by_several),
+    row("NHI9", "bound-to-several-names", bound_to_several_names),
+    row("NHI10", "human-credential", human_credential),
 ];
+
+const fn row(
+    risk: &'static str,
+    name: &'static str,
+    check: fn(&Finding, &Context) -> Option<String>,
+) -> Check {
+    Check { risk, name, check }
+}
 
 /// The risks of finding `f`, in NHI order.
 pub fn assess(f: &Finding, ctx: &Context) -> Vec<Risk> {
@@ -277,7 +217,7 @@ fn is_mcp_config(path: &str) -> bool {
 
 /// NHI4: a long-lived static secret held by an identity that declares
 /// short-lived (federated, workload) authentication.
-fn static_secret_for_short_lived_auth(f: &Finding, ctx: &Context) -> Option<String> {
+fn static_for_short_auth(f: &Finding, ctx: &Context) -> Option<String> {
     if f.lifetime != Lifetime::Long {
         return None;
     }
@@ -304,7 +244,7 @@ fn overprivileged_holder(_: &Finding, ctx: &Context) -> Option<String> {
 
 /// NHI5: an administrative credential held by an identity whose allowed
 /// actions need no admin rights.
-fn admin_key_for_non_admin_actions(f: &Finding, ctx: &Context) -> Option<String> {
+fn admin_beyond_actions(f: &Finding, ctx: &Context) -> Option<String> {
     if f.privilege.as_deref() != Some("admin") {
         return None;
     }
@@ -370,7 +310,7 @@ fn several_environments(f: &Finding, _: &Context) -> Option<String> {
 }
 
 /// NHI8: a holder declared for one environment has it in another's paths.
-fn outside_declared_environment(f: &Finding, ctx: &Context) -> Option<String> {
+fn outside_declared_env(f: &Finding, ctx: &Context) -> Option<String> {
     let envs = environments(f);
     let reasons: Vec<String> = ctx
         .claimed
@@ -421,7 +361,7 @@ fn bound_to_several_names(f: &Finding, _: &Context) -> Option<String> {
 }
 
 /// NHI10: a credential issued to a human user, held by a non-human identity.
-fn human_credential_held_by_nhi(f: &Finding, ctx: &Context) -> Option<String> {
+fn human_credential(f: &Finding, ctx: &Context) -> Option<String> {
     if f.identity_class != IdentityClass::User {
         return None;
     }

@@ -1,10 +1,13 @@
-//! The human format: one block per finding, redacted unless `--show-secrets`,
-//! colour only when writing to a terminal.
+//! The human format: one block per finding (grouped by owner and identity
+//! when there is an inventory), redacted unless `--show-secrets`, then the
+//! inventory's problems, the scan's problems and a summary; colour only when
+//! writing to a terminal.
 use std::io::{self, Write};
 
-use super::{ReportOptions, ScanReport, Severity};
+use super::model::{ReportOptions, Reporter, ScanReport};
 use crate::base::kinds::Lifetime;
 use crate::finding::Finding;
+use crate::source::Severity;
 
 struct Paint(bool);
 
@@ -60,9 +63,22 @@ fn identity_name(i: &serde_json::Value) -> String {
     }
 }
 
+/// Text for a person at a terminal: each finding with its locations, owner
+/// and risks, then the inventory's problems, the scan's problems and a
+/// summary; colour only when `opts` says so.
+pub struct Human {
+    pub opts: ReportOptions,
+}
+
+impl Reporter for Human {
+    fn write(&self, report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
+        write(report, self.opts, out)
+    }
+}
+
 /// With an inventory, findings are grouped by owner, then identity, with the
 /// unowned ones last; without one, they are listed in path order.
-pub fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
+fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint(opts.color);
     let grouped = !report.identities.is_empty();
     let mut order: Vec<&Finding> = report.findings.iter().collect();

@@ -1,44 +1,21 @@
-//! Reporters: the scan's result as text for people (`human`) or as a
-//! documented contract for machines (`json`, `jsonl`, `sarif`). Reporters see
-//! findings and locations, never where bytes came from beyond that.
+//! Reporters: a scan's result as text for people ([`human`]) or as a
+//! documented contract for machines ([`json`], [`sarif`]), each behind the
+//! [`Reporter`] trait; and the report of a sweep over many repositories
+//! ([`sweep`], drawn for people by [`html`]). Reporters see findings and
+//! locations, never where bytes came from beyond that.
 pub mod html;
-mod human;
-mod sarif;
+pub mod human;
+pub mod json;
+pub mod model;
+pub mod sarif;
 pub mod sweep;
 
 use std::io::{self, Write};
 use std::str::FromStr;
 
-use crate::finding::Finding;
-use crate::identity::IdentitySummary;
 use crate::rules::RuleSet;
 pub use crate::source::{ScanError, Severity};
-use serde::Serialize;
-
-/// What a scan counted.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Stats {
-    pub files: u64,
-    pub blobs: u64,
-    pub commits: u64,
-    pub bytes: u64,
-    pub seconds: f64,
-    /// Files passed over because their content is binary.
-    pub skipped_binary: u64,
-    /// Findings a baseline accepted, and so not reported.
-    pub suppressed: u64,
-    pub rules: usize,
-}
-
-/// Everything a scan hands to a reporter.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ScanReport {
-    pub version: u32,
-    pub findings: Vec<Finding>,
-    pub identities: Vec<IdentitySummary>,
-    pub stats: Stats,
-    pub errors: Vec<ScanError>,
-}
+pub use model::{ReportOptions, Reporter, ScanReport, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -61,137 +38,21 @@ impl FromStr for Format {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ReportOptions {
-    /// ANSI colour in the human format.
-    pub color: bool,
-    /// Threads that may serialise findings (0 or 1: the calling thread).
-    pub threads: usize,
-}
-
-/// `serde_json::to_vec_pretty(report)`, byte for byte, with the findings
-/// (nearly all of a large report) serialised on up to `threads` threads,
-/// each at the depth it has in the report ([`Pretty`]), then spliced into
-/// the report written without them.
-fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8>> {
-    let n = report.findings.len();
-    let threads = threads.clamp(1, 16).min(n / 256).max(1);
-    if threads == 1 {
-        return serde_json::to_vec_pretty(report);
-    }
-    let shell = ScanReport {
-        version: report.version,
-        findings: Vec::new(),
-        identities: report.identities.clone(),
-        stats: report.stats.clone(),
-        errors: report.errors.clone(),
-    };
-    let shell = serde_json::to_vec_pretty(&shell)?;
-    let empty = b"\"findings\": [],";
-    let at = memchr::memmem::find(&shell, empty).expect("the findings field");
-    let chunks: Vec<&[Finding]> = report.findings.chunks(n.div_ceil(threads)).collect();
-    let parts = crate::base::parallel::map(chunks, |chunk| {
-        let mut out = Vec::with_capacity(chunk.len() * 1024);
-        for f in chunk {
-            out.extend_from_slice(b",\n    ");
-            // A finding sits two levels deep: in the report, in `findings`.
-            let pretty = Pretty {
-                depth: 2,
-                has_value: false,
-            };
-            f.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut out, pretty,
-            ))?;
+impl Format {
+    /// The reporter of this format.
+    pub fn reporter<'a>(self, rules: &'a RuleSet, opts: ReportOptions) -> Box<dyn Reporter + 'a> {
+        match self {
+            Format::Human => Box::new(human::Human { opts }),
+            Format::Json => Box::new(json::Json {
+                threads: opts.threads,
+            }),
+            Format::Jsonl => Box::new(json::Jsonl),
+            Format::Sarif => Box::new(sarif::Sarif { rules }),
         }
-        Ok(out)
-    })
-    .into_iter()
-    .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
-    let mut out = Vec::with_capacity(shell.len() + parts.iter().map(Vec::len).sum::<usize>() + 16);
-    out.extend_from_slice(&shell[..at]);
-    out.extend_from_slice(b"\"findings\": [");
-    for (i, part) in parts.iter().enumerate() {
-        // The first finding follows `[` with a newline, not a comma.
-        out.extend_from_slice(&part[usize::from(i == 0)..]);
-    }
-    out.extend_from_slice(b"\n  ],");
-    out.extend_from_slice(&shell[at + empty.len()..]);
-    Ok(out)
-}
-
-/// serde_json's pretty layout (two spaces a level, `": "` after keys)
-/// starting `depth` levels in.
-struct Pretty {
-    depth: usize,
-    has_value: bool,
-}
-
-impl Pretty {
-    fn newline<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
-        const SPACES: &[u8] = &[b' '; 64];
-        w.write_all(b"\n")?;
-        let mut n = self.depth * 2;
-        while n > 0 {
-            let k = n.min(SPACES.len());
-            w.write_all(&SPACES[..k])?;
-            n -= k;
-        }
-        Ok(())
-    }
-    fn open<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b)
-    }
-    fn close<W: ?Sized + Write>(&mut self, w: &mut W, b: &[u8]) -> io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w)?;
-        }
-        w.write_all(b)
-    }
-    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        if !first {
-            w.write_all(b",")?;
-        }
-        self.newline(w)
     }
 }
 
-impl serde_json::ser::Formatter for Pretty {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"[")
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"]")
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open(w, b"{")
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.close(w, b"}")
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.item(w, first)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
-
-/// Writes `report` in `format`. The findings already hold the full secret
-/// only if the user asked for it; reporters never add it.
+/// Writes `report` in `format`.
 pub fn write(
     format: Format,
     report: &ScanReport,
@@ -199,70 +60,5 @@ pub fn write(
     opts: ReportOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    match format {
-        Format::Human => human::write(report, opts, out),
-        // Serialised into memory first: serde_json's many small writes
-        // through `dyn Write` cost more than the copy.
-        Format::Json => {
-            let mut buf = json_pretty(report, opts.threads)?;
-            buf.push(b'\n');
-            out.write_all(&buf)
-        }
-        Format::Jsonl => {
-            let mut buf = Vec::with_capacity(1 << 16);
-            for f in &report.findings {
-                serde_json::to_writer(&mut buf, f)?;
-                buf.push(b'\n');
-                if buf.len() >= 1 << 16 {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
-            }
-            out.write_all(&buf)
-        }
-        Format::Sarif => {
-            let mut buf = serde_json::to_vec_pretty(&sarif::document(report, rules))?;
-            buf.push(b'\n');
-            out.write_all(&buf)
-        }
-    }
-}
-
-#[cfg(test)]
-mod json_tests {
-    use super::*;
-
-    /// The threaded writer gives exactly what serde_json gives.
-    #[test]
-    fn threaded_json_is_serde_json_pretty() {
-        let set = crate::rules::RuleSet::builtin().unwrap();
-        let m = crate::matcher::Matcher::new(set, Default::default()).unwrap();
-        let mut f = crate::testkit::fakes::Fakes::new(5);
-        let mut text = String::new();
-        for i in 0..700 {
-            text.push_str(&format!("GITHUB_TOKEN_{i}={}\n", f.github("ghp_")));
-        }
-        let origin = crate::source::Origin::file("a/b.env".into(), ".".into());
-        let found = m.scan(text.as_bytes(), &mut Default::default());
-        assert_eq!(found.len(), 700);
-        let matches = found.into_iter().map(|x| (origin.clone(), x)).collect();
-        let report = ScanReport {
-            version: 1,
-            findings: crate::finding::collect(m.rules(), matches, false, 2),
-            errors: vec![crate::source::ScanError::warning(
-                "x\ny",
-                "a \"quoted\"\nmessage",
-            )],
-            ..Default::default()
-        };
-        let want = serde_json::to_vec_pretty(&report).unwrap();
-        for threads in [1, 2, 3, 8] {
-            let got = json_pretty(&report, threads).unwrap();
-            assert!(
-                got == want,
-                "{threads} threads:\n{}",
-                String::from_utf8_lossy(&got[..2000])
-            );
-        }
-    }
+    format.reporter(rules, opts).write(report, out)
 }

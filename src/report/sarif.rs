@@ -3,10 +3,13 @@
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::ScanReport;
+use std::io::{self, Write};
+
+use super::model::{Reporter, ScanReport};
 use crate::base::kinds::Lifetime;
 use crate::finding::Finding;
 use crate::rules::{Rule, RuleSet};
+use crate::source::Severity;
 
 const INFO_URI: &str = "https://github.com/keytrace/keytrace";
 /// GitHub code scanning rejects runs with more results than this.
@@ -14,6 +17,21 @@ pub const MAX_RESULTS: usize = 25_000;
 /// Risks that make a result an error rather than a warning: the credential
 /// outlives its use, belongs to no one accountable, or gives too much.
 const ERROR_RISKS: &[&str] = &["NHI1", "NHI3", "NHI4", "NHI5", "NHI7", "NHI10"];
+
+/// SARIF 2.1.0 for code scanning: one result per finding location (at most
+/// [`MAX_RESULTS`]), the rules that found them, and the scan's problems as
+/// notifications.
+pub struct Sarif<'a> {
+    pub rules: &'a RuleSet,
+}
+
+impl Reporter for Sarif<'_> {
+    fn write(&self, report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
+        let mut buf = serde_json::to_vec_pretty(&document(report, self.rules))?;
+        buf.push(b'\n');
+        out.write_all(&buf)
+    }
+}
 
 /// GitHub reads `security-severity` (0–10) per rule.
 fn severity(rule: &Rule) -> &'static str {
@@ -152,7 +170,7 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
         .iter()
         .map(|e| {
             json!({
-                "level": match e.severity { super::Severity::Error => "error", super::Severity::Warning => "warning" },
+                "level": match e.severity { Severity::Error => "error", Severity::Warning => "warning" },
                 "message": {"text": format!("{}: {}", e.path, e.message)},
             })
         })

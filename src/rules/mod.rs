@@ -3,7 +3,7 @@
 //! compiles them into a [`RuleSet`] for the matcher, and reads the [`shape`]
 //! of each rule's secret from its pattern; it knows nothing about files
 //! being scanned. A rule names its offline check by
-//! [`Validator`](crate::validate::Validator) and its kind with the words of
+//! [`Validator`] and its kind with the words of
 //! [`crate::base::kinds`].
 pub mod pattern;
 pub mod shape;

@@ -66,7 +66,8 @@ impl Alphabet {
 
 #[derive(Debug, Clone)]
 pub struct Shape {
-    /// The secret group of the pattern.
+    /// The secret group of the pattern, for the test kit to sample from.
+    #[cfg(any(test, feature = "testkit"))]
     hir: Hir,
     prefix: Vec<u8>,
     /// The secret group, anchored, with one capture group per run.
@@ -101,6 +102,7 @@ impl Shape {
         let whole = alphabets.len() == 1
             && matches!(hir.kind(), HirKind::Repetition(r) if matches!(r.sub.kind(), HirKind::Class(_)));
         Some(Shape {
+            #[cfg(any(test, feature = "testkit"))]
             hir,
             prefix,
             runs,
@@ -115,6 +117,7 @@ impl Shape {
     }
 
     /// The secret group's syntax tree (the test kit samples values from it).
+    #[cfg(any(test, feature = "testkit"))]
     pub(crate) fn hir(&self) -> &Hir {
         &self.hir
     }

@@ -1,10 +1,11 @@
-//! Sources turn what the user named into bytes to scan: files of a directory
-//! tree now, git blobs later. A source hands each input, or each overlapping
-//! chunk of a huge one, to a per-thread sink together with its [`Origin`];
-//! it knows nothing of rules or findings.
+//! Sources turn what the user named into bytes to scan: the files of a
+//! directory tree ([`fs`]) and the distinct blobs of a git history ([`git`]).
+//! A source hands each input, or each overlapping chunk of a huge one, to a
+//! per-thread [`Sink`] together with its [`Origin`] (path, commit, whether it
+//! is still at HEAD), and reports per-input problems as [`ScanError`]s; it
+//! knows nothing of rules or findings.
 pub mod fs;
 pub mod git;
-pub mod pack;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -14,7 +14,11 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::cli::{parse_size, SweepArgs};
+use crate::config::{matcher, refs_glob, threads};
+use crate::error::Error;
 use crate::matcher::Matcher;
+use crate::rules::RuleSet;
 use crate::scan::Pipeline;
 use crate::source::git::{self, GitOptions, RepoLocation};
 use crate::source::{ScanError, Severity};
@@ -33,6 +37,42 @@ pub struct SweepConfig {
     /// set per repository.
     pub git: GitOptions,
     pub show_secrets: bool,
+}
+
+impl SweepConfig {
+    /// The frozen configuration of a sweep, from its raw arguments.
+    pub fn from_args(args: &SweepArgs) -> crate::error::Result<SweepConfig> {
+        if args.repos.is_empty() && args.repos_dir.is_empty() {
+            return Err(Error::Usage(
+                "keytrace sweep needs --repos FILE or --repos-dir DIR".into(),
+            ));
+        }
+        let mut list = Vec::new();
+        for f in &args.repos {
+            list.extend(repos::read_list(f)?);
+        }
+        for d in &args.repos_dir {
+            list.extend(repos::below(d)?);
+        }
+        let threads = threads(args.threads)?;
+        let rules = RuleSet::load(!args.no_builtin_rules, &args.rules)?;
+        let matcher = matcher(rules, args.include_invalid, Vec::new())?;
+        let refs = refs_glob(args.refs.as_deref())?;
+        Ok(SweepConfig {
+            repos: list,
+            store: args.store.clone(),
+            cache: args.cache.clone(),
+            shard: args.shard.as_deref().map(repos::Shard::parse).transpose()?,
+            matcher,
+            git: GitOptions {
+                refs,
+                threads,
+                max_blob_size: parse_size(&args.max_file_size).map_err(Error::Usage)?,
+                ..GitOptions::default()
+            },
+            show_secrets: args.show_secrets,
+        })
+    }
 }
 
 /// One repository's line in the sweep log.
@@ -199,7 +239,7 @@ fn sweep_one(
         Err(e) => return fail(store, log, e.message),
     };
     let harvest = pipeline.finish();
-    let findings = crate::finding::finish(
+    let findings = crate::finding::collect::finish(
         config.matcher.rules(),
         harvest.findings,
         config.show_secrets,

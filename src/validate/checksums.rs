@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{checksum, Facts, Outcome};
+use super::facts::{checksum, Facts, Outcome};
 use crate::base::kinds::Checksum;
 
 /// Marvin, the keyed hash .NET uses for strings and Microsoft's

@@ -1,7 +1,7 @@
 //! Whether a captured value looks like a real secret at all, whatever its
 //! format: its entropy, placeholder text (`your_api_key_here`, `<token>`,
 //! `${TOKEN}`), and the stand-in passwords of examples (`postgres://user:password@`).
-use super::{Facts, Outcome};
+use super::facts::{Facts, Outcome};
 
 /// Shannon entropy in bits per byte.
 pub fn entropy(bytes: &[u8]) -> f64 {

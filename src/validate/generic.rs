@@ -4,7 +4,7 @@
 //! that let the matcher skip the rule's regex on lines that cannot match
 //! ([`may_assign`]) and work out its groups without the capture engine
 //! ([`generic_groups`]), both held to the regex by property tests.
-use super::{Facts, Outcome};
+use super::facts::{Facts, Outcome};
 
 /// A value assigned to a secret-like name: keep only what looks random.
 pub fn generic_value(v: &[u8]) -> Outcome {

@@ -3,7 +3,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{Facts, Outcome};
+use super::facts::{Facts, Outcome};
 
 /// Decodes RFC 4648 base32 (upper case, no padding) as AWS key ids use it.
 fn base32_decode(s: &[u8]) -> Option<Vec<u8>> {

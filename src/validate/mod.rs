@@ -10,17 +10,15 @@
 //! knows about rules, files or findings: a rule names its check by
 //! [`Validator`], and [`run`] runs it.
 pub mod checksums;
+pub mod facts;
 pub mod filters;
 pub mod generic;
 pub mod keys;
 pub mod tokens;
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::base::kinds::{Checksum, IdentityClass, Lifetime};
+pub use facts::{Around, Facts, Outcome};
 
 /// Offline checks a rule may ask for after its regex matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,36 +62,6 @@ pub enum Validator {
     AzureIdentifiable,
 }
 
-/// What a validator learned from the secret itself.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Facts {
-    pub checksum: Option<Checksum>,
-    /// Overrides the rule's lifetime when the token says more (JWT `exp`).
-    pub lifetime: Option<Lifetime>,
-    /// Overrides the rule's privilege (`admin`) when the token's own scope
-    /// says it (a user-wide PyPI token).
-    pub privilege: Option<String>,
-    /// Overrides the rule's identity class (a PyPI token minted by Trusted
-    /// Publishing belongs to a CI workflow, not to a person).
-    pub identity: Option<IdentityClass>,
-    pub decoded: BTreeMap<String, Value>,
-}
-
-/// A validator's answer: keep with facts, or reject with a reason.
-pub type Outcome = Result<Facts, &'static str>;
-
-/// What surrounds a secret, for validators whose facts sit beside it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Around<'a> {
-    /// The public id the rule captured (an AWS access key id).
-    pub key_id: Option<&'a [u8]>,
-    /// The name the secret is assigned to, as the rule captured it.
-    pub binding: Option<&'a [u8]>,
-    /// The line the secret sits on, with the secret at `at`.
-    pub line: &'a [u8],
-    pub at: usize,
-}
-
 /// Runs validator `v` on a secret.
 pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
     let (key_id, line, at) = (around.key_id, around.line, around.at);
@@ -117,16 +85,4 @@ pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::AzureSas => azure_sas(line, at),
         Validator::AzureIdentifiable => azure_identifiable(secret),
     }
-}
-
-/// A checksum's verdict as an outcome.
-fn checksum(valid: bool) -> Outcome {
-    Ok(Facts {
-        checksum: Some(if valid {
-            Checksum::Valid
-        } else {
-            Checksum::Invalid
-        }),
-        ..Facts::default()
-    })
 }

@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{Facts, Outcome};
+use super::facts::{Facts, Outcome};
 use crate::base::kinds::{IdentityClass, Lifetime};
 use crate::base::time::rfc3339;
 

@@ -10,6 +10,7 @@ mod formats;
 mod history;
 mod html;
 mod integrations;
+mod layout;
 mod planted;
 mod rules;
 mod sweep;

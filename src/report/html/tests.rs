@@ -1,0 +1,184 @@
+//! The HTML report's tests: escaping, the empty report, and a full report
+//! whose sections and charts hold no secret.
+use serde_json::json;
+
+use super::*;
+use crate::base::secret::{fingerprint, redact};
+use crate::finding::Risk;
+use crate::report::sweep::{AgeBucket, OwnerRollup, RepoSummary, RiskMatrix, Sighting, Totals};
+
+fn page(r: &SweepReport) -> String {
+    let mut out = Vec::new();
+    write(r, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+fn empty() -> SweepReport {
+    SweepReport {
+        version: 1,
+        generated: "2025-06-01T00:00:00Z".into(),
+        totals: Totals::default(),
+        findings: vec![],
+        owners: vec![],
+        identities: vec![],
+        risk_matrix: RiskMatrix {
+            risks: vec![],
+            owners: vec![],
+            counts: vec![],
+        },
+        age_histogram: vec![],
+        repositories: vec![],
+        errors: vec![],
+    }
+}
+
+/// A finding holding `secret` in full, as under `--show-secrets`.
+fn finding(secret: &str, owner: Option<&str>, repo: &str, new: bool) -> SweptFinding {
+    let mut f: Finding = serde_json::from_value(json!({
+        "rule": "github-pat", "name": "GitHub PAT", "provider": "github",
+        "fingerprint": fingerprint(secret.as_bytes()), "key_id": null,
+        "redacted": redact(secret.as_bytes()), "secret": secret,
+        "binding": null, "lifetime": "long", "checksum": null,
+        "identity_class": "service", "first_seen": "2024-01-02T03:04:05Z",
+        "at_head": true,
+        "locations": [{"repo": repo, "path": "ci/deploy.yml", "line": 7, "column": 3,
+                       "commit": "abc123", "author": null, "date": null, "at_head": true}],
+        "identity": owner.map(|_| json!(["deploy-bot", "<b>x</b>"])),
+        "owner": owner,
+    }))
+    .unwrap();
+    f.risks = vec![Risk {
+        id: "NHI7",
+        title: "Long-Lived Secrets",
+        reason: "first committed long ago".into(),
+    }];
+    SweptFinding {
+        finding: f,
+        sweep: Sighting {
+            first_seen: "2025-05-01T00:00:00Z".into(),
+            new,
+            ..Sighting::default()
+        },
+    }
+}
+
+fn sample(secrets: &[String]) -> SweepReport {
+    let mut r = empty();
+    r.findings = vec![
+        finding(&secrets[0], Some("team-a"), "github.com/o/one", true),
+        finding(
+            &secrets[1],
+            Some("<script>alert(1)</script>"),
+            "github.com/o/two",
+            false,
+        ),
+        finding(&secrets[2], None, "github.com/o/one", false),
+    ];
+    r.owners = vec![
+        OwnerRollup {
+            owner: Some("team-a".into()),
+            findings: 1,
+            identities: vec![("deploy-bot".into(), 1)],
+            risks: vec![1],
+        },
+        OwnerRollup {
+            owner: Some("<script>alert(1)</script>".into()),
+            findings: 1,
+            identities: vec![],
+            risks: vec![1],
+        },
+        OwnerRollup {
+            owner: None,
+            findings: 1,
+            identities: vec![],
+            risks: vec![1],
+        },
+    ];
+    r.risk_matrix = RiskMatrix {
+        risks: vec!["NHI7".into()],
+        owners: r.owners.iter().map(|o| o.owner.clone()).collect(),
+        counts: vec![vec![1, 1, 1]],
+    };
+    r.age_histogram = vec![
+        AgeBucket {
+            label: "< 90 days".into(),
+            min_days: Some(0),
+            count: 0,
+        },
+        AgeBucket {
+            label: "> 1 year".into(),
+            min_days: Some(365),
+            count: 3,
+        },
+    ];
+    r.repositories = vec![RepoSummary {
+        name: "github.com/o/broken".into(),
+        error: Some("clone failed: <timeout>".into()),
+        ..RepoSummary::default()
+    }];
+    r.totals = Totals {
+        repositories: 3,
+        failed: 1,
+        findings: 3,
+        unowned: 1,
+        new: 1,
+        at_head: 3,
+        locations: 3,
+    };
+    r
+}
+
+fn secrets() -> Vec<String> {
+    let mut g = crate::testkit::fakes::Fakes::new(7);
+    (0..3).map(|_| g.github("ghp_")).collect()
+}
+
+#[test]
+fn escape_neutralises_markup() {
+    assert_eq!(
+        escape(r#"<script>alert("x" & 'y')</script>"#),
+        "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;"
+    );
+    assert_eq!(escape("plain ghp_…7l"), "plain ghp_…7l");
+}
+
+#[test]
+fn empty_report_renders_with_none() {
+    let p = page(&empty());
+    for id in SECTIONS {
+        assert!(p.contains(&format!("<section id=\"{id}\">")), "{id}");
+    }
+    // Every section but the totals says "none".
+    assert_eq!(p.matches("<p class=\"none\">none</p>").count(), 7);
+    assert!(!p.contains("<svg"));
+    assert!(!p.contains("NaN") && !p.contains("inf"));
+}
+
+#[test]
+fn report_draws_sections_and_charts_without_secrets() {
+    let s = secrets();
+    let p = page(&sample(&s));
+    let mut at = 0;
+    for id in SECTIONS {
+        let i = p
+            .find(&format!("<section id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("{id}"));
+        assert!(i > at, "{id} out of order");
+        at = i;
+    }
+    assert_eq!(p.matches("<svg").count(), 3);
+    assert_eq!(p.matches("<rect class=\"bar\"").count(), 2);
+    assert_eq!(p.matches("<rect class=\"bar unowned\"").count(), 1);
+    assert_eq!(p.matches("<rect class=\"age-bar\"").count(), 2);
+    assert_eq!(p.matches("<rect class=\"cell\"").count(), 10 * 3);
+    assert!(p.contains(">Unowned<"));
+    assert!(p.contains("deploy-bot, &lt;b&gt;x&lt;/b&gt;"));
+    assert!(p.contains("clone failed: &lt;timeout&gt;"));
+    assert!(!p.contains("<script") && p.contains("&lt;script&gt;"));
+    assert!(!p.contains("NaN"));
+    for secret in &s {
+        assert!(p.contains(&redact(secret.as_bytes())));
+        assert!(!p.contains(secret.as_str()), "full secret in page");
+        assert!(!p.contains(&secret[4..20]), "part of a secret in page");
+    }
+}

@@ -1,0 +1,50 @@
+//! What a scan hands to its reporters: the [`ScanReport`] (findings,
+//! identities, counts, per-input problems), the options reporters share,
+//! and the [`Reporter`] trait each output format implements.
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::finding::Finding;
+use crate::identity::IdentitySummary;
+use crate::source::ScanError;
+
+/// What a scan counted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub files: u64,
+    pub blobs: u64,
+    pub commits: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Files passed over because their content is binary.
+    pub skipped_binary: u64,
+    /// Findings a baseline accepted, and so not reported.
+    pub suppressed: u64,
+    pub rules: usize,
+}
+
+/// Everything a scan hands to a reporter.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanReport {
+    pub version: u32,
+    pub findings: Vec<Finding>,
+    pub identities: Vec<IdentitySummary>,
+    pub stats: Stats,
+    pub errors: Vec<ScanError>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReportOptions {
+    /// ANSI colour in the human format.
+    pub color: bool,
+    /// Threads that may serialise findings (0 or 1: the calling thread).
+    pub threads: usize,
+}
+
+/// One output format. The findings already hold the full secret only if the
+/// user asked for it; a reporter never adds it.
+pub trait Reporter {
+    /// Writes the whole of `report` to `out`.
+    fn write(&self, report: &ScanReport, out: &mut dyn Write) -> io::Result<()>;
+}
