@@ -2,9 +2,11 @@
 //! stage: a secret's bytes, fingerprint and redaction ([`secret`]); the
 //! words for what a credential is ([`kinds`]); dates and RFC 3339 times
 //! ([`time`]); a cheap hasher ([`hash`]) and a fork-join helper
-//! ([`parallel`]). It depends on no other module of the crate.
+//! ([`parallel`]), and a work counter the tests hold loops to linear time
+//! with ([`work`]). It depends on no other module of the crate.
 pub mod hash;
 pub mod kinds;
 pub mod parallel;
 pub mod secret;
 pub mod time;
+pub mod work;

@@ -43,12 +43,26 @@ pub struct Encoded {
 /// Shorter encoded values hold nothing worth a rule.
 const MIN_ENCODED: usize = 8;
 
-/// The encoded values of the context whose keyword starts at `at`.
-pub fn find(hay: &[u8], context: Context, at: usize, out: &mut Vec<Encoded>) {
-    match context {
-        Context::K8sSecret => k8s_data(hay, at, out),
-        Context::BasicAuth => basic_auth(hay, at, out),
-        Context::DockerAuth => docker_auth(hay, at, out),
+/// The encoded values of every context whose keyword starts at the given
+/// offsets (sorted). Each YAML document is searched for Secrets once,
+/// however many `kind: Secret` lines it holds, so the time stays linear in
+/// the input.
+pub fn find_all(hay: &[u8], contexts: &[(usize, Context)], out: &mut Vec<Encoded>) {
+    // The end of the last YAML document searched for Secrets.
+    let mut searched_to = 0;
+    for &(at, context) in contexts {
+        match context {
+            Context::K8sSecret => {
+                if at < searched_to || !names_a_secret(hay, at) {
+                    continue;
+                }
+                let (start, end) = document(hay, searched_to, at);
+                k8s_secrets(hay, start, end, out);
+                searched_to = end;
+            }
+            Context::BasicAuth => basic_auth(hay, at, out),
+            Context::DockerAuth => docker_auth(hay, at, out),
+        }
     }
 }
 
@@ -90,12 +104,6 @@ fn decode_text(encoded: &[u8]) -> Option<Vec<u8>> {
     Some(raw)
 }
 
-fn line_bounds(hay: &[u8], pos: usize) -> (usize, usize) {
-    let start = memchr::memrchr(b'\n', &hay[..pos]).map_or(0, |i| i + 1);
-    let end = memchr::memchr(b'\n', &hay[pos..]).map_or(hay.len(), |i| pos + i);
-    (start, end)
-}
-
 /// `username: <user>` and `password: <password>` lines for a decoded
 /// `user:password` pair, so that a token in either place meets its rule and
 /// a password meets the generic one.
@@ -112,8 +120,14 @@ fn credential_pair(raw: &[u8]) -> Option<Vec<u8>> {
     Some(text)
 }
 
+/// How far before `Basic ` its `Authorization` may stand, on the same line.
+/// Bounded, so that a line of many `Basic ` costs no more than it is long.
+const AUTHORIZATION_BEFORE: usize = 256;
+
 fn basic_auth(hay: &[u8], at: usize, out: &mut Vec<Encoded>) {
-    let (ls, _) = line_bounds(hay, at);
+    let from = at.saturating_sub(AUTHORIZATION_BEFORE);
+    let ls = memchr::memrchr(b'\n', &hay[from..at]).map_or(from, |i| from + i + 1);
+    crate::base::work::add(at - ls);
     let before = hay[ls..at].to_ascii_lowercase();
     if memchr::memmem::find(&before, b"authorization").is_none() {
         return;
@@ -158,9 +172,10 @@ fn docker_auth(hay: &[u8], at: usize, out: &mut Vec<Encoded>) {
     }
 }
 
-/// The YAML document (between `---` lines) holding `pos`.
-fn document(hay: &[u8], pos: usize) -> (usize, usize) {
-    let start = memchr::memmem::rfind(&hay[..pos], b"\n---").map_or(0, |i| i + 1);
+/// The YAML document (between `---` lines) holding `pos`, which starts at
+/// or after `from` (the end of the document searched before).
+fn document(hay: &[u8], from: usize, pos: usize) -> (usize, usize) {
+    let start = memchr::memmem::rfind(&hay[from..pos], b"\n---").map_or(from, |i| from + i + 1);
     let end = memchr::memmem::find(&hay[pos..], b"\n---").map_or(hay.len(), |i| pos + i + 1);
     (start, end)
 }
@@ -169,58 +184,143 @@ fn indent(line: &[u8]) -> usize {
     line.iter().take_while(|&&b| b == b' ').count()
 }
 
-/// The entries of the `data:` map of the Secret whose `kind:` is at `at`
-/// (before or after it: `kubectl get -o yaml` sorts `data` first).
-fn k8s_data(hay: &[u8], at: usize, out: &mut Vec<Encoded>) {
+/// Whether the `kind: secret` keyword at `at` names a Secret (not a
+/// `SecretStore` or the like).
+fn names_a_secret(hay: &[u8], at: usize) -> bool {
     let value = &hay[at + "kind: secret".len()..];
-    if value.first().is_some_and(|b| b.is_ascii_alphanumeric()) {
-        return; // `kind: SecretStore` and the like
-    }
-    let (start, end) = document(hay, at);
+    !value.first().is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+/// A mapping of the document still open while its lines are read: the
+/// column of its keys, whether one of them is `kind: Secret`, and the lines
+/// of its `data:` keys.
+struct Mapping {
+    column: usize,
+    secret: bool,
+    data: Vec<usize>,
+}
+
+/// The entries of the `data:` map of every Secret in the document
+/// `hay[start..end]`: a Secret's `data:` is a key of the same mapping as
+/// its `kind: Secret` (before or after it: `kubectl get -o yaml` sorts
+/// `data` first), whether the Secret is the document or an item of a
+/// `kind: List`. One pass over the lines; each `data:` block is read once.
+fn k8s_secrets(hay: &[u8], start: usize, end: usize, out: &mut Vec<Encoded>) {
     let doc = &hay[start..end];
+    crate::base::work::add(doc.len());
     let mut lines = Vec::new();
     let mut pos = 0;
     for line in doc.split(|&b| b == b'\n') {
         lines.push((start + pos, line));
         pos += line.len() + 1;
     }
-    let Some(d) = lines.iter().position(|(_, l)| l.trim_ascii() == b"data:") else {
-        return;
-    };
-    let data_indent = indent(lines[d].1);
-    for &(offset, line) in &lines[d + 1..] {
-        if line.trim_ascii().is_empty() || line.trim_ascii_start().starts_with(b"#") {
+    let mut open: Vec<Mapping> = Vec::new();
+    for (k, &(_, line)) in lines.iter().enumerate() {
+        let text = line.trim_ascii();
+        if text.is_empty() || text.starts_with(b"#") {
             continue;
         }
-        if indent(line) <= data_indent {
-            break;
+        let (column, item) = key_column(line);
+        // A line closes the mappings nested deeper than its key, and a list
+        // item's first line the previous item's mapping.
+        while let Some(top) = open.last() {
+            if top.column > column || top.column == column && item {
+                let done = open.pop().expect("not empty");
+                data_entries(&lines, &done, out);
+            } else {
+                break;
+            }
         }
-        let Some(colon) = memchr::memchr(b':', line) else {
-            continue;
-        };
-        let key = line[..colon].trim_ascii();
-        let mut v = colon + 1;
-        while v < line.len() && line[v] == b' ' {
-            v += 1;
-        }
-        let quoted = matches!(line.get(v), Some(b'"' | b'\''));
-        if quoted {
-            v += 1;
-        }
-        let run = b64_run(line, v);
-        let rest = line[v + run.len()..].trim_ascii();
-        if !(rest.is_empty() || quoted && rest.len() == 1) {
-            continue;
-        }
-        if let Some(raw) = decode_text(run) {
-            let mut text = key.to_vec();
-            text.extend_from_slice(b": ");
-            text.extend_from_slice(&raw);
-            out.push(Encoded {
-                offset: offset + v,
-                len: run.len(),
-                text,
+        if open.last().is_none_or(|top| top.column < column) {
+            open.push(Mapping {
+                column,
+                secret: false,
+                data: Vec::new(),
             });
+        }
+        let top = open.last_mut().expect("pushed");
+        let key = line[column..].trim_ascii_end();
+        if key == b"data:" {
+            top.data.push(k);
+        } else if is_secret_kind(key) {
+            top.secret = true;
+        }
+    }
+    while let Some(done) = open.pop() {
+        data_entries(&lines, &done, out);
+    }
+}
+
+/// The column of a line's key, and whether the line starts a list item
+/// (`- key: value`, whose key stands after the dash).
+fn key_column(line: &[u8]) -> (usize, bool) {
+    let indent = indent(line);
+    let rest = &line[indent..];
+    if rest.starts_with(b"- ") {
+        let after = rest[1..].iter().take_while(|&&b| b == b' ').count();
+        (indent + 1 + after, true)
+    } else {
+        (indent, false)
+    }
+}
+
+/// `kind: Secret` (any case, as the prefilter found it), not `SecretStore`.
+fn is_secret_kind(key: &[u8]) -> bool {
+    let Some(value) = key
+        .get(..5)
+        .filter(|k| k.eq_ignore_ascii_case(b"kind:"))
+        .map(|_| key[5..].trim_ascii())
+    else {
+        return false;
+    };
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    value.eq_ignore_ascii_case(b"secret")
+}
+
+/// The encoded entries under the `data:` keys of a Secret's mapping.
+fn data_entries(lines: &[(usize, &[u8])], mapping: &Mapping, out: &mut Vec<Encoded>) {
+    if !mapping.secret {
+        return;
+    }
+    for &d in &mapping.data {
+        for &(offset, line) in &lines[d + 1..] {
+            crate::base::work::add(1);
+            if line.trim_ascii().is_empty() || line.trim_ascii_start().starts_with(b"#") {
+                continue;
+            }
+            if indent(line) <= mapping.column {
+                break;
+            }
+            let Some(colon) = memchr::memchr(b':', line) else {
+                continue;
+            };
+            let key = line[..colon].trim_ascii();
+            let mut v = colon + 1;
+            while v < line.len() && line[v] == b' ' {
+                v += 1;
+            }
+            let quoted = matches!(line.get(v), Some(b'"' | b'\''));
+            if quoted {
+                v += 1;
+            }
+            let run = b64_run(line, v);
+            let rest = line[v + run.len()..].trim_ascii();
+            if !(rest.is_empty() || quoted && rest.len() == 1) {
+                continue;
+            }
+            if let Some(raw) = decode_text(run) {
+                let mut text = key.to_vec();
+                text.extend_from_slice(b": ");
+                text.extend_from_slice(&raw);
+                out.push(Encoded {
+                    offset: offset + v,
+                    len: run.len(),
+                    text,
+                });
+            }
         }
     }
 }
@@ -235,12 +335,16 @@ mod tests {
 
     fn all(hay: &str) -> Vec<(usize, String)> {
         let lower = hay.to_ascii_lowercase();
-        let mut out = Vec::new();
+        let mut contexts = Vec::new();
         for (kw, ctx) in Context::KEYWORDS {
             for (at, _) in lower.match_indices(kw) {
-                find(hay.as_bytes(), ctx, at, &mut out);
+                contexts.push((at, ctx));
             }
         }
+        contexts.sort();
+        let mut out = Vec::new();
+        find_all(hay.as_bytes(), &contexts, &mut out);
+        out.sort_by_key(|e| e.offset);
         out.into_iter()
             .map(|e| (e.offset, String::from_utf8(e.text).unwrap()))
             .collect()

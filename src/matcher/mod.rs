@@ -37,6 +37,8 @@ const BACK: usize = 512;
 const FORWARD: usize = 1024;
 /// Lines within which a `key_id_from` partner pairs with a secret.
 const PAIR_LINES: u32 = 5;
+/// Matches on either side of a secret that pairing looks at.
+const PAIR_CANDIDATES: usize = 64;
 /// The marker that suppresses every finding on its line.
 pub const ALLOW_MARKER: &[u8] = b"keytrace:allow";
 
@@ -249,13 +251,30 @@ impl Matcher {
         scratch.windows = windows;
         found.sort_by_key(|m| (m.offset, m.rule));
         if !scratch.claimed.is_empty() {
-            let claimed = &scratch.claimed;
+            // By start, with the furthest end so far among the spans of each
+            // rank: a match overlaps a span of a higher rank exactly when
+            // some span of that rank starting before the match's end reaches
+            // past its start. A lookup a match, however many spans.
+            let claimed = &mut scratch.claimed;
+            claimed.sort_unstable();
+            let mut reach = [Vec::new(), Vec::new()];
+            for (r, reach) in reach.iter_mut().enumerate() {
+                let mut far = 0;
+                reach.extend(claimed.iter().map(|&(_, e, by)| {
+                    if usize::from(by) > r {
+                        far = far.max(e);
+                    }
+                    far
+                }));
+            }
             found.retain(|m| {
                 let r = rank(&rules[m.rule]);
-                r == PROVIDER
-                    || !claimed
-                        .iter()
-                        .any(|&(s, e, by)| by > r && s < m.offset + m.secret.len() && m.offset < e)
+                if r == PROVIDER {
+                    return true;
+                }
+                let end = m.offset + m.secret.len();
+                let n = claimed.partition_point(|&(s, _, _)| s < end);
+                n == 0 || reach[usize::from(r)][n - 1] <= m.offset
             });
         }
         self.drop_shadowed(&mut found);
@@ -271,9 +290,7 @@ impl Matcher {
         contexts.sort_unstable();
         contexts.dedup();
         let mut encoded = Vec::new();
-        for &(at, ctx) in &contexts {
-            decode::find(hay, ctx, at, &mut encoded);
-        }
+        decode::find_all(hay, &contexts, &mut encoded);
         contexts.clear();
         scratch.contexts = contexts;
         if encoded.is_empty() {
@@ -282,11 +299,20 @@ impl Matcher {
         encoded.sort_by_key(|e| e.offset);
         encoded.dedup_by_key(|e| e.offset);
         let rules = self.rules.rules();
+        // The furthest end of the encoded values so far, by offset: a match
+        // overlaps one exactly when a value starting before its end reaches
+        // past its start.
+        let mut far = 0;
+        let reach: Vec<usize> = encoded
+            .iter()
+            .map(|e| {
+                far = far.max(e.offset + e.len);
+                far
+            })
+            .collect();
         found.retain(|m| {
-            rank(&rules[m.rule]) == PROVIDER
-                || !encoded
-                    .iter()
-                    .any(|e| e.offset < m.offset + m.secret.len() && m.offset < e.offset + e.len)
+            let n = encoded.partition_point(|e| e.offset < m.offset + m.secret.len());
+            rank(&rules[m.rule]) == PROVIDER || n == 0 || reach[n - 1] <= m.offset
         });
         let inner = scratch.inner.get_or_insert_with(Box::default);
         for e in &encoded {
@@ -474,8 +500,11 @@ impl Matcher {
     }
 
     /// A secret whose rule names `key_id_from` partners takes the key id of
-    /// the nearest partner match within a few lines; the partner is then part
-    /// of this finding and not reported on its own.
+    /// the nearest partner match within a few lines (the earliest of the
+    /// nearest); the partner is then part of this finding and not reported
+    /// on its own. Each secret looks at most [`PAIR_CANDIDATES`] matches on
+    /// either side, so that a line of thousands of matches costs no more
+    /// than it is long.
     fn pair_key_ids(&self, found: &mut Vec<Match>) {
         let rules = self.rules.rules();
         if !found.iter().any(|m| !rules[m.rule].key_id_from.is_empty()) {
@@ -488,11 +517,22 @@ impl Matcher {
                 continue;
             }
             let line = found[i].line;
-            let best = (0..found.len())
-                .filter(|&j| !consumed[j] && partners.contains(&found[j].rule))
-                .filter(|&j| found[j].line.abs_diff(line) <= PAIR_LINES)
-                .min_by_key(|&j| found[j].line.abs_diff(line));
-            if let Some(j) = best {
+            // Sorted by offset, so by line too: the matches within reach
+            // are one run of indices around `i`.
+            let lo = i.saturating_sub(PAIR_CANDIDATES);
+            let hi = (i + PAIR_CANDIDATES + 1).min(found.len());
+            let mut best: Option<(u32, usize)> = None;
+            for j in lo..hi {
+                crate::base::work::add(1);
+                let d = found[j].line.abs_diff(line);
+                if d > PAIR_LINES || consumed[j] || !partners.contains(&found[j].rule) {
+                    continue;
+                }
+                if best.is_none_or(|(bd, _)| d < bd) {
+                    best = Some((d, j));
+                }
+            }
+            if let Some((_, j)) = best {
                 consumed[j] = true;
                 let partner = found[j].clone();
                 let m = &mut found[i];
@@ -547,20 +587,26 @@ fn line_end(hay: &[u8], pos: usize, limit: usize) -> usize {
     }
 }
 
-/// Fills in line and column for matches sorted by offset, in one pass.
+/// Fills in line and column for matches sorted by offset, in one pass: each
+/// byte is counted once, however many matches share a line.
 fn set_lines(hay: &[u8], found: &mut [Match]) {
-    let (mut line, mut pos, mut line_begin) = (1u32, 0usize, 0usize);
+    // Columns count code points: every byte but UTF-8 continuation bytes.
+    let chars = |b: &[u8]| b.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32;
+    let (mut line, mut pos, mut column) = (1u32, 0usize, 1u32);
     for m in found.iter_mut() {
         // memchr's count is vectorised, unlike a loop over every newline.
         let between = &hay[pos..m.offset];
-        if let Some(last) = memchr::memrchr(b'\n', between) {
-            line += memchr::memchr_iter(b'\n', between).count() as u32;
-            line_begin = pos + last + 1;
+        crate::base::work::add(between.len());
+        match memchr::memrchr(b'\n', between) {
+            Some(last) => {
+                line += memchr::memchr_iter(b'\n', between).count() as u32;
+                column = 1 + chars(&between[last + 1..]);
+            }
+            None => column += chars(between),
         }
         pos = m.offset;
         m.line = line;
-        let prefix = &hay[line_begin..m.offset];
-        m.column = 1 + prefix.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32;
+        m.column = column;
     }
 }
 
@@ -707,5 +753,92 @@ identity = "service"
         set_lines(hay, &mut found);
         assert_eq!((found[0].line, found[0].column), (2, 3));
         assert_eq!((found[1].line, found[1].column), (4, 2));
+    }
+
+    /// Inputs shaped to make the matcher slow cost work linear in their
+    /// size: each of these was quadratic once (a Secret's document read
+    /// again for every `kind: Secret` in it, the line start sought again for
+    /// every `Basic ` and every match's column, every match compared with
+    /// every claimed span, encoded value and pairing partner).
+    #[test]
+    fn hostile_inputs_cost_linear_work() {
+        use crate::base::work;
+        let m = Matcher::new(RuleSet::builtin().unwrap(), MatchOptions::default()).unwrap();
+        let mut f = crate::testkit::fakes::Fakes::new(19);
+        let stripe = b64(&format!("sk_live_{}", f.alnum(24)));
+        let anthropic: Vec<String> = (0..800).map(|_| f.anthropic("api03")).collect();
+        let aws: Vec<(String, String)> = (0..800)
+            .map(|_| (f.aws_key_id("AKIA"), f.aws_secret()))
+            .collect();
+        let cases: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+            (
+                "kind: Secret repeated in one document",
+                Box::new(|n| {
+                    format!(
+                        "apiVersion: v1\n{}data:\n  token: {stripe}\n",
+                        "kind: Secret\n".repeat(1000 * n)
+                    )
+                }),
+            ),
+            (
+                "a List of Secrets",
+                Box::new(|n| {
+                    let item = format!(
+                        "- apiVersion: v1\n  data:\n    key: {stripe}\n  kind: Secret\n  metadata:\n    name: s\n"
+                    );
+                    format!("apiVersion: v1\nitems:\n{}kind: List\n", item.repeat(100 * n))
+                }),
+            ),
+            (
+                "a line of Basic",
+                Box::new(|n| format!("Authorization: {}\n", "Basic ".repeat(2000 * n))),
+            ),
+            (
+                "a line of JWT headers",
+                Box::new(|n| format!("token={}\n", "eyJhbGciOiJIUzI1NiJ9.".repeat(1000 * n))),
+            ),
+            (
+                "many tokens on one line",
+                Box::new(|n| anthropic[..100 * n].join(" ")),
+            ),
+            (
+                "key ids and secrets, one line",
+                Box::new(|n| {
+                    aws[..100 * n]
+                        .iter()
+                        .map(|(id, s)| format!("{id} aws_secret_access_key={s} "))
+                        .collect()
+                }),
+            ),
+            (
+                "key ids and secrets, a line each",
+                Box::new(|n| {
+                    aws[..100 * n]
+                        .iter()
+                        .map(|(id, s)| format!("{id}\naws_secret_access_key = {s}\n"))
+                        .collect()
+                }),
+            ),
+        ];
+        for (what, make) in &cases {
+            work::assert_linear(what, |n| {
+                let hay = make(n);
+                let (w, found) = work::measure(|| m.scan(hay.as_bytes(), &mut Scratch::default()));
+                // The input is what it claims: not a scan that found nothing.
+                if what.contains("Secret") || what.contains("tokens") || what.contains("key ids") {
+                    assert!(!found.is_empty(), "{what}: nothing found");
+                }
+                w
+            });
+        }
+        // Every Secret of the List is decoded, not only the first.
+        let item = format!("- apiVersion: v1\n  data:\n    key: {stripe}\n  kind: Secret\n");
+        let list = format!("apiVersion: v1\nitems:\n{}kind: List\n", item.repeat(50));
+        let found = m.scan(list.as_bytes(), &mut Scratch::default());
+        let decoded = found
+            .iter()
+            .filter(|m| m.encoding == Some(Encoding::Base64))
+            .count();
+        assert_eq!(decoded, 50, "{found:?}");
     }
 }
