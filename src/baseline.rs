@@ -56,10 +56,11 @@ mod entries {
 
 impl Baseline {
     pub fn read(path: &Path) -> Result<Baseline> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::base::files::read_capped_text(path, crate::base::files::cap::BASELINE)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         serde_json::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: format!("not a keytrace baseline: {e}"),

@@ -52,10 +52,11 @@ pub struct Allow {
 
 impl ProjectFile {
     pub fn read(path: &Path) -> Result<ProjectFile> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::base::files::read_capped_text(path, crate::base::files::cap::SETTINGS)
+            .map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
             message: e.to_string().trim_end().to_string(),

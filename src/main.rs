@@ -45,7 +45,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Ci(mut args) => {
             if args.since.is_none() && !args.staged {
                 let env: std::collections::HashMap<String, String> = std::env::vars().collect();
-                match keytrace::ci::detect(&env, |p| std::fs::read_to_string(p).ok()) {
+                match keytrace::ci::detect(&env, |p| {
+                    keytrace::base::files::read_capped_text(p.as_ref(), keytrace::base::files::cap::CI_EVENT).ok()
+                }) {
                     Some(r) => {
                         eprintln!(
                             "keytrace: {}: scanning {}..{}",

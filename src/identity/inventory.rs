@@ -133,10 +133,11 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Identity>> {
 }
 
 pub fn load_file(path: &Path) -> Result<Vec<Identity>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::base::files::read_capped_text(path, crate::base::files::cap::INVENTORY)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     parse(&text, &path.display().to_string())
 }
 

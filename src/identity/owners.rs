@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 
+use crate::base::files::{cap, read_capped_text};
 use crate::finding::{CodeOwner, Finding};
 
 const CATALOG_FILES: [&str; 2] = ["catalog-info.yaml", "catalog-info.yml"];
@@ -135,7 +136,7 @@ impl Owners {
 /// `spec.owner` of the first entity in `dir`'s catalog file that names one.
 fn read_catalog(dir: &Path, rel_dir: &Path) -> Option<CodeOwner> {
     for name in CATALOG_FILES {
-        let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+        let Ok(text) = read_capped_text(&dir.join(name), cap::CATALOG) else {
             continue;
         };
         for doc in serde_yaml_ng::Deserializer::from_str(&text) {
@@ -156,7 +157,7 @@ fn read_catalog(dir: &Path, rel_dir: &Path) -> Option<CodeOwner> {
 
 fn read_codeowners(root: &Path) -> Option<(String, Vec<OwnersRule>)> {
     for name in CODEOWNERS_FILES {
-        let Ok(text) = std::fs::read_to_string(root.join(name)) else {
+        let Ok(text) = read_capped_text(&root.join(name), cap::CODEOWNERS) else {
             continue;
         };
         let mut rules = Vec::new();

@@ -246,10 +246,12 @@ pub fn parse_rule_file(origin: &str, text: &str) -> Result<Vec<(String, RuleSpec
 }
 
 pub fn read_rule_file(path: &Path) -> Result<Vec<(String, RuleSpec)>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::base::files::read_capped_text(path, crate::base::files::cap::RULES).map_err(
+        |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+    )?;
     parse_rule_file(&path.display().to_string(), &text)
 }
 

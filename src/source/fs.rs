@@ -45,10 +45,132 @@ impl Default for FsOptions {
     }
 }
 
+/// Ignore files (`.gitignore`, `.ignore`) the walker reads are capped at
+/// this size; a larger one is not read.
+const IGNORE_FILE_CAP: u64 = 4 << 20;
+/// A `.git` file (`gitdir: …`) holds one line.
+const GIT_FILE_CAP: u64 = 64 << 10;
+
+/// Why the walker must not read the ignore files of `dir`, if it must not:
+/// one is a device, FIFO or socket (or a link to one), which reading would
+/// hang on or never finish, or is too large. The walker reads them itself,
+/// when it enters the directory, so this is asked before.
+fn unreadable_ignore_file(dir: &Path) -> Option<(PathBuf, &'static str)> {
+    for (name, cap) in [
+        (".gitignore", IGNORE_FILE_CAP),
+        (".ignore", IGNORE_FILE_CAP),
+        (".git", GIT_FILE_CAP),
+    ] {
+        let path = dir.join(name);
+        // After links, as the walker opens it; a dangling link is not read.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            continue;
+        }
+        if !meta.is_file() {
+            return Some((path, "is a device, FIFO or socket (or a link to one)"));
+        }
+        if meta.len() > cap {
+            return Some((path, "is too large"));
+        }
+    }
+    None
+}
+
+/// Directories left out of a walk: each with the ignore file that could not
+/// be read, and why.
+type Skipped = std::sync::Mutex<Vec<(PathBuf, (PathBuf, &'static str))>>;
+
 /// Walks `roots` in parallel; every walker thread gets its own sink from
 /// `make_sink` and scans the files it finds itself.
+///
+/// A directory whose ignore files cannot be read safely (see
+/// [`unreadable_ignore_file`]) is left out of the walk and walked on its own
+/// afterwards without any ignore rules (it and everything below it is
+/// scanned, which is the safe side), with a warning.
 pub fn walk<S, F>(roots: &[PathBuf], opts: &FsOptions, make_sink: F)
 where
+    S: Sink + Send,
+    F: Fn() -> S + Sync,
+{
+    let use_ignore = !opts.no_ignore;
+    if !use_ignore {
+        return walk_with(roots, opts, false, &make_sink, None);
+    }
+    // Roots whose own ignore files, or those of a directory above them
+    // (which the walker also reads), cannot be read safely.
+    let (mut plain, mut ignoring) = (Vec::new(), Vec::new());
+    for root in roots {
+        let above = root.canonicalize().ok().into_iter().flat_map(|c| {
+            c.ancestors()
+                .skip(1)
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>()
+        });
+        match std::iter::once(root.clone())
+            .chain(above)
+            .find_map(|d| unreadable_ignore_file(&d))
+        {
+            Some(bad) => plain.push((root.clone(), bad)),
+            None => ignoring.push(root.clone()),
+        }
+    }
+    let skipped = std::sync::Mutex::new(Vec::new());
+    walk_with(&ignoring, opts, true, &make_sink, Some(&skipped));
+    plain.extend(skipped.into_inner().expect("walk done"));
+    for (dir, (file, why)) in plain {
+        make_sink().problem(ScanError::warning(
+            display_path(&file),
+            format!(
+                "{why}: not read as an ignore file; {} is scanned without ignore rules",
+                display_path(&dir)
+            ),
+        ));
+        let root = root_for(roots, &dir);
+        walk_dir_plain(&dir, &root, opts, &make_sink);
+    }
+}
+
+/// Walks a directory left out of the main walk, without ignore rules, with
+/// its paths shown under `root` (the scan root it was found under).
+fn walk_dir_plain<S, F>(dir: &Path, root: &Path, opts: &FsOptions, make_sink: &F)
+where
+    S: Sink + Send,
+    F: Fn() -> S + Sync,
+{
+    let roots = [dir.to_path_buf()];
+    let root = root.to_path_buf();
+    walk_entries(&roots, opts, false, make_sink, None, &move |_| root.clone());
+}
+
+/// One parallel walk of `roots`. With `ignore`, ignore files are honoured,
+/// and directories whose ignore files cannot be read safely are added to
+/// `skipped` instead of being entered.
+fn walk_with<S, F>(
+    roots: &[PathBuf],
+    opts: &FsOptions,
+    ignore: bool,
+    make_sink: &F,
+    skipped: Option<&Skipped>,
+) where
+    S: Sink + Send,
+    F: Fn() -> S + Sync,
+{
+    walk_entries(roots, opts, ignore, make_sink, skipped, &|p| {
+        root_for(roots, p)
+    });
+}
+
+fn walk_entries<S, F>(
+    roots: &[PathBuf],
+    opts: &FsOptions,
+    ignore: bool,
+    make_sink: &F,
+    skipped: Option<&Skipped>,
+    root_of: &(dyn Fn(&Path) -> PathBuf + Sync),
+) where
     S: Sink + Send,
     F: Fn() -> S + Sync,
 {
@@ -59,46 +181,72 @@ where
     for r in rest {
         builder.add(r);
     }
-    let use_ignore = !opts.no_ignore;
     builder
         .hidden(false)
-        .parents(use_ignore)
-        .ignore(use_ignore)
-        .git_ignore(use_ignore)
-        .git_global(use_ignore)
-        .git_exclude(use_ignore)
+        .parents(ignore)
+        .ignore(ignore)
+        .git_ignore(ignore)
+        .git_global(ignore)
+        .git_exclude(ignore)
         .require_git(false)
         .follow_links(opts.follow_links)
-        .threads(opts.threads.max(1))
-        .filter_entry(|e| e.file_name() != ".git");
-    builder.build_parallel().run(|| {
-        let mut sink = make_sink();
-        let mut buf = Vec::new();
-        Box::new(move |entry| {
-            match entry {
-                Ok(entry) => {
-                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    if is_file {
-                        let root = root_for(roots, entry.path());
-                        let origin = Origin::file(display_path(entry.path()), root);
-                        // Names first: canonicalising every file costs syscalls.
-                        let excluded = opts
-                            .exclude
-                            .iter()
-                            .any(|x| x.file_name() == Some(entry.file_name()))
-                            && entry
-                                .path()
-                                .canonicalize()
-                                .is_ok_and(|c| opts.exclude.contains(&c));
-                        if !excluded && !skipped_by_config(opts, &origin) {
-                            read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
+        .threads(opts.threads.max(1));
+    std::thread::scope(|scope| {
+        // The filter must be 'static: the directories it leaves out come
+        // back through a channel.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let check = ignore && skipped.is_some();
+        builder.filter_entry(move |e| {
+            if e.file_name() == ".git" {
+                return false;
+            }
+            if check && e.file_type().is_some_and(|t| t.is_dir()) {
+                if let Some(bad) = unreadable_ignore_file(e.path()) {
+                    let _ = tx.send((e.path().to_path_buf(), bad));
+                    return false;
+                }
+            }
+            true
+        });
+        if let Some(skipped) = skipped {
+            scope.spawn(move || {
+                for x in rx {
+                    skipped.lock().expect("no panics while holding").push(x);
+                }
+            });
+        }
+        builder.build_parallel().run(|| {
+            let mut sink = make_sink();
+            let mut buf = Vec::new();
+            Box::new(move |entry| {
+                match entry {
+                    Ok(entry) => {
+                        let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                        if is_file {
+                            let root = root_of(entry.path());
+                            let origin = Origin::file(display_path(entry.path()), root);
+                            // Names first: canonicalising every file costs syscalls.
+                            let excluded = opts
+                                .exclude
+                                .iter()
+                                .any(|x| x.file_name() == Some(entry.file_name()))
+                                && entry
+                                    .path()
+                                    .canonicalize()
+                                    .is_ok_and(|c| opts.exclude.contains(&c));
+                            if !excluded && !skipped_by_config(opts, &origin) {
+                                read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
+                            }
                         }
                     }
+                    Err(err) => sink.problem(walk_error(&err)),
                 }
-                Err(err) => sink.problem(walk_error(&err)),
-            }
-            WalkState::Continue
-        })
+                WalkState::Continue
+            })
+        });
+        // The builder, and with it the filter's sender, is dropped here:
+        // the collecting thread ends.
+        drop(builder);
     });
 }
 
@@ -171,11 +319,22 @@ pub fn read_file<S: Sink>(
     buf: &mut Vec<u8>,
     sink: &mut S,
 ) {
-    let mut file = match File::open(path) {
+    let mut file = match open_nonblocking(path) {
         Ok(f) => f,
         Err(e) => return sink.problem(ScanError::error(&origin.path, io_message(&e))),
     };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return sink.problem(ScanError::error(&origin.path, io_message(&e))),
+    };
+    if !meta.is_file() {
+        // The walker saw a file; something else stands there now.
+        return sink.problem(ScanError::error(
+            &origin.path,
+            "not a regular file (a directory, device, FIFO or socket); not read",
+        ));
+    }
+    let len = meta.len();
     buf.clear();
     if len <= opts.max_file_size {
         if let Err(e) = file.read_to_end(buf) {
@@ -215,6 +374,19 @@ pub fn read_file<S: Sink>(
     if buf.capacity() > MAX_CHUNK as usize {
         *buf = Vec::new(); // do not keep a huge buffer for small files
     }
+}
+
+/// Opens `path` for reading without waiting: a FIFO swapped in for a file
+/// opens at once (and is then refused as not a regular file).
+fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    opts.open(path)
 }
 
 fn is_binary(data: &[u8]) -> bool {

@@ -100,10 +100,11 @@ pub fn url_name(url: &str) -> String {
 
 /// The repositories a repos file lists: one a line, `#` starts a comment.
 pub fn read_list(path: &Path) -> Result<Vec<RepoSpec>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = crate::base::files::read_capped_text(path, crate::base::files::cap::REPO_LIST)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(text
         .lines()

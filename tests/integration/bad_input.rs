@@ -122,9 +122,9 @@ fn dangling_link_when_following_is_an_error_not_an_abort() {
     assert_eq!(errors[0]["severity"], "error");
 }
 
-/// A file that opens but cannot be read (here: a directory handed to the
-/// reader, which fails as a permission error would; tests run as root, so
-/// mode bits cannot make a file unreadable).
+/// Something the reader is handed that is no regular file (here: a
+/// directory; tests run as root, so mode bits cannot make a file
+/// unreadable): an error entry, nothing scanned.
 #[test]
 fn unreadable_input_is_an_error_entry() {
     use keytrace::source::fs::{read_file, FsOptions};
@@ -154,7 +154,7 @@ fn unreadable_input_is_an_error_entry() {
     assert_eq!(sink.1, 0);
     assert_eq!(sink.0.len(), 1);
     assert!(
-        sink.0[0].message.contains("could not be read"),
+        sink.0[0].message.contains("not a regular file"),
         "{:?}",
         sink.0
     );

@@ -8,6 +8,7 @@ mod ci;
 mod deploy;
 mod formats;
 mod history;
+mod hostile;
 mod html;
 mod integrations;
 mod layout;

@@ -10,6 +10,7 @@ use globset::GlobMatcher;
 
 use super::options::{OidMap, OidSet};
 use super::pack;
+use crate::base::files::read_capped_text;
 use crate::base::time::rfc3339;
 use crate::source::{CommitInfo, ScanError};
 
@@ -200,7 +201,8 @@ pub(super) fn commits_oldest_first(
 ) -> Vec<Walked> {
     let mut reader = commit_reader(repo, packs);
     let mut raw = Vec::new();
-    let shallow: OidSet = std::fs::read_to_string(repo.commondir().join("shallow"))
+    // Written by git, but a scanned tree may hold any repository: capped.
+    let shallow: OidSet = read_capped_text(&repo.commondir().join("shallow"), 256 << 20)
         .map(|t| {
             t.lines()
                 .filter_map(|l| Oid::from_str(l.trim()).ok())

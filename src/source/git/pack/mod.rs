@@ -50,8 +50,15 @@ impl Pack {
     fn open(idx_path: &Path) -> Option<Pack> {
         // SAFETY: git never rewrites a pack or index in place; a repack
         // writes new files and renames them, so the mapped bytes stay put.
-        let idx = unsafe { Mmap::map(&File::open(idx_path).ok()?) }.ok()?;
-        let data = unsafe { Mmap::map(&File::open(idx_path.with_extension("pack")).ok()?) }.ok()?;
+        // Regular files only: a scanned tree may hold a repository whose
+        // pack is a link to a device.
+        let open = |p: &Path| {
+            File::open(p)
+                .ok()
+                .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))
+        };
+        let idx = unsafe { Mmap::map(&open(idx_path)?) }.ok()?;
+        let data = unsafe { Mmap::map(&open(&idx_path.with_extension("pack"))?) }.ok()?;
         // Version 2 only: `\377tOc`, 2, 256 fan-out counts, then ids.
         if idx.len() < 8 + 256 * 4 || idx[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
             return None;

@@ -1,0 +1,199 @@
+//! Content made to hang, crash or blind keytrace: committed symbolic links
+//! to devices, FIFOs where files should be. Each case is a regression test
+//! of a failure keytrace once had; each run is bounded by a watchdog, so a
+//! hang fails the test instead of stalling the suite.
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keytrace::testkit::fakes::Fakes;
+use serde_json::Value;
+
+use crate::{keytrace, write};
+
+/// A run that the watchdog ended.
+struct Ended {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs keytrace with `args` in `cwd`, its stdin a pipe kept open (so that
+/// reading `/dev/stdin` would wait forever); kills it after `limit`.
+fn run_guarded(args: &[&str], cwd: &Path, limit: Duration) -> Ended {
+    let mut c: Command = keytrace();
+    c.args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child: Child = c.spawn().expect("run keytrace");
+    let _stdin = child.stdin.take();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let ereader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("keytrace {args:?} did not finish within {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Ended {
+        code,
+        stdout: String::from_utf8_lossy(&reader.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&ereader.join().unwrap()).into_owned(),
+    }
+}
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn json(e: &Ended) -> Value {
+    serde_json::from_str(&e.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}\n{}", e.stdout, e.stderr))
+}
+
+#[cfg(unix)]
+fn link(target: &str, at: &Path) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, at).unwrap();
+}
+
+#[cfg(unix)]
+fn fifo(at: &Path) {
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    let c = std::ffi::CString::new(at.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// `.gitignore` and `.ignore` pointing at devices, or FIFOs, at the root and
+/// below: the walk neither aborts (a 4 GiB allocation reading `/dev/zero`)
+/// nor waits, warns about each, and scans those directories without ignore
+/// rules, so a secret under them is still found.
+#[cfg(unix)]
+#[test]
+fn ignore_files_that_are_devices_or_fifos_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut f = Fakes::new(71);
+    let tokens: Vec<String> = (0..4).map(|_| f.github("ghp")).collect();
+    write(d, "a.env", format!("GITHUB_TOKEN={}\n", tokens[0]));
+    write(d, "deep/x/a.env", format!("GITHUB_TOKEN={}\n", tokens[0]));
+    link("/dev/zero", &d.join("deep/x/.gitignore"));
+    write(d, "sub/b.env", format!("GITHUB_TOKEN={}\n", tokens[1]));
+    link("/dev/stdin", &d.join("sub/.ignore"));
+    write(d, "fifo/c.env", format!("GITHUB_TOKEN={}\n", tokens[2]));
+    fifo(&d.join("fifo/.gitignore"));
+    let e = run_guarded(&["scan", "--format", "json", "."], d, LIMIT);
+    assert_eq!(e.code, Some(1), "{}", e.stderr);
+    let v = json(&e);
+    let found = v["findings"].to_string();
+    for p in ["\"a.env", "deep/x/a.env", "sub/b.env", "fifo/c.env"] {
+        assert!(found.contains(p), "{p} not found: {found}");
+    }
+    let warnings: Vec<String> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["path"], e["message"]))
+        .collect();
+    for p in ["deep/x/.gitignore", "sub/.ignore", "fifo/.gitignore"] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(p) && w.contains("not read")),
+            "{p}: {warnings:?}"
+        );
+    }
+    // The root's own: everything is scanned, with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a.env", format!("GITHUB_TOKEN={}\n", tokens[0]));
+    write(d, ".ignore", "a.env\n");
+    link("/dev/zero", &d.join(".gitignore"));
+    let e = run_guarded(&["scan", "--format", "json", "."], d, LIMIT);
+    assert_eq!(e.code, Some(1), "{}", e.stderr);
+    let v = json(&e);
+    assert!(
+        v["errors"].to_string().contains(".gitignore"),
+        "{}",
+        v["errors"]
+    );
+    // Beside a directory left to a plain walk, sound ignore files still
+    // count.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "bad/x.env", format!("GITHUB_TOKEN={}\n", tokens[1]));
+    link("/dev/zero", &d.join("bad/.gitignore"));
+    write(d, "ok/.gitignore", "ignored.env\n");
+    write(d, "ok/ignored.env", format!("GITHUB_TOKEN={}\n", tokens[3]));
+    let e = run_guarded(&["scan", "--format", "json", "."], d, LIMIT);
+    let v = json(&e);
+    let paths = v["findings"].to_string();
+    assert!(
+        paths.contains("bad/x.env") && !paths.contains("ignored.env"),
+        "{paths}"
+    );
+}
+
+/// The files keytrace reads for itself, as a scanned repository can set
+/// them: an `agents.yaml` pointing at `/dev/zero` or `/dev/stdin`, a
+/// `CODEOWNERS` and a `catalog-info.yaml` pointing at `/dev/zero`. The scan
+/// finishes, the discovered inventory is a warning, and the secret is found.
+#[cfg(unix)]
+#[test]
+fn files_keytrace_reads_for_itself_are_never_devices() {
+    let mut f = Fakes::new(72);
+    for target in ["/dev/zero", "/dev/stdin"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "app/.env", format!("NPM_TOKEN={}\n", f.npm()));
+        link(target, &d.join("agents.yaml"));
+        link("/dev/zero", &d.join("CODEOWNERS"));
+        link("/dev/zero", &d.join("app/catalog-info.yaml"));
+        let e = run_guarded(&["scan", "--format", "json", "."], d, LIMIT);
+        assert_eq!(e.code, Some(1), "{target}: {}", e.stderr);
+        let v = json(&e);
+        assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{target}");
+        let errors = v["errors"].to_string();
+        assert!(
+            errors.contains("agents.yaml") && errors.contains("not a regular file"),
+            "{target}: {errors}"
+        );
+    }
+    // Given on the command line, it is an error (exit 2), not a hang.
+    let dir = tempfile::tempdir().unwrap();
+    link("/dev/zero", &dir.path().join("inv.yaml"));
+    let e = run_guarded(
+        &["scan", "--agents", "inv.yaml", "--format", "json", "."],
+        dir.path(),
+        LIMIT,
+    );
+    assert_eq!(e.code, Some(2), "{}", e.stderr);
+    assert!(e.stderr.contains("not a regular file"), "{}", e.stderr);
+    // A `.keytrace.toml` that is no file is not read; a rule file given is
+    // an error.
+    let dir = tempfile::tempdir().unwrap();
+    link("/dev/zero", &dir.path().join(".keytrace.toml"));
+    let e = run_guarded(&["scan", "."], dir.path(), LIMIT);
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    link("/dev/stdin", &dir.path().join("r.toml"));
+    let e = run_guarded(&["rules", "check", "r.toml"], dir.path(), LIMIT);
+    assert_eq!(e.code, Some(2), "{}", e.stderr);
+}
