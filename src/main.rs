@@ -33,6 +33,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// A write's result, where a reader that went away (`| head`) is no error:
+/// the exit code stays the one the findings decide.
+fn unless_pipe_closed(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
@@ -76,21 +85,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 threads: config.fs.threads,
             };
             let rules = config.matcher.rules();
-            match &config.output {
+            // Decided before writing: a reader that stops early (`| head`)
+            // must not turn findings into success.
+            let failing = report.findings.iter().any(|f| config.fail_on.fails(f));
+            let written = match &config.output {
                 Some(path) => {
                     let file = File::create(path)
                         .with_context(|| format!("cannot write {}", path.display()))?;
                     let mut w = BufWriter::with_capacity(1 << 16, file);
-                    report::write(config.format, &report, rules, opts, &mut w)?;
-                    w.flush()?;
+                    report::write(config.format, &report, rules, opts, &mut w)
+                        .and_then(|()| w.flush())
                 }
                 None => {
                     let mut w = BufWriter::new(io::stdout().lock());
-                    report::write(config.format, &report, rules, opts, &mut w)?;
-                    w.flush()?;
+                    report::write(config.format, &report, rules, opts, &mut w)
+                        .and_then(|()| w.flush())
                 }
+            };
+            unless_pipe_closed(written)?;
+            if let Some(why) = &report.fatal {
+                eprintln!("keytrace: {why}");
+                return Ok(FAILED);
             }
-            let failing = report.findings.iter().any(|f| config.fail_on.fails(f));
             // The process ends here: freeing every finding one by one (tens
             // of milliseconds for a large report) would only delay the exit.
             std::mem::forget(report);
@@ -274,17 +290,20 @@ fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
         generated: keytrace::base::time::now(),
     };
     let report = merge::report(contents, &settings);
-    match args.format {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut sink, &report)?;
-            writeln!(sink)?;
-        }
-        ReportFormat::Html => keytrace::report::html::write(&report, &mut sink)?,
-        ReportFormat::Human => keytrace::report::sweep::write_human(&report, &mut sink)?,
-        ReportFormat::Jsonl => unreachable!("exported above"),
-    }
-    sink.flush()?;
     let failing = fail_on.is_some_and(|p| report.findings.iter().any(|f| p.fails(&f.finding)));
+    let written = (|| {
+        match args.format {
+            ReportFormat::Json => {
+                serde_json::to_writer_pretty(&mut sink, &report)?;
+                writeln!(sink)?;
+            }
+            ReportFormat::Html => keytrace::report::html::write(&report, &mut sink)?,
+            ReportFormat::Human => keytrace::report::sweep::write_human(&report, &mut sink)?,
+            ReportFormat::Jsonl => unreachable!("exported above"),
+        }
+        sink.flush()
+    })();
+    unless_pipe_closed(written)?;
     Ok(if failing { FOUND } else { CLEAN })
 }
 

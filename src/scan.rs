@@ -17,7 +17,7 @@ use crate::finding::collect::{self, Collector};
 use crate::matcher::{Matcher, Scratch};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
-use crate::source::{self, Chunk, Origin, ScanError, Sink};
+use crate::source::{self, Chunk, Origin, ScanError, Severity, Sink};
 
 #[derive(Default)]
 struct Counters {
@@ -238,6 +238,8 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         pipeline.files(&config.roots, &config.fs);
     }
     let mut commits = 0;
+    // What makes the whole scan fail though it reported what it could.
+    let mut fatal = None;
     if config.history {
         let repos = git::discover(&config.roots);
         if repos.is_empty() && !matches!(config.git.range, Range::All) {
@@ -248,7 +250,17 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         for repo in &repos {
             match pipeline.history(repo, &config.git) {
                 Ok(stats) => commits += stats.commits,
-                Err(e) => pipeline.problem(e),
+                Err(e) => {
+                    // History was asked for and cannot be read: not a clean
+                    // scan, whatever the files said.
+                    fatal.get_or_insert_with(|| {
+                        format!(
+                            "{}: {} (--no-history scans the files only)",
+                            e.path, e.message
+                        )
+                    });
+                    pipeline.problem(e);
+                }
             }
         }
     }
@@ -279,6 +291,14 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     let mut errors = harvest.errors;
     errors.extend(config.warnings.iter().cloned());
     errors.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
+    if harvest.files + harvest.blobs + harvest.skipped_binary == 0 {
+        // Nothing was read: if that is because of errors (every root
+        // denied), the scan did not run.
+        if let Some(e) = errors.iter().find(|e| e.severity == Severity::Error) {
+            fatal
+                .get_or_insert_with(|| format!("nothing could be read: {}: {}", e.path, e.message));
+        }
+    }
     Ok(ScanReport {
         version: 1,
         findings,
@@ -294,5 +314,6 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             rules: rules.len(),
         },
         errors,
+        fatal,
     })
 }

@@ -57,6 +57,7 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
         identities: report.identities.clone(),
         stats: report.stats.clone(),
         errors: report.errors.clone(),
+        fatal: None,
     };
     let shell = serde_json::to_vec_pretty(&shell)?;
     let empty = b"\"findings\": [],";

@@ -32,6 +32,11 @@ pub struct ScanReport {
     pub identities: Vec<IdentitySummary>,
     pub stats: Stats,
     pub errors: Vec<ScanError>,
+    /// Why the scan as a whole failed though it produced a report (nothing
+    /// could be read, a repository's history could not be read, a range
+    /// could not be resolved): the exit code is 2. Never written.
+    #[serde(skip)]
+    pub fatal: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]

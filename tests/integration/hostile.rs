@@ -197,3 +197,101 @@ fn files_keytrace_reads_for_itself_are_never_devices() {
     let e = run_guarded(&["rules", "check", "r.toml"], dir.path(), LIMIT);
     assert_eq!(e.code, Some(2), "{}", e.stderr);
 }
+
+/// A reader that stops early (`keytrace scan | head -1` under `pipefail`)
+/// does not turn findings into success: the exit code is still 1.
+#[test]
+fn a_closed_pipe_keeps_the_exit_code_of_the_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = Fakes::new(73);
+    let text: String = (0..3000)
+        .map(|i| format!("TOKEN_{i}={}\n", f.github("ghp")))
+        .collect();
+    write(dir.path(), "many.env", text);
+    for format in ["human", "json", "jsonl", "sarif"] {
+        let mut child = keytrace()
+            .args(["scan", "--no-progress", "--format", format, "."])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut first = [0u8; 16];
+        out.read_exact(&mut first).unwrap();
+        drop(out);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "{format}");
+    }
+}
+
+/// Nothing fails open: a range whose end cannot be resolved, a `.git` that
+/// points nowhere, and a scan that could read nothing at all are exit 2,
+/// with the reason, not a clean scan.
+#[test]
+fn what_cannot_be_scanned_is_exit_2() {
+    use crate::history::{commit, git};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2025-01-01T00:00:00Z");
+    write(d, "a.txt", "hello\n");
+    let first = commit(d, "first", "2025-01-01T00:00:00Z");
+    for args in [
+        vec![
+            "scan",
+            "--since",
+            first.as_str(),
+            "--until",
+            "no-such-branch",
+            ".",
+        ],
+        vec![
+            "scan",
+            "--since",
+            "HEAD",
+            "--until",
+            "0123456789abcdef0123456789abcdef01234567",
+            ".",
+        ],
+    ] {
+        let e = run_guarded(&args, d, LIMIT);
+        assert_eq!(e.code, Some(2), "{args:?}: {}", e.stdout);
+        assert!(e.stderr.contains("cannot resolve"), "{}", e.stderr);
+    }
+    // A CI run whose "after" is not in the clone.
+    let out = keytrace()
+        .args(["ci", "--format", "json", "."])
+        .current_dir(d)
+        .env("KEYTRACE_SINCE", &first)
+        .env("KEYTRACE_UNTIL", "feedfacefeedfacefeedfacefeedfacefeedface")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A work tree whose `.git` file points at nothing.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".git", "gitdir: /nonexistent/keytrace-test\n");
+    write(dir.path(), "a.txt", "hello\n");
+    let e = run_guarded(&["scan", "."], dir.path(), LIMIT);
+    assert_eq!(e.code, Some(2), "{}", e.stderr);
+    assert!(e.stderr.contains("--no-history"), "{}", e.stderr);
+    let e = run_guarded(&["scan", "--no-history", "."], dir.path(), LIMIT);
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    // Nothing readable: a file that fails every read.
+    #[cfg(target_os = "linux")]
+    {
+        let e = run_guarded(
+            &["scan", "--no-history", "/proc/self/mem"],
+            dir.path(),
+            LIMIT,
+        );
+        assert_eq!(e.code, Some(2), "{}", e.stderr);
+        assert!(e.stderr.contains("nothing could be read"), "{}", e.stderr);
+    }
+}

@@ -101,16 +101,25 @@ pub fn discover(roots: &[PathBuf]) -> Vec<RepoLocation> {
         if !root.is_dir() {
             continue;
         }
-        if let Ok(repo) = Repository::open(root) {
-            if repo.is_bare() || repo.workdir().is_some_and(|w| same_dir(w, root)) {
-                found.push(RepoLocation {
-                    path: root.clone(),
-                    display_root: PathBuf::from(display_path(root)),
-                });
+        match Repository::open(root) {
+            Ok(repo) => {
+                if repo.is_bare() || repo.workdir().is_some_and(|w| same_dir(w, root)) {
+                    found.push(RepoLocation {
+                        path: root.clone(),
+                        display_root: PathBuf::from(display_path(root)),
+                    });
+                }
+                if repo.is_bare() {
+                    continue;
+                }
             }
-            if repo.is_bare() {
-                continue;
-            }
+            // A `.git` that does not open (a `gitdir:` pointing nowhere):
+            // the scan must say so rather than skip the history.
+            Err(_) if root.join(".git").symlink_metadata().is_ok() => found.push(RepoLocation {
+                path: root.clone(),
+                display_root: PathBuf::from(display_path(root)),
+            }),
+            Err(_) => {}
         }
         // Nested repositories (and submodules, whose own history is theirs).
         let walker = ignore::WalkBuilder::new(root)
@@ -161,6 +170,23 @@ where
             format!("not a readable git repository: {}", e.message()),
         )
     })?;
+    if let Range::Since { until, .. } = &opts.range {
+        // The range's end must exist: scanning nothing instead would pass.
+        let end = match until {
+            Some(u) => repo.revparse_single(u).and_then(|o| o.peel_to_commit()),
+            None => repo.head().and_then(|h| h.peel_to_commit()),
+        };
+        if let Err(e) = end {
+            return Err(ScanError::error(
+                &root_name,
+                format!(
+                    "cannot resolve {}: {}",
+                    until.as_deref().unwrap_or("HEAD"),
+                    e.message()
+                ),
+            ));
+        }
+    }
     let packs = pack::Packs::open(repo.commondir());
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<BlobJob>>(QUEUE);
     let rx = std::sync::Mutex::new(rx);
