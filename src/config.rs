@@ -59,7 +59,7 @@ impl ProjectFile {
             })?;
         toml::from_str(&text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: crate::base::text::toml_error(&text, &e),
         })
     }
 }

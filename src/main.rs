@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 
 use keytrace::base::secret::fingerprint;
+use keytrace::base::text::terminal_safe;
 use keytrace::base::time::Date;
 use keytrace::cli::{AgentsCommand, Cli, Command, ListFormat, RulesCommand, RulesFormat};
 use keytrace::config::Config;
@@ -27,7 +28,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::from(CLEAN),
         Err(e) => {
-            eprintln!("keytrace: {e:#}");
+            eprintln!("keytrace: {}", terminal_safe(&format!("{e:#}")));
             ExitCode::from(FAILED)
         }
     }
@@ -104,7 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             unless_pipe_closed(written)?;
             if let Some(why) = &report.fatal {
-                eprintln!("keytrace: {why}");
+                eprintln!("keytrace: {}", terminal_safe(why));
                 return Ok(FAILED);
             }
             // The process ends here: freeing every finding one by one (tens
@@ -220,7 +221,11 @@ fn sweep(args: &keytrace::cli::SweepArgs) -> anyhow::Result<u8> {
         |log| match &bar {
             Some(pb) => {
                 if let Some(e) = &log.error {
-                    pb.println(format!("{}: {e}", log.repo));
+                    pb.println(format!(
+                        "{}: {}",
+                        terminal_safe(&log.repo),
+                        terminal_safe(e)
+                    ));
                 }
                 pb.inc(1);
             }
@@ -355,8 +360,11 @@ fn check_agents(paths: &[std::path::PathBuf], format: ListFormat) -> anyhow::Res
                 let kind = if i.warning { "warning" } else { "issue" };
                 writeln!(
                     w,
-                    "{source}: {}: {kind} {}: {}{risk}",
-                    i.agent, i.id, i.message
+                    "{}: {}: {kind} {}: {}{risk}",
+                    terminal_safe(source),
+                    terminal_safe(&i.agent),
+                    i.id,
+                    terminal_safe(&i.message)
                 )?;
             }
             writeln!(

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::base::text::redact_quoted;
 use crate::base::time::Date;
 use crate::error::{Error, Result};
 
@@ -199,7 +200,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Identity>> {
             };
             Error::Config {
                 path: PathBuf::from(origin),
-                message: format!("{at}: {msg}"),
+                // The library quotes the values it could not take: they may
+                // be secrets pasted in the wrong place.
+                message: format!("{at}: {}", redact_quoted(&msg)),
             }
         };
         let is_list = doc.lines().any(|l| {

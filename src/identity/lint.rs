@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::inventory::Identity;
+use crate::base::text::{quoted_value, shown_value};
 use crate::base::time::Date;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -92,7 +93,7 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
     let mut out = Vec::new();
     let mut names: HashMap<&str, usize> = HashMap::new();
     // Credential selector → first identity declaring it.
-    let mut creds: HashMap<String, &str> = HashMap::new();
+    let mut creds: HashMap<(&str, String), &str> = HashMap::new();
     for id in ids {
         let mut say = |code: &'static str, risk: Option<&'static str>, message: String| {
             out.push(Issue {
@@ -139,7 +140,10 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
             (Some(_), Some(c)) if cycle_days(c).is_none() => say(
                 "review-cycle-invalid",
                 None,
-                format!("review_cycle {c:?} is not monthly, quarterly, semiannual, annual or <N>d"),
+                format!(
+                    "review_cycle {} is not monthly, quarterly, semiannual, annual or <N>d",
+                    quoted_value(c)
+                ),
             ),
             _ => {}
         }
@@ -220,16 +224,20 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
         for c in &id.credentials {
             let provider = c.provider.as_deref().unwrap_or("*").to_ascii_lowercase();
             let selectors = [
-                c.fingerprint.as_ref().map(|f| format!("fingerprint {f}")),
-                c.key_id.as_ref().map(|k| format!("key_id {k}")),
-                c.env.as_ref().map(|e| format!("{provider} env {e}")),
+                c.fingerprint.as_ref().map(|f| ("fingerprint", f.clone())),
+                c.key_id.as_ref().map(|k| ("key_id", k.clone())),
+                c.env.as_ref().map(|e| ("env", format!("{provider} {e}"))),
             ];
             for sel in selectors.into_iter().flatten() {
                 match creds.get(&sel) {
                     Some(first) if *first != id.agent => say(
                         "shared-credential",
                         Some("NHI9"),
-                        format!("the credential with {sel} is also claimed by {first}"),
+                        format!(
+                            "the credential with {} {} is also claimed by {first}",
+                            sel.0,
+                            selector_shown(&sel.1)
+                        ),
                     ),
                     Some(_) => {}
                     None => {
@@ -251,7 +259,8 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
             warn(
                 "unknown-identity-type",
                 format!(
-                    "identity_type {ty:?} is not one of {}, user_delegated",
+                    "identity_type {} is not one of {}, user_delegated",
+                    quoted_value(ty),
                     NON_HUMAN_TYPES.join(", ")
                 ),
             );
@@ -260,19 +269,25 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
             warn(
                 "unknown-status",
                 format!(
-                    "status {:?} is not active, suspended or offboarded",
-                    id.status()
+                    "status {} is not active, suspended or offboarded",
+                    quoted_value(id.status())
                 ),
             );
         }
         for k in id.unknown.keys() {
-            warn("unknown-key", format!("unknown key {k:?} (kept, not used)"));
+            warn(
+                "unknown-key",
+                format!("unknown key {} (kept, not used)", quoted_value(k)),
+            );
         }
         for c in &id.credentials {
             for k in c.unknown.keys() {
                 warn(
                     "unknown-key",
-                    format!("unknown credential key {k:?} (kept, not used)"),
+                    format!(
+                        "unknown credential key {} (kept, not used)",
+                        quoted_value(k)
+                    ),
                 );
             }
         }
@@ -280,12 +295,26 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
     out
 }
 
+/// Action names for a message, each shown as [`shown_value`] shows values.
 fn join(items: &[&String]) -> String {
     items
         .iter()
-        .map(|s| s.as_str())
+        .map(|s| shown_value(s))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A credential selector for a message: a fingerprint whole (it is one),
+/// anything else as [`shown_value`] shows values.
+fn selector_shown(v: &str) -> std::borrow::Cow<'_, str> {
+    let is_fingerprint = v
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    if is_fingerprint {
+        std::borrow::Cow::Borrowed(v)
+    } else {
+        shown_value(v)
+    }
 }
 
 #[cfg(test)]

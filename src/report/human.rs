@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use super::model::{ReportOptions, Reporter, ScanReport};
 use crate::base::kinds::Lifetime;
+use crate::base::text::terminal_safe as t;
 use crate::finding::Finding;
 use crate::source::Severity;
 
@@ -63,6 +64,13 @@ fn identity_name(i: &serde_json::Value) -> String {
     }
 }
 
+/// A JSON value as text, strings without their quotes.
+fn value_text(v: &serde_json::Value) -> String {
+    v.as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| v.to_string())
+}
+
 /// Text for a person at a terminal: each finding with its locations, owner
 /// and risks, then the inventory's problems, the scan's problems and a
 /// summary; colour only when `opts` says so.
@@ -105,15 +113,15 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
                     (owner, Some(id)) => writeln!(
                         out,
                         "== {} / {}",
-                        p.cyan(owner.as_deref().unwrap_or("no owner")),
-                        id
+                        p.cyan(&t(owner.as_deref().unwrap_or("no owner"))),
+                        t(id)
                     )?,
                 }
                 writeln!(out)?;
                 last_group = Some(group);
             }
         }
-        writeln!(out, "{}  {}", p.bold_red(&f.rule), f.name)?;
+        writeln!(out, "{}  {}", p.bold_red(&t(&f.rule)), t(&f.name))?;
         let mut facts = vec![format!("{}-lived", f.lifetime.as_str())];
         if let Some(c) = f.checksum {
             facts.push(format!(
@@ -126,20 +134,17 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             ));
         }
         let shown = f.secret.as_deref().unwrap_or(&f.redacted);
-        writeln!(out, "  secret       {}  ({})", shown, facts.join(", "))?;
+        writeln!(out, "  secret       {}  ({})", t(shown), facts.join(", "))?;
         writeln!(out, "  fingerprint  {}", p.dim(&f.fingerprint))?;
         if let Some(k) = &f.key_id {
-            writeln!(out, "  key id       {k}")?;
+            writeln!(out, "  key id       {}", t(k))?;
         }
         for (k, v) in &f.decoded {
-            let v = v
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| v.to_string());
-            writeln!(out, "  {:<12} {v}", k.replace('_', " "))?;
+            let key = k.replace('_', " ");
+            writeln!(out, "  {:<12} {}", t(&key), t(&value_text(v)))?;
         }
         if let Some(b) = &f.binding {
-            writeln!(out, "  binding      {b}")?;
+            writeln!(out, "  binding      {}", t(b))?;
         }
         if f.confidence == crate::finding::Confidence::Low {
             let why = f.doubt.unwrap_or("the value fails a format check");
@@ -150,7 +155,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             )?;
         }
         if let Some(d) = &f.first_seen {
-            writeln!(out, "  first seen   {d}")?;
+            writeln!(out, "  first seen   {}", t(d))?;
         }
         if !f.at_head {
             writeln!(
@@ -161,8 +166,8 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
         }
         let name = identity_name;
         let owner = match (&f.identity, &f.owner) {
-            (Some(i), Some(o)) => format!("{o} (identity {})", name(i)),
-            (Some(i), None) => format!("no owner (identity {})", name(i)),
+            (Some(i), Some(o)) => format!("{} (identity {})", t(o), t(&name(i))),
+            (Some(i), None) => format!("no owner (identity {})", t(&name(i))),
             _ => p.yellow("unowned: no identity in the inventory claims it"),
         };
         writeln!(out, "  owner        {owner}")?;
@@ -170,7 +175,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             let named: Vec<String> = f
                 .code_owners
                 .iter()
-                .map(|c| format!("{} ({})", c.owner, c.source))
+                .map(|c| format!("{} ({})", t(&c.owner), t(&c.source)))
                 .collect();
             writeln!(out, "  code owners  {}", named.join(", "))?;
         }
@@ -186,17 +191,19 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             } else {
                 "               "
             };
-            let mut at = p.cyan(&format!("{}:{}:{}", l.path, l.line, l.column));
+            let mut at = p.cyan(&format!("{}:{}:{}", t(&l.path), l.line, l.column));
             if l.encoding.is_some() {
                 at.push_str(" (base64-encoded)");
             }
             if let Some(c) = &l.commit {
-                at.push_str(&format!(" in {}", &c[..c.len().min(12)]));
+                let short: String = c.chars().take(12).collect();
+                at.push_str(&format!(" in {}", t(&short)));
                 if let Some(a) = &l.author {
-                    at.push_str(&format!(" by {a}"));
+                    at.push_str(&format!(" by {}", t(a)));
                 }
                 if let Some(d) = &l.date {
-                    at.push_str(&format!(" on {}", &d[..d.len().min(10)]));
+                    let day: String = d.chars().take(10).collect();
+                    at.push_str(&format!(" on {}", t(&day)));
                 }
             }
             writeln!(out, "{head}{at}")?;
@@ -213,7 +220,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
         for i in flagged {
             for p in &i.problems {
                 let risk = p.risk.map(|r| format!(" ({r})")).unwrap_or_default();
-                writeln!(out, "  {}: {} — {}{risk}", i.agent, p.id, p.message)?;
+                writeln!(out, "  {}: {} — {}{risk}", t(&i.agent), p.id, t(&p.message))?;
             }
         }
         writeln!(out)?;
@@ -286,7 +293,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
                 Severity::Error => p.bold_red("error"),
                 Severity::Warning => p.yellow("warning"),
             };
-            writeln!(out, "  {tag} {}: {}", e.path, e.message)?;
+            writeln!(out, "  {tag} {}: {}", t(&e.path), t(&e.message))?;
         }
     }
     Ok(())

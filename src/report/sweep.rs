@@ -127,17 +127,18 @@ pub struct SweepReport {
 /// The report for a terminal: totals, owners, unowned credentials, failed
 /// repositories. Redacted, like every human report.
 pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let t = &report.totals;
+    use crate::base::text::terminal_safe as t;
+    let n = &report.totals;
     writeln!(
         out,
         "{} repositories ({} failed), {} findings ({} unowned, {} new since the previous sweep, {} at HEAD)",
-        t.repositories, t.failed, t.findings, t.unowned, t.new, t.at_head
+        n.repositories, n.failed, n.findings, n.unowned, n.new, n.at_head
     )?;
     for o in &report.owners {
         let name = o.owner.as_deref().unwrap_or("Unowned");
-        writeln!(out, "\n{name}: {} findings", o.findings)?;
+        writeln!(out, "\n{}: {} findings", t(name), o.findings)?;
         for (agent, n) in &o.identities {
-            writeln!(out, "  {agent}: {n}")?;
+            writeln!(out, "  {}: {n}", t(agent))?;
         }
         if o.owner.is_none() {
             for f in report
@@ -149,10 +150,10 @@ pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::i
                 writeln!(
                     out,
                     "  {} {} at {}:{}:{}{}",
-                    f.finding.rule,
-                    f.finding.redacted,
-                    l.repo.as_deref().unwrap_or("?"),
-                    l.path,
+                    t(&f.finding.rule),
+                    t(&f.finding.redacted),
+                    t(l.repo.as_deref().unwrap_or("?")),
+                    t(&l.path),
                     l.line,
                     if f.finding.locations.len() > 1 {
                         format!(" (+{} more)", f.finding.locations.len() - 1)
@@ -171,7 +172,12 @@ pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::i
     if !failed.is_empty() {
         writeln!(out, "\nRepositories that failed:")?;
         for r in failed {
-            writeln!(out, "  {}: {}", r.name, r.error.as_deref().unwrap_or(""))?;
+            writeln!(
+                out,
+                "  {}: {}",
+                t(&r.name),
+                t(r.error.as_deref().unwrap_or(""))
+            )?;
         }
     }
     Ok(())

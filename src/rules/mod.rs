@@ -236,7 +236,7 @@ fn rule_err(origin: &str, id: &str, message: &str) -> Error {
 pub fn parse_rule_file(origin: &str, text: &str) -> Result<Vec<(String, RuleSpec)>> {
     let file: RuleFile = toml::from_str(text).map_err(|e| Error::Rules {
         file: origin.to_string(),
-        message: e.to_string().trim_end().to_string(),
+        message: crate::base::text::toml_error(text, &e),
     })?;
     Ok(file
         .rule

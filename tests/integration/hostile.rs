@@ -295,3 +295,165 @@ fn what_cannot_be_scanned_is_exit_2() {
         assert!(e.stderr.contains("nothing could be read"), "{}", e.stderr);
     }
 }
+
+/// No full secret reaches a report, a warning or an error message through
+/// the files keytrace reads for itself: an inventory value, a settings or
+/// rule file that is not TOML.
+#[test]
+fn messages_never_quote_a_secret() {
+    let mut f = Fakes::new(74);
+    let tok = f.github("ghp");
+    let middle = &tok[8..30];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "app/.env", format!("NPM_TOKEN={}\n", f.npm()));
+    write(
+        d,
+        "agents.yaml",
+        format!("agent: bot\nowner: a\nallowed_actions: {tok}\n"),
+    );
+    for format in ["human", "json", "sarif"] {
+        let e = run_guarded(&["scan", "--format", format, "."], d, LIMIT);
+        assert_eq!(e.code, Some(1), "{format}: {}", e.stderr);
+        assert!(
+            !e.stdout.contains(middle) && !e.stderr.contains(middle),
+            "{format}: the inventory's value is printed:\n{}\n{}",
+            e.stdout,
+            e.stderr
+        );
+        assert!(e.stdout.contains("agents.yaml"), "{format}: {}", e.stdout);
+    }
+    // The same inventory checked or given: its errors and warnings redact.
+    write(
+        d,
+        "inv/b.yaml",
+        format!("agent: b\nowner: a\nstatus: {tok}\nreview_cycle: {tok}\n{tok}: 1\nallowed_actions: [{tok}]\nforbidden_actions: [{tok}]\ncredentials:\n  - env: X\n    {tok}: y\n"),
+    );
+    for args in [
+        vec!["agents", "check", "agents.yaml"],
+        vec!["agents", "check", "inv"],
+        vec!["scan", "--agents", "agents.yaml", "app"],
+    ] {
+        let e = run_guarded(&args, d, LIMIT);
+        assert!(
+            !e.stdout.contains(middle) && !e.stderr.contains(middle),
+            "{args:?}:\n{}\n{}",
+            e.stdout,
+            e.stderr
+        );
+    }
+    // Settings and rule files that are not TOML: the error names a line, it
+    // does not print it.
+    write(
+        d,
+        "notes.txt",
+        format!("# deploy notes\nGITHUB_TOKEN={tok}\n"),
+    );
+    write(d, ".keytrace.toml", format!("[allow]\npaths = \"{tok}\"\n"));
+    for args in [
+        vec!["scan", "--config", "notes.txt", "app"],
+        vec!["scan", "--rules", "notes.txt", "app"],
+        vec!["rules", "check", "notes.txt"],
+        vec!["scan", "."],
+    ] {
+        let e = run_guarded(&args, d, LIMIT);
+        assert_ne!(e.code, Some(0), "{args:?}");
+        assert!(
+            !e.stdout.contains(middle) && !e.stderr.contains(middle),
+            "{args:?}:\n{}\n{}",
+            e.stdout,
+            e.stderr
+        );
+        assert!(
+            format!("{}{}", e.stdout, e.stderr).contains("line 2"),
+            "{args:?}: {}{}",
+            e.stdout,
+            e.stderr
+        );
+    }
+}
+
+/// Names from the scanned content (file names, commit authors and emails)
+/// with terminal escapes, a right-to-left override or a newline are printed
+/// escaped in human output: nothing recolours or clears the screen, sets
+/// the title, or forges a second "found at" line.
+#[cfg(unix)]
+#[test]
+fn human_output_escapes_what_a_terminal_would_act_on() {
+    use crate::history::commit;
+    use std::process::Command;
+    let mut f = Fakes::new(75);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let names = [
+        "red\x1b[31m.env",
+        "title\x1b]0;pwned\x07.env",
+        "clear\x1b[2J.env",
+        "evil\u{202e}vne.txt",
+        "two\n  found at     fake.env:1:1\n.env",
+    ];
+    for n in names {
+        write(d, n, format!("GITHUB_TOKEN={}\n", f.github("ghp")));
+    }
+    let ok = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(d)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let author = "Evil\x1b[2J\x1b]0;x\x07 <e\u{202e}vil@example.org>";
+    let (name, email) = author.split_once(" <").unwrap();
+    let ok = Command::new("git")
+        .args(["-c", &format!("user.name={name}")])
+        .args(["-c", &format!("user.email={}", email.trim_end_matches('>'))])
+        .args(["-c", "commit.gpgsign=false", "add", "-A"])
+        .current_dir(d)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let _ = commit;
+    let ok = Command::new("git")
+        .args(["-c", &format!("user.name={name}")])
+        .args(["-c", &format!("user.email={}", email.trim_end_matches('>'))])
+        .args(["-c", "commit.gpgsign=false", "commit", "-q", "-m", "x"])
+        .current_dir(d)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    for color in ["never", "always"] {
+        let e = run_guarded(&["scan", "--color", color, "."], d, LIMIT);
+        assert_eq!(e.code, Some(1), "{}", e.stderr);
+        let out = &e.stdout;
+        // Our own colour codes are `ESC [ digits ; m`; nothing else.
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find('\x1b') {
+            let tail = &rest[i + 1..];
+            let code: String = tail.chars().take_while(|c| *c != 'm').collect();
+            assert!(
+                color == "always"
+                    && code.starts_with('[')
+                    && code[1..].chars().all(|c| c.is_ascii_digit() || c == ';'),
+                "an escape that keytrace did not write: {:?}",
+                &tail[..tail.len().min(20)]
+            );
+            rest = &tail[code.len()..];
+        }
+        for bad in ['\u{7}', '\u{202e}', '\r'] {
+            assert!(!out.contains(bad), "{bad:?} in:\n{out}");
+        }
+        let found_at = out
+            .lines()
+            .filter(|l| l.trim_start_matches("\x1b[36m").starts_with("  found at"))
+            .count();
+        // One "found at" line per finding (each file holds one secret).
+        let findings = out.lines().filter(|l| l.contains("fingerprint")).count();
+        assert_eq!(found_at, findings, "a forged line:\n{out}");
+        assert!(
+            out.contains("\\u{202e}") && out.contains("\\u{1b}"),
+            "{out}"
+        );
+    }
+}
