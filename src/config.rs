@@ -138,12 +138,18 @@ impl FailOn {
     }
 }
 
-/// `--threads`: at least one; all CPUs when not given.
+/// Threads per CPU `--threads` may ask for: more only cost memory and
+/// start-up (`-j 100000` once spawned a hundred thousand walkers).
+const THREADS_PER_CPU: usize = 4;
+
+/// `--threads`: at least one, at most [`THREADS_PER_CPU`] per CPU; all
+/// CPUs when not given.
 pub(crate) fn threads(arg: Option<usize>) -> Result<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     match arg {
         Some(0) => Err(Error::Usage("--threads must be at least 1".into())),
-        Some(n) => Ok(n),
-        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        Some(n) => Ok(n.min(cpus * THREADS_PER_CPU)),
+        None => Ok(cpus),
     }
 }
 
@@ -344,5 +350,17 @@ impl Config {
             },
             code_owners: !args.no_code_owners,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn threads_are_capped_per_cpu() {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(super::threads(None).unwrap(), cpus);
+        assert_eq!(super::threads(Some(1)).unwrap(), 1);
+        assert_eq!(super::threads(Some(100_000)).unwrap(), 4 * cpus);
+        assert!(super::threads(Some(0)).is_err());
     }
 }

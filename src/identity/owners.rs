@@ -139,6 +139,9 @@ fn read_catalog(dir: &Path, rel_dir: &Path) -> Option<CodeOwner> {
         let Ok(text) = read_capped_text(&dir.join(name), cap::CATALOG) else {
             continue;
         };
+        if super::inventory::too_deep(&text).is_some() {
+            continue;
+        }
         for doc in serde_yaml_ng::Deserializer::from_str(&text) {
             let Ok(v) = serde_yaml_ng::Value::deserialize(doc) else {
                 break; // not Backstage's, or broken: no owner from it
