@@ -356,6 +356,9 @@ mod tests {
             "{".repeat(100)
         );
         assert!(too_deep(&text).is_none());
-        assert_eq!(too_deep(&format!("a: {}\nb: {}", "[".repeat(64), "[".repeat(65))), Some(2));
+        assert_eq!(
+            too_deep(&format!("a: {}\nb: {}", "[".repeat(64), "[".repeat(65))),
+            Some(2)
+        );
     }
 }

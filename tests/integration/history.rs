@@ -754,3 +754,63 @@ fn a_damaged_object_in_a_pack_is_an_error_not_an_end() {
     assert!(fps.contains(&keytrace::base::secret::fingerprint(keep.as_bytes()).as_str()));
     assert!(!fps.contains(&keytrace::base::secret::fingerprint(broken.as_bytes()).as_str()));
 }
+
+/// Blobs and trees no commit reaches, only a tag (lightweight or
+/// annotated): they are scanned, each under its tag's name.
+#[test]
+fn blobs_and_trees_reachable_only_through_a_tag_are_scanned() {
+    let mut f = Fakes::new(88);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let date = "2025-03-01T00:00:00Z";
+    git(d, &["init", "-q"], date);
+    write(d, "README.md", "hello\n");
+    commit(d, "init", date);
+    let (a, b, c) = (f.github("ghp"), f.npm(), f.stripe("sk"));
+    let blob_of = |text: String| {
+        let p = d.join("../blob.txt");
+        std::fs::write(&p, text).unwrap();
+        git(d, &["hash-object", "-w", p.to_str().unwrap()], date)
+    };
+    let light = blob_of(format!("GITHUB_TOKEN={a}\n"));
+    git(d, &["tag", "only-blob", &light], date);
+    let annotated = blob_of(format!("NPM_TOKEN={b}\n"));
+    git(
+        d,
+        &["tag", "-a", "-m", "key", "annotated-blob", &annotated],
+        date,
+    );
+    // A tree: staged, written, tagged, never committed.
+    write(d, "deploy/prod.env", format!("STRIPE_KEY={c}\n"));
+    git(d, &["add", "deploy"], date);
+    let tree = git(d, &["write-tree"], date);
+    git(d, &["tag", "only-tree", &tree], date);
+    git(d, &["reset", "-q"], date);
+    std::fs::remove_dir_all(d.join("deploy")).unwrap();
+    let (code, v) = scan_json(d, &["--history-only"]);
+    assert_eq!(code, 1, "{v}");
+    let found: Vec<(String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["fingerprint"].as_str().unwrap().to_string(),
+                x["locations"][0]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let fp = |s: &str| keytrace::base::secret::fingerprint(s.as_bytes());
+    for (secret, path) in [
+        (&a, "refs/tags/only-blob"),
+        (&b, "refs/tags/annotated-blob"),
+        (&c, "refs/tags/only-tree/deploy/prod.env"),
+    ] {
+        assert!(
+            found
+                .iter()
+                .any(|(f, p)| *f == fp(secret) && p.ends_with(path)),
+            "{path}: {found:?}"
+        );
+    }
+}

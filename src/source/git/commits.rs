@@ -159,6 +159,32 @@ pub fn tips(
     tips
 }
 
+/// Refs that peel to a blob or a tree rather than a commit (a tag of a file
+/// or of a directory): (full name, object id, whether it is a tree), in
+/// name order.
+pub(super) fn object_tips(
+    repo: &Repository,
+    filter: Option<&GlobMatcher>,
+) -> Vec<(String, Oid, bool)> {
+    let mut out = Vec::new();
+    let Ok(refs) = repo.references() else {
+        return out; // `tips` reported it
+    };
+    for r in refs.flatten() {
+        let name = String::from_utf8_lossy(r.name_bytes()).into_owned();
+        if filter.is_some_and(|g| !g.is_match(&name)) {
+            continue;
+        }
+        match r.peel(ObjectType::Any).map(|o| (o.id(), o.kind())) {
+            Ok((id, Some(ObjectType::Blob))) => out.push((name, id, false)),
+            Ok((id, Some(ObjectType::Tree))) => out.push((name, id, true)),
+            _ => {}
+        }
+    }
+    out.sort();
+    out
+}
+
 /// The blob ids of HEAD's tree (the default branch of a bare repository).
 pub fn head_blobs(repo: &Repository) -> OidSet {
     let mut set = OidSet::default();

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use git2::{Delta, ObjectType, Oid, Repository};
 
 use super::commits::{
-    commit_info, commit_reader, commits_oldest_first, head_blobs, head_ref_name, oldest_first,
-    other_branch_tips, read_commit, tips,
+    commit_info, commit_reader, commits_oldest_first, head_blobs, head_ref_name, object_tips,
+    oldest_first, other_branch_tips, read_commit, tips,
 };
 use super::options::{GitOptions, OidMap, OidSet};
 use super::pack;
@@ -76,7 +76,15 @@ pub(super) fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         plan.commit_done();
         let info = Arc::new(info);
         let mut prefix = Vec::new();
-        walk_tree(repo, tree, &mut prefix, &mut seen, &info, &at_head, plan);
+        walk_tree(
+            repo,
+            tree,
+            &mut prefix,
+            &mut seen,
+            Some(&info),
+            &at_head,
+            plan,
+        );
     };
     if opts.hide.is_empty() {
         // The whole history: each commit read once, ordered here.
@@ -89,6 +97,7 @@ pub(super) fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
                 plan,
             );
         }
+        tagged_objects(repo, opts, &mut seen, &at_head, plan);
         plan.reached = seen.blobs;
         return;
     }
@@ -138,7 +147,34 @@ pub(super) fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
             )),
         }
     }
+    tagged_objects(repo, opts, &mut seen, &at_head, plan);
     plan.reached = seen.blobs;
+}
+
+/// The blobs and trees that refs point at directly (a tag of a file or a
+/// directory, annotated or not): no commit reaches them, so they are
+/// planned here, each under its ref's name, with no commit.
+fn tagged_objects(
+    repo: &Repository,
+    opts: &GitOptions,
+    seen: &mut Seen,
+    at_head: &OidSet,
+    plan: &mut Plan,
+) {
+    for (name, oid, is_tree) in object_tips(repo, opts.refs.as_ref()) {
+        let mut prefix = name.into_bytes();
+        if is_tree {
+            walk_tree(repo, oid, &mut prefix, seen, None, at_head, plan);
+        } else if seen.blobs.insert(oid) {
+            plan.job(BlobJob {
+                oid,
+                path: String::from_utf8_lossy(&prefix).into_owned(),
+                commit: None,
+                at_head: at_head.contains(&oid),
+                lines: None,
+            });
+        }
+    }
 }
 
 /// What the walk has been through.
@@ -159,7 +195,7 @@ fn walk_tree(
     tree_id: Oid,
     prefix: &mut Vec<u8>,
     seen: &mut Seen,
-    commit: &Arc<CommitInfo>,
+    commit: Option<&Arc<CommitInfo>>,
     at_head: &OidSet,
     plan: &mut Plan,
 ) {
@@ -212,7 +248,7 @@ fn walk_tree(
                 plan.job(BlobJob {
                     oid: id,
                     path: String::from_utf8_lossy(prefix).into_owned(),
-                    commit: Some(commit.clone()),
+                    commit: commit.cloned(),
                     at_head: at_head.contains(&id),
                     lines: None,
                 });
