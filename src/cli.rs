@@ -205,6 +205,15 @@ pub struct SweepArgs {
     /// Never draw a progress bar; one JSON log line per repository instead.
     #[arg(long)]
     pub no_progress: bool,
+    /// Seconds to wait for a git server to accept a connection, and for
+    /// each answer once connected.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub network_timeout: u64,
+    /// Seconds one repository may take, fetch and scan together; past it
+    /// the repository is recorded as failed (to be swept again in full) and
+    /// the sweep goes on.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub repo_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -37,6 +37,8 @@ pub struct SweepConfig {
     /// set per repository.
     pub git: GitOptions,
     pub show_secrets: bool,
+    /// Network timeouts and the time budget of one repository.
+    pub limits: repos::Limits,
 }
 
 impl SweepConfig {
@@ -71,6 +73,10 @@ impl SweepConfig {
                 ..GitOptions::default()
             },
             show_secrets: args.show_secrets,
+            limits: repos::Limits {
+                network: std::time::Duration::from_secs(args.network_timeout.max(1)),
+                repository: std::time::Duration::from_secs(args.repo_timeout.max(1)),
+            },
         })
     }
 }
@@ -125,6 +131,7 @@ pub fn run(
 ) -> Result<SweepSummary, StoreError> {
     let started = Instant::now();
     git::tune_libgit2();
+    repos::set_network_timeouts(config.limits.network);
     let mut store = Store::open(&config.store)?;
     let now = crate::base::time::now();
     let sweep = store.begin_sweep(&now, config.shard.map(|s| s.to_string()))?;
@@ -176,7 +183,8 @@ fn sweep_one(
         log.error = Some(message);
         Ok(log)
     };
-    let path = match repos::acquire(spec, config.cache.as_deref()) {
+    let deadline = started + config.limits.repository;
+    let path = match repos::acquire(spec, config.cache.as_deref(), &config.limits, deadline) {
         Ok(p) => p,
         Err(message) => return fail(store, log, message),
     };
@@ -227,6 +235,7 @@ fn sweep_one(
         known_blobs: Some(Arc::new(state.known)),
         hide,
         want_reachable: rewritten,
+        deadline: Some(deadline),
         ..config.git.clone()
     };
     let location = RepoLocation {

@@ -7,7 +7,14 @@
 //! helpers, or the defaults of the transport. A URL that carries a user or
 //! password is still accepted, but that part never reaches a log, a store or
 //! a report.
+//!
+//! HTTPS, HTTP and file URLs are fetched by libgit2; SSH ones (`ssh://…`,
+//! `git@host:path`) by the `git` command, which brings the user's SSH
+//! agent, keys and `~/.ssh/config`. Either way a server that accepts the
+//! connection and never answers costs [`Limits::network`], and a
+//! repository never more than [`Limits::repository`].
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use git2::{AutotagOption, Cred, CredentialType, FetchOptions, FetchPrune, RemoteCallbacks};
 
@@ -199,6 +206,36 @@ impl std::fmt::Display for Shard {
     }
 }
 
+/// How long a sweep waits on the network and on one repository.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// To connect, and for each answer once connected.
+    pub network: Duration,
+    /// For one repository, fetch and scan together.
+    pub repository: Duration,
+}
+
+/// Sets libgit2's process-wide connect and read timeouts.
+pub fn set_network_timeouts(timeout: Duration) {
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: these setters only store process-wide integers; a sweep calls
+    // them before any fetch starts.
+    unsafe {
+        let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+    }
+}
+
+/// Whether `url` is fetched over SSH: `ssh://`, `git+ssh://`, or scp-like
+/// `user@host:path`.
+fn is_ssh(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("ssh://")
+        || lower.starts_with("git+ssh://")
+        || lower.starts_with("ssh+git://")
+        || !url.contains("://") && is_url(url)
+}
+
 /// The directory a remote repository's bare clone lives in below the cache.
 fn cache_dir(cache: &Path, name: &str) -> PathBuf {
     let safe: String = name
@@ -217,7 +254,12 @@ fn cache_dir(cache: &Path, name: &str) -> PathBuf {
 /// A path `git2` can open for `spec`: the local repository itself, or the
 /// bare clone of a remote one, cloned (all branches and tags) or fetched
 /// into `cache` first. The error is a message fit for a log: no credentials.
-pub fn acquire(spec: &RepoSpec, cache: Option<&Path>) -> std::result::Result<PathBuf, String> {
+pub fn acquire(
+    spec: &RepoSpec,
+    cache: Option<&Path>,
+    limits: &Limits,
+    deadline: Instant,
+) -> std::result::Result<PathBuf, String> {
     match &spec.source {
         Source::Local(p) => {
             if !p.exists() {
@@ -229,7 +271,11 @@ pub fn acquire(spec: &RepoSpec, cache: Option<&Path>) -> std::result::Result<Pat
             let cache = cache
                 .ok_or_else(|| "a remote repository needs --cache DIR to clone into".to_string())?;
             let dir = cache_dir(cache, &spec.name);
-            fetch(url, &dir).map_err(|e| scrub(e.message(), url))?;
+            if is_ssh(url) {
+                fetch_with_git(url, &dir, limits, deadline).map_err(|e| scrub(&e, url))?;
+            } else {
+                fetch(url, &dir, deadline).map_err(|e| scrub(e.message(), url))?;
+            }
             Ok(dir)
         }
     }
@@ -254,22 +300,31 @@ fn scrub(message: &str, url: &str) -> String {
     format!("cannot clone or fetch {clean}: {m}")
 }
 
-/// Clones `url` bare into `dir`, or fetches into the clone already there.
-/// An anonymous remote: the URL is not written into the clone's config.
-fn fetch(url: &str, dir: &Path) -> std::result::Result<(), git2::Error> {
-    let repo = match git2::Repository::open_bare(dir) {
-        Ok(r) => r,
+/// The bare clone in `dir`, made anew if it is missing or half made.
+fn bare(dir: &Path) -> std::result::Result<git2::Repository, git2::Error> {
+    match git2::Repository::open_bare(dir) {
+        Ok(r) => Ok(r),
         Err(_) => {
             if dir.exists() {
                 // A half-made clone from a crash: start again.
                 let _ = std::fs::remove_dir_all(dir);
             }
-            git2::Repository::init_bare(dir)?
+            git2::Repository::init_bare(dir)
         }
-    };
+    }
+}
+
+/// Clones `url` bare into `dir`, or fetches into the clone already there.
+/// An anonymous remote: the URL is not written into the clone's config.
+/// Past `deadline` the transfer is cancelled.
+fn fetch(url: &str, dir: &Path, deadline: Instant) -> std::result::Result<(), git2::Error> {
+    let repo = bare(dir)?;
     let mut remote = repo.remote_anonymous(url)?;
     let mut options = FetchOptions::new();
-    options.remote_callbacks(callbacks());
+    let mut cb = callbacks();
+    cb.transfer_progress(move |_| Instant::now() < deadline);
+    cb.sideband_progress(move |_| Instant::now() < deadline);
+    options.remote_callbacks(cb);
     options.prune(FetchPrune::On);
     options.download_tags(AutotagOption::All);
     remote.fetch(
@@ -283,6 +338,128 @@ fn fetch(url: &str, dir: &Path) -> std::result::Result<(), git2::Error> {
         }
     }
     Ok(())
+}
+
+/// Fetches an SSH `url` into the bare clone in `dir` with the `git`
+/// command: the user's SSH setup applies, no prompt is ever shown (batch
+/// mode), and the command is ended at `deadline`. Its messages, which may
+/// quote the URL, are scrubbed by the caller.
+fn fetch_with_git(
+    url: &str,
+    dir: &Path,
+    limits: &Limits,
+    deadline: Instant,
+) -> std::result::Result<(), String> {
+    bare(dir).map_err(|e| e.message().to_string())?;
+    run_git(
+        dir,
+        limits,
+        deadline,
+        &[
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--no-write-fetch-head",
+            "--",
+            url,
+            "+refs/heads/*:refs/heads/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+    )?;
+    // HEAD follows the remote's default branch.
+    let heads = run_git(
+        dir,
+        limits,
+        deadline,
+        &["ls-remote", "--symref", "--", url, "HEAD"],
+    )?;
+    let head = heads
+        .lines()
+        .find_map(|l| l.strip_prefix("ref: "))
+        .and_then(|l| l.split_whitespace().next());
+    if let (Some(head), Ok(repo)) = (head, git2::Repository::open_bare(dir)) {
+        let _ = repo.set_head(head);
+    }
+    Ok(())
+}
+
+/// Runs `git -C dir ARGS` without a prompt, with SSH in batch mode and its
+/// timeouts (unless the user set `GIT_SSH_COMMAND` or `GIT_SSH`), ended at
+/// `deadline`. Its standard output, or the first line it printed on error.
+fn run_git(
+    dir: &Path,
+    limits: &Limits,
+    deadline: Instant,
+    args: &[&str],
+) -> std::result::Result<String, String> {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .args(["-c", "core.askPass="])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if std::env::var_os("GIT_SSH_COMMAND").is_none() && std::env::var_os("GIT_SSH").is_none() {
+        let secs = limits.network.as_secs().max(1);
+        cmd.env(
+            "GIT_SSH_COMMAND",
+            format!(
+                "ssh -o BatchMode=yes -o ConnectTimeout={secs} -o ServerAliveInterval={secs} -o ServerAliveCountMax=2"
+            ),
+        );
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run git for an SSH URL: {e}"))?;
+    let capture = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(r) = r {
+                let _ = r.take(1 << 20).read_to_end(&mut s);
+            }
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let out = capture(
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+    );
+    let err = capture(
+        child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("time budget exceeded while fetching".into());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(format!("git: {e}")),
+        }
+    };
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    if !status.success() {
+        let first = err
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("failed");
+        return Err(first.trim().to_string());
+    }
+    Ok(out)
 }
 
 /// Credentials from the environment or git's credential helpers, tried a

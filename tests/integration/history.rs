@@ -814,3 +814,56 @@ fn blobs_and_trees_reachable_only_through_a_tag_are_scanned() {
         );
     }
 }
+
+/// A sweep's time budget for one repository: once past it, planning stops
+/// and the scan says so as an error (the sweep then records the repository
+/// as failed, to be walked again in full).
+#[test]
+fn a_spent_time_budget_stops_the_walk_with_an_error() {
+    use keytrace::source::git::{scan, GitOptions, RepoLocation};
+    use keytrace::source::{Chunk, Origin, ScanError, Sink};
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone, Default)]
+    struct Record(Arc<Mutex<(Vec<ScanError>, usize)>>);
+    impl Sink for Record {
+        fn chunk(&mut self, _: Chunk<'_>) {
+            self.0.lock().unwrap().1 += 1;
+        }
+        fn problem(&mut self, e: ScanError) {
+            self.0.lock().unwrap().0.push(e);
+        }
+        fn skipped(&mut self, _: &Origin) {}
+        fn input_done(&mut self, _: &Origin, _: u64) {}
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2025-01-01T00:00:00Z");
+    for i in 0..3 {
+        write(d, &format!("f{i}.txt"), format!("line {i}\n"));
+        commit(d, "c", "2025-01-01T00:00:00Z");
+    }
+    let location = RepoLocation {
+        path: d.to_path_buf(),
+        display_root: d.to_path_buf(),
+    };
+    let run = |deadline| {
+        let rec = Record::default();
+        let opts = GitOptions {
+            threads: 1,
+            max_blob_size: 1 << 20,
+            deadline,
+            ..GitOptions::default()
+        };
+        let stats = scan(&location, &opts, || rec.clone()).unwrap();
+        let (errors, chunks) = rec.0.lock().unwrap().clone();
+        (stats.commits, errors, chunks)
+    };
+    let (commits, errors, chunks) = run(None);
+    assert_eq!((commits, errors.len(), chunks), (3, 0, 3));
+    let (commits, errors, chunks) = run(Some(std::time::Instant::now()));
+    assert_eq!((commits, chunks), (0, 0));
+    assert!(
+        errors[0].message.contains("time budget exceeded"),
+        "{errors:?}"
+    );
+}

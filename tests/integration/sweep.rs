@@ -794,3 +794,108 @@ fn decoded_locations_keep_their_encoding_through_the_store() {
     assert_eq!(f["locations"][0]["encoding"], "base64");
     assert_eq!(f["locations"][0]["path"], "k8s/secret.yaml");
 }
+
+/// A git server that accepts the connection and never answers costs the
+/// network timeout, not the sweep: the repository is recorded as failed
+/// and the next one is swept.
+#[test]
+fn a_server_that_never_answers_does_not_hang_the_sweep() {
+    let org = org(1);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept, and hold every connection open without a byte in answer.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let list = org.dir.path().join("silent.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "http://127.0.0.1:{port}/org/silent.git\n{}\n",
+            org.path("r00").display()
+        ),
+    )
+    .unwrap();
+    let cache = org.dir.path().join("cache");
+    let store = org.store("silent.db");
+    let started = std::time::Instant::now();
+    let (summary, logs) = sweep(&[
+        "--repos",
+        s(&list),
+        "--store",
+        s(&store),
+        "--cache",
+        s(&cache),
+        "--network-timeout",
+        "2",
+    ]);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "the sweep waited on the silent server"
+    );
+    assert_eq!(summary["repositories"], 2, "{logs:?}");
+    assert_eq!(summary["failed"], 1, "{logs:?}");
+    let silent = &logs[&format!("127.0.0.1:{port}/org/silent")];
+    assert!(
+        silent["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot clone or fetch"),
+        "{silent}"
+    );
+    assert!(summary["findings"].as_u64().unwrap() >= 1, "{summary}");
+}
+
+/// SSH clone URLs (`ssh://…` and `git@host:path`) are fetched with the git
+/// command and the user's SSH setup. Here `GIT_SSH_COMMAND` stands in for
+/// ssh: it runs the remote command on this machine.
+#[cfg(unix)]
+#[test]
+fn ssh_urls_are_swept() {
+    use std::os::unix::fs::PermissionsExt;
+    let org = org(1);
+    let origin = org.path("r00");
+    let fake_ssh = org.dir.path().join("fake-ssh");
+    // The last argument is the command git asks the server to run.
+    std::fs::write(
+        &fake_ssh,
+        "#!/bin/sh\nfor last; do :; done\nexec sh -c \"$last\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake_ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for url in [
+        format!("ssh://git@example.invalid{}", origin.display()),
+        format!("git@example.invalid:{}", origin.display()),
+    ] {
+        let list = org.dir.path().join("ssh.txt");
+        std::fs::write(&list, format!("{url}\n")).unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let store = tempfile::tempdir().unwrap();
+        let db = store.path().join("ssh.db");
+        let r = crate::keytrace()
+            .args([
+                "sweep",
+                "--no-progress",
+                "--repos",
+                s(&list),
+                "--store",
+                s(&db),
+            ])
+            .args(["--cache", s(cache.path())])
+            .env("GIT_SSH_COMMAND", &fake_ssh)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&r.stdout);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(0), "{url}: {err}");
+        let summary: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(summary["failed"], 0, "{url}: {err}");
+        assert!(
+            summary["findings"].as_u64().unwrap() >= 1,
+            "{url}: {summary}"
+        );
+    }
+}

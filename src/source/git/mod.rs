@@ -258,6 +258,8 @@ where
                 known: opts.known_blobs.clone(),
                 reached: OidSet::default(),
                 packs: packs.clone(),
+                deadline: opts.deadline,
+                timed_out: false,
             };
             match &opts.range {
                 Range::All => plan_all(&repo, opts, &mut plan),

@@ -59,6 +59,9 @@ pub struct GitOptions {
     /// Return every blob id reachable from the walked commits in
     /// [`HistoryStats::reachable`], known or not.
     pub want_reachable: bool,
+    /// Stop planning at this time (a sweep's budget for one repository):
+    /// what is planned is scanned, the rest is an error.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// What a history scan counted, beyond what the sink saw.

@@ -40,6 +40,9 @@ pub(super) struct Plan<'a> {
     pub reached: OidSet,
     /// The repository's packs, where this crate can read them itself.
     pub packs: Option<Arc<pack::Packs>>,
+    /// When planning must stop (see [`GitOptions::deadline`]).
+    pub deadline: Option<std::time::Instant>,
+    pub timed_out: bool,
 }
 
 impl Plan<'_> {
@@ -49,6 +52,22 @@ impl Plan<'_> {
         }
         self.blobs += 1;
         (self.emit)(job);
+    }
+
+    /// Whether the time budget ran out (reported once, as an error).
+    pub(super) fn out_of_time(&mut self, root: &str) -> bool {
+        let over = self.deadline.is_some_and(|d| std::time::Instant::now() > d);
+        if over && !self.timed_out {
+            self.timed_out = true;
+            self.problems.push(ScanError::error(
+                root,
+                format!(
+                    "time budget exceeded after {} commits: the rest of the history was not scanned",
+                    self.commits_walked
+                ),
+            ));
+        }
+        over
     }
 
     fn commit_done(&mut self) {
@@ -90,6 +109,9 @@ pub(super) fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
         // The whole history: each commit read once, ordered here.
         let packs = plan.packs.clone();
         for c in commits_oldest_first(repo, packs, &tips, &mut plan.problems, &root) {
+            if plan.out_of_time(&root) {
+                break;
+            }
             let refs = vec![tips[(c.label as usize).min(tips.len() - 1)].0.clone()];
             visit(
                 commit_info(c.oid, c.author.to_string(), c.time, refs),
@@ -136,6 +158,9 @@ pub(super) fn plan_all(repo: &Repository, opts: &GitOptions, plan: &mut Plan) {
     let mut reader = commit_reader(repo, plan.packs.clone());
     let mut raw = Vec::new();
     for oid in order {
+        if plan.out_of_time(&root) {
+            break;
+        }
         let refs = vec![tips[ref_of.get(&oid).copied().unwrap_or(0) as usize]
             .0
             .clone()];
@@ -350,6 +375,9 @@ pub(super) fn plan_range(repo: &Repository, since: &str, until: Option<&str>, pl
     let mut reader = commit_reader(repo, plan.packs.clone());
     let mut raw = Vec::new();
     for oid in order {
+        if plan.out_of_time(&root) {
+            break;
+        }
         plan.commit_done();
         let info = match read_commit(repo, reader.as_mut(), &mut raw, oid) {
             Ok(c) => commit_info(oid, c.who, c.time, vec![reach.clone()]),
