@@ -205,6 +205,11 @@ pub struct SweepArgs {
     /// Never draw a progress bar; one JSON log line per repository instead.
     #[arg(long)]
     pub no_progress: bool,
+    /// Honour the `keytrace:allow` comments of the swept repositories. By
+    /// default a sweep does not: a repository cannot hide its own secrets
+    /// from an organisation-wide sweep.
+    #[arg(long)]
+    pub trust_repo_config: bool,
     /// Seconds to wait for a git server to accept a connection, and for
     /// each answer once connected.
     #[arg(long, value_name = "SECS", default_value_t = 30)]

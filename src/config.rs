@@ -163,21 +163,77 @@ pub(crate) fn refs_glob(arg: Option<&str>) -> Result<Option<globset::GlobMatcher
     .transpose()
 }
 
-pub(crate) fn matcher(
-    rules: RuleSet,
-    include_invalid: bool,
-    allow_values: Vec<Regex>,
-) -> Result<Matcher> {
+pub(crate) fn matcher(rules: RuleSet, opts: MatchOptions) -> Result<Matcher> {
     if rules.is_empty() {
         return Err(Error::Usage("no rules to scan with".into()));
     }
-    Matcher::new(
-        rules,
-        MatchOptions {
-            include_invalid,
-            allow_values,
-        },
-    )
+    Matcher::new(rules, opts)
+}
+
+/// What a range scan (`--since`, `--staged`, `keytrace ci`) trusts of the
+/// suppressions it finds: only those its base revision already had. A
+/// change that adds one (an allow comment on an added line, an allow value
+/// or rule in `.keytrace.toml`, a baseline entry) is reported as a finding
+/// of its own kind, so hiding a secret needs the same review as leaking one.
+#[derive(Debug, Clone, Default)]
+pub struct RangeTrust {
+    /// Per allow value, in the matcher's order: the base had it.
+    pub values_at_base: Vec<bool>,
+    /// Per rule index: switched off by a settings file only since the base
+    /// (the rule still runs, and its matches are suppression findings).
+    pub newly_disabled: Vec<bool>,
+    /// The baseline as the base had it (`None`: no baseline at the base).
+    pub baseline_at_base: Option<crate::baseline::Baseline>,
+}
+
+/// The revision a range scan's suppressions are trusted at: `--since` (or,
+/// when the clone does not have it, as for a new branch, the default
+/// branch), HEAD for `--staged`.
+fn base_revision(repo: &git2::Repository, range: &Range) -> Option<git2::Oid> {
+    let resolve = |rev: &str| {
+        repo.revparse_single(rev)
+            .and_then(|o| o.peel_to_commit())
+            .ok()
+            .map(|c| c.id())
+    };
+    match range {
+        Range::All => None,
+        Range::Staged => resolve("HEAD"),
+        Range::Since { since, .. } => {
+            let zero = !since.is_empty() && since.bytes().all(|b| b == b'0');
+            (!zero).then(|| resolve(since)).flatten().or_else(|| {
+                [
+                    "origin/HEAD",
+                    "origin/main",
+                    "origin/master",
+                    "main",
+                    "master",
+                ]
+                .into_iter()
+                .find_map(resolve)
+            })
+        }
+    }
+}
+
+/// The text of `file` at the range's base revision: `Some(None)` when the
+/// base had no such file, `None` when `file` is in no repository (or the
+/// base cannot be found).
+fn text_at_base(file: &Path, range: &Range) -> Option<Option<String>> {
+    let abs = file.canonicalize().ok()?;
+    let repo = git2::Repository::discover(abs.parent()?).ok()?;
+    let workdir = repo.workdir()?.canonicalize().ok()?;
+    let rel = abs.strip_prefix(&workdir).ok()?;
+    let base = base_revision(&repo, range)?;
+    let tree = repo.find_commit(base).ok()?.tree().ok()?;
+    let Ok(entry) = tree.get_path(rel) else {
+        return Some(None);
+    };
+    let blob = repo.find_blob(entry.id()).ok()?;
+    if blob.size() as u64 > crate::base::files::cap::BASELINE {
+        return Some(None);
+    }
+    Some(Some(String::from_utf8_lossy(blob.content()).into_owned()))
 }
 
 pub struct Config {
@@ -195,6 +251,8 @@ pub struct Config {
     pub progress: bool,
     pub color: bool,
     pub baseline: Option<crate::baseline::Baseline>,
+    /// In a range scan: which suppressions are trusted (see [`RangeTrust`]).
+    pub trust: Option<RangeTrust>,
     pub fail_on: FailOn,
     /// The agent inventory, when one was given or found.
     pub inventory: Option<Inventory>,
@@ -218,11 +276,25 @@ impl Config {
                 )));
             }
         }
+        let range = if args.staged {
+            Range::Staged
+        } else if let Some(since) = &args.since {
+            Range::Since {
+                since: since.clone(),
+                until: args.until.clone(),
+            }
+        } else {
+            Range::All
+        };
+        // CI and hook modes look at what is new, not at the whole checkout.
+        let incremental = !matches!(range, Range::All);
         let mut rule_files = args.rules.clone();
         let mut agent_paths = args.agents.clone();
         let mut skip = Vec::new();
         let mut allow_values = Vec::new();
         let mut disabled = Vec::new();
+        let mut trust = RangeTrust::default();
+        let mut disabled_at_base: Vec<String> = Vec::new();
         let project_files: Vec<(PathBuf, PathBuf)> = match &args.config {
             Some(file) => args
                 .paths
@@ -238,6 +310,17 @@ impl Config {
         };
         for (root, file) in &project_files {
             let pf = ProjectFile::read(file)?;
+            // A range scan trusts the suppressions of the file as the base
+            // revision had it; a file outside any repository is the user's.
+            let at_base: Option<ProjectFile> = if incremental {
+                match text_at_base(file, &range) {
+                    Some(Some(text)) => Some(toml::from_str(&text).unwrap_or_default()),
+                    Some(None) => Some(ProjectFile::default()),
+                    None => None,
+                }
+            } else {
+                None
+            };
             let base = file.parent().unwrap_or(Path::new("."));
             rule_files.extend(pf.rules.iter().map(|r| base.join(r)));
             agent_paths.extend(pf.agents.iter().map(|a| base.join(a)));
@@ -259,8 +342,21 @@ impl Config {
                     path: file.clone(),
                     message: format!("allow.values: {e}"),
                 })?);
+                trust
+                    .values_at_base
+                    .push(at_base.as_ref().is_none_or(|b| b.allow.values.contains(v)));
             }
             disabled.extend(pf.allow.rules.iter().cloned());
+            match &at_base {
+                Some(b) => disabled_at_base.extend(
+                    pf.allow
+                        .rules
+                        .iter()
+                        .filter(|r| b.allow.rules.contains(r))
+                        .cloned(),
+                ),
+                None => disabled_at_base.extend(pf.allow.rules.iter().cloned()),
+            }
         }
         rule_files.dedup();
         agent_paths.dedup();
@@ -276,8 +372,40 @@ impl Config {
         } else {
             discover_inventory(&args.paths, today, &mut agent_paths, &mut warnings)
         };
-        let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(&disabled)?;
-        let matcher = matcher(rules, args.include_invalid, allow_values)?;
+        // A range scan runs the rules switched off only since its base, to
+        // report their matches as suppressions.
+        let off = if incremental {
+            &disabled_at_base
+        } else {
+            &disabled
+        };
+        let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(off)?;
+        trust.newly_disabled = rules
+            .rules()
+            .iter()
+            .map(|r| !off.contains(&r.spec.id) && disabled.contains(&r.spec.id))
+            .collect();
+        let baseline = match &args.baseline {
+            Some(b) => Some(crate::baseline::Baseline::read(b)?),
+            None => None,
+        };
+        if let (true, Some(path)) = (incremental, &args.baseline) {
+            trust.baseline_at_base = match text_at_base(path, &range) {
+                Some(Some(text)) => serde_json::from_str(&text).ok(),
+                Some(None) => None,
+                // Not in a repository: the user's own, trusted whole.
+                None => baseline.clone(),
+            };
+        }
+        let matcher = matcher(
+            rules,
+            MatchOptions {
+                include_invalid: args.include_invalid,
+                allow_values,
+                ignore_allow_comments: false,
+                keep_suppressed: incremental,
+            },
+        )?;
         let format = match args.format {
             FormatArg::Human => Format::Human,
             FormatArg::Json => Format::Json,
@@ -285,18 +413,6 @@ impl Config {
             FormatArg::Sarif => Format::Sarif,
         };
         let refs = refs_glob(args.refs.as_deref())?;
-        let range = if args.staged {
-            Range::Staged
-        } else if let Some(since) = &args.since {
-            Range::Since {
-                since: since.clone(),
-                until: args.until.clone(),
-            }
-        } else {
-            Range::All
-        };
-        // CI and hook modes look at what is new, not at the whole checkout.
-        let incremental = !matches!(range, Range::All);
         let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
         let color = match args.color.as_str() {
             "always" => true,
@@ -337,10 +453,8 @@ impl Config {
             show_secrets: args.show_secrets,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
-            baseline: match &args.baseline {
-                Some(b) => Some(crate::baseline::Baseline::read(b)?),
-                None => None,
-            },
+            baseline,
+            trust: incremental.then_some(trust),
             fail_on: FailOn::parse(&args.fail_on)?,
             inventory,
             warnings,

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::Config;
+use crate::config::{Config, RangeTrust};
 use crate::error::{Error, Result};
 use crate::finding::collect::{self, Collector};
-use crate::matcher::{Matcher, Scratch};
+use crate::matcher::{Matcher, Scratch, Suppressed};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
 use crate::source::{self, Chunk, Origin, ScanError, Severity, Sink};
@@ -39,6 +39,8 @@ struct Shared {
 /// into findings of its own and hands them over once, when the thread ends.
 struct Worker<'a> {
     matcher: &'a Matcher,
+    /// In a range scan, which suppressions are trusted.
+    trust: Option<&'a RangeTrust>,
     scratch: Scratch,
     findings: Collector,
     errors: Vec<ScanError>,
@@ -62,8 +64,21 @@ impl Sink for Worker<'_> {
                     continue; // not on an added line
                 }
             }
+            let suppression = match &self.trust {
+                Some(t) => {
+                    let added = match m.suppressed {
+                        Some(Suppressed::AllowComment) => Some("allow comment"),
+                        Some(Suppressed::AllowValue(i)) if t.values_at_base[i] => continue,
+                        Some(Suppressed::AllowValue(_)) => Some("allow.values"),
+                        None => None,
+                    };
+                    added.or(t.newly_disabled[m.rule].then_some("allow.rules"))
+                }
+                None => None,
+            };
             self.counters.matches.fetch_add(1, Ordering::Relaxed);
-            self.findings.add(self.matcher.rules(), c.origin, m);
+            self.findings
+                .add(self.matcher.rules(), c.origin, m, suppression);
         }
     }
 
@@ -150,6 +165,7 @@ fn progress_bar() -> ProgressBar {
 /// of a sweep: per-thread workers feeding one pile of matches and errors.
 pub struct Pipeline<'a> {
     matcher: &'a Matcher,
+    trust: Option<&'a RangeTrust>,
     counters: Counters,
     shared: Shared,
     progress: Option<ProgressBar>,
@@ -171,6 +187,7 @@ impl<'a> Pipeline<'a> {
     pub fn new(matcher: &'a Matcher, progress: bool) -> Pipeline<'a> {
         Pipeline {
             matcher,
+            trust: None,
             counters: Counters::default(),
             shared: Shared::default(),
             progress: progress.then(progress_bar),
@@ -180,6 +197,7 @@ impl<'a> Pipeline<'a> {
     fn worker(&self, history: bool) -> Worker<'_> {
         Worker {
             matcher: self.matcher,
+            trust: self.trust,
             scratch: Scratch::default(),
             findings: Collector::default(),
             errors: Vec::new(),
@@ -233,7 +251,8 @@ impl<'a> Pipeline<'a> {
 /// when the scan cannot run at all (`--since`/`--staged` without a repository).
 pub fn run(config: &Config) -> Result<ScanReport> {
     let started = Instant::now();
-    let pipeline = Pipeline::new(&config.matcher, config.progress);
+    let mut pipeline = Pipeline::new(&config.matcher, config.progress);
+    pipeline.trust = config.trust.as_ref();
     if config.worktree {
         pipeline.files(&config.roots, &config.fs);
     }
@@ -272,10 +291,29 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         config.show_secrets,
         config.fs.threads,
     );
-    let suppressed = match &config.baseline {
-        Some(b) => crate::baseline::suppress(&mut findings, b) as u64,
-        None => 0,
+    let suppressed = match (&config.baseline, &config.trust) {
+        // A range scan honours the entries its base had; a finding only a
+        // newer entry accepts stands for that suppression.
+        (Some(b), Some(t)) => {
+            let at_base = t.baseline_at_base.clone().unwrap_or_default();
+            let n = crate::baseline::suppress(&mut findings, &at_base) as u64;
+            for f in findings.iter_mut().filter(|f| b.contains(f)) {
+                for l in &mut f.locations {
+                    l.suppression.get_or_insert_with(|| "baseline entry".into());
+                }
+            }
+            n
+        }
+        (Some(b), None) => crate::baseline::suppress(&mut findings, b) as u64,
+        (None, _) => 0,
     };
+    if config.trust.is_some() {
+        for f in &mut findings {
+            if f.locations.iter().all(|l| l.suppression.is_some()) {
+                f.into_suppression();
+            }
+        }
+    }
     // Each thread reads the owner files it needs on its own.
     let identities = crate::identity::correlate_on(
         &mut findings,

@@ -22,7 +22,7 @@ pub fn collect(
 ) -> Vec<Finding> {
     let mut c = Collector::default();
     for (origin, m) in matches {
-        c.add(rules, &origin, m);
+        c.add(rules, &origin, m, None);
     }
     finish(rules, vec![c], show_secrets, threads)
 }
@@ -195,7 +195,15 @@ fn merge_shard(all: &mut Shard, other: Shard) {
 }
 
 impl Collector {
-    pub fn add(&mut self, rules: &RuleSet, origin: &Origin, m: Match) {
+    /// Adds a match; `suppression` says what added in a range scan would
+    /// have hidden it (see [`Location::suppression`]).
+    pub fn add(
+        &mut self,
+        rules: &RuleSet,
+        origin: &Origin,
+        m: Match,
+        suppression: Option<&'static str>,
+    ) {
         use std::collections::hash_map::Entry;
         let c = origin.commit.as_deref();
         let location = Location {
@@ -211,6 +219,7 @@ impl Collector {
             blob: origin.blob.map(|b| b.to_string()),
             binding: m.binding,
             encoding: m.encoding,
+            suppression: suppression.map(str::to_string),
             relative: origin.relative(),
         };
         let key = (m.rule, Secret::new(m.secret));

@@ -81,6 +81,11 @@ pub struct Location {
     /// `auth`); line and column are those of the encoded text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<Encoding>,
+    /// In a range scan: the suppression the range adds that would hide the
+    /// secret at this place (`allow comment`, `allow.values`,
+    /// `allow.rules`, `baseline entry`). Not honoured: reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<String>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,
@@ -135,7 +140,28 @@ pub struct Finding {
     pub doubt: Option<&'static str>,
 }
 
+/// The rule id of a finding that stands for a suppression a range adds.
+pub const SUPPRESSION_RULE: &str = "suppression-added";
+
 impl Finding {
+    /// Makes this finding, every location of which a suppression added in
+    /// the range would hide, a finding of its own kind: the rule it was
+    /// found by, and how it would have been hidden, go into `decoded`.
+    pub fn into_suppression(&mut self) {
+        let mut kinds: Vec<&str> = self
+            .locations
+            .iter()
+            .filter_map(|l| l.suppression.as_deref())
+            .collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let kinds = kinds.join(", ");
+        self.decoded
+            .insert("suppressed_rule".into(), self.rule.clone().into());
+        self.decoded.insert("suppression".into(), kinds.into());
+        self.rule = SUPPRESSION_RULE.into();
+    }
+
     /// Takes in `other`, the same secret found by the same rule elsewhere:
     /// its locations, and what it knows that this one does not.
     pub fn absorb(&mut self, other: Finding) {

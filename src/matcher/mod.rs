@@ -49,6 +49,22 @@ pub struct MatchOptions {
     pub include_invalid: bool,
     /// Secrets matching any of these are not reported (`.keytrace.toml`).
     pub allow_values: Vec<Regex>,
+    /// Do not honour `keytrace:allow` comments (a sweep that does not
+    /// trust the repositories it reads).
+    pub ignore_allow_comments: bool,
+    /// Keep the matches an allow comment or an allow value would drop,
+    /// marked in [`Match::suppressed`], instead of dropping them: a range
+    /// scan reports the suppressions the range adds.
+    pub keep_suppressed: bool,
+}
+
+/// What would suppress a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    /// A `keytrace:allow` comment on its line.
+    AllowComment,
+    /// The allow value of this index in [`MatchOptions::allow_values`].
+    AllowValue(usize),
 }
 
 /// One secret value found by one rule at one place in a haystack.
@@ -70,6 +86,9 @@ pub struct Match {
     pub facts: Facts,
     /// Set when the secret was found by decoding the text at `offset`.
     pub encoding: Option<Encoding>,
+    /// Set (with [`MatchOptions::keep_suppressed`]) when something would
+    /// suppress it.
+    pub suppressed: Option<Suppressed>,
 }
 
 /// Per-thread scratch space, reused across inputs to avoid allocation.
@@ -317,12 +336,16 @@ impl Matcher {
         let inner = scratch.inner.get_or_insert_with(Box::default);
         for e in &encoded {
             let line = &hay[line_start(hay, e.offset, 4096)..line_end(hay, e.offset, 4096)];
-            if memchr::memmem::find(line, ALLOW_MARKER).is_some() {
+            let marked = self.allow_comment_on(line);
+            if marked && !self.opts.keep_suppressed {
                 continue;
             }
             for mut m in self.matches(&e.text, inner) {
                 m.offset = e.offset;
                 m.encoding = Some(Encoding::Base64);
+                if marked {
+                    m.suppressed = Some(Suppressed::AllowComment);
+                }
                 found.push(m);
             }
             // One level: what the decoded text encodes again stays encoded.
@@ -400,7 +423,8 @@ impl Matcher {
         let ls = line_start(hay, offset, 4096);
         let le = line_end(hay, offset, 4096);
         let line = &hay[ls..le];
-        if memchr::memmem::find(line, ALLOW_MARKER).is_some() {
+        let marked = self.allow_comment_on(line);
+        if marked && !self.opts.keep_suppressed {
             return None;
         }
         let before = &hay[ls..offset];
@@ -436,9 +460,19 @@ impl Matcher {
         {
             return None;
         }
-        if self.opts.allow_values.iter().any(|re| re.is_match(secret)) {
+        let allowed = self
+            .opts
+            .allow_values
+            .iter()
+            .position(|re| re.is_match(secret));
+        if allowed.is_some() && !self.opts.keep_suppressed {
             return None;
         }
+        let suppressed = if marked {
+            Some(Suppressed::AllowComment)
+        } else {
+            allowed.map(Suppressed::AllowValue)
+        };
         let binding = match binding {
             Some(b) => Some(String::from_utf8_lossy(b).into_owned()),
             None => binding_before(before),
@@ -455,7 +489,13 @@ impl Matcher {
             lifetime,
             facts,
             encoding: None,
+            suppressed,
         })
+    }
+
+    /// Whether `line` carries a `keytrace:allow` comment this matcher honours.
+    fn allow_comment_on(&self, line: &[u8]) -> bool {
+        !self.opts.ignore_allow_comments && memchr::memmem::find(line, ALLOW_MARKER).is_some()
     }
 
     /// Where one rule's secret lies inside another's (a JWT inside a

@@ -136,6 +136,7 @@ fn lines_and_columns() {
             lifetime: Lifetime::Unknown,
             facts: Facts::default(),
             encoding: None,
+            suppressed: None,
         })
         .collect();
     set_lines(hay, &mut found);

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use super::model::{Reporter, ScanReport};
 use crate::base::kinds::Lifetime;
-use crate::finding::Finding;
+use crate::finding::{Finding, SUPPRESSION_RULE};
 use crate::rules::{Rule, RuleSet};
 use crate::source::Severity;
 
@@ -89,14 +89,42 @@ fn partial_fingerprint(f: &Finding, path: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The SARIF rule of findings that stand for a suppression a range adds.
+fn suppression_rule_object() -> Value {
+    let text = "A change in the scanned range adds a suppression (a keytrace:allow \
+                comment, an allow value or rule in .keytrace.toml, a baseline entry) \
+                that would hide a credential. It is reported instead of honoured, so \
+                that hiding a secret is reviewed like leaking one.";
+    json!({
+        "id": SUPPRESSION_RULE,
+        "name": SUPPRESSION_RULE,
+        "shortDescription": {"text": "A change hides a credential"},
+        "fullDescription": {"text": text},
+        "help": {"text": text, "markdown": text},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {
+            "tags": ["security", "secret", "suppression"],
+            "security-severity": "8.0",
+            "precision": "very-high",
+        }
+    })
+}
+
 pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
-    let mut used: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    let mut used: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .filter(|id| *id == SUPPRESSION_RULE || rules.get(id).is_some())
+        .collect();
     used.sort_unstable();
     used.dedup();
     let rule_objects: Vec<Value> = used
         .iter()
-        .filter_map(|id| rules.get(id))
-        .map(rule_object)
+        .map(|id| match rules.get(id) {
+            Some(r) => rule_object(r),
+            None => suppression_rule_object(),
+        })
         .collect();
     let mut results = Vec::new();
     for f in &report.findings {

@@ -58,7 +58,16 @@ impl SweepConfig {
         }
         let threads = threads(args.threads)?;
         let rules = RuleSet::load(!args.no_builtin_rules, &args.rules)?;
-        let matcher = matcher(rules, args.include_invalid, Vec::new())?;
+        let matcher = matcher(
+            rules,
+            crate::matcher::MatchOptions {
+                include_invalid: args.include_invalid,
+                // What a swept repository says of its own secrets is not
+                // taken unless the sweep says so.
+                ignore_allow_comments: !args.trust_repo_config,
+                ..Default::default()
+            },
+        )?;
         let refs = refs_glob(args.refs.as_deref())?;
         Ok(SweepConfig {
             repos: list,

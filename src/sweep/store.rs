@@ -645,6 +645,7 @@ impl Store {
                         .get::<_, Option<String>>(11)?
                         .and_then(|e| serde_json::from_value(serde_json::Value::String(e)).ok()),
                     at_head: r.get(10)?,
+                    suppression: None,
                     relative: String::new(),
                 },
             ))

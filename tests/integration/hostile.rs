@@ -457,3 +457,187 @@ fn human_output_escapes_what_a_terminal_would_act_on() {
         );
     }
 }
+
+/// The scanned repository cannot silence itself: in a range scan (`scan
+/// --since`, `keytrace ci`), a change that adds a suppression (an allow
+/// comment on an added line, an allow value or rule in `.keytrace.toml`, a
+/// baseline entry) is reported as a finding of its own kind; suppressions
+/// the base already had still count.
+#[test]
+fn a_range_cannot_hide_what_it_adds() {
+    use crate::history::{commit, git};
+    let mut f = Fakes::new(76);
+    let date = "2025-02-01T00:00:00Z";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"], date);
+    let old = f.github("ghp");
+    write(
+        d,
+        ".keytrace.toml",
+        format!("[allow]\nvalues = [\"^{}$\"]\n", f.npm()),
+    );
+    write(d, "old.env", format!("GITHUB_TOKEN={old}\n"));
+    let keytrace_base = commit(d, "base", date);
+    // The baseline accepts the old token at the base.
+    let out = crate::keytrace()
+        .args(["baseline", "--no-history", "-o", "baseline.json", "."])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let base = commit(d, "baseline", date);
+    let _ = keytrace_base;
+    let scan_since = |extra: &[&str]| {
+        let mut args = vec!["scan", "--format", "json", "--since", base.as_str()];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let e = run_guarded(&args, d, LIMIT);
+        (e.code, json(&e))
+    };
+    let kinds = |v: &Value| -> Vec<(String, String)> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["rule"].as_str().unwrap().to_string(),
+                    x["decoded"]["suppression"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    // 1. An allow comment on an added line.
+    let a = f.github("ghp");
+    write(d, "a.env", format!("GITHUB_TOKEN={a}  # keytrace:allow\n"));
+    commit(d, "a", date);
+    let (code, v) = scan_since(&[]);
+    assert_eq!(code, Some(1), "{v}");
+    assert_eq!(
+        kinds(&v),
+        [("suppression-added".into(), "allow comment".into())]
+    );
+    assert_eq!(
+        v["findings"][0]["decoded"]["suppressed_rule"], "github-classic-pat",
+        "{v}"
+    );
+    // Outside a range, the comment is honoured as before.
+    let (code, v) = crate::scan_json(&d.join("a.env"), &["--no-history"]);
+    assert_eq!(code, 0, "{v}");
+    // 2. An allow value for exactly the secret it is added with.
+    let b = f.npm();
+    write(d, "b.env", format!("NPM_TOKEN={b}\n"));
+    write(
+        d,
+        ".keytrace.toml",
+        format!("[allow]\nvalues = [\"^{b}$\"]\n"),
+    );
+    let with_value = commit(d, "b", date);
+    let (code, v) = scan_since(&[]);
+    assert_eq!(code, Some(1), "{v}");
+    assert!(
+        kinds(&v).contains(&("suppression-added".into(), "allow.values".into())),
+        "{v}"
+    );
+    // 3. A rule switched off, with a secret of that rule.
+    let c = f.github("ghp");
+    write(d, "c.env", format!("TOKEN={c}\n"));
+    write(
+        d,
+        ".keytrace.toml",
+        format!("[allow]\nvalues = [\"^{b}$\"]\nrules = [\"github-classic-pat\"]\n"),
+    );
+    commit(d, "c", date);
+    let (_, v) = scan_since(&[]);
+    assert!(
+        kinds(&v).contains(&("suppression-added".into(), "allow.rules".into())),
+        "{v}"
+    );
+    // 4. A baseline entry added for a new secret; the base's entry still
+    // accepts the old one (which the range does not touch anyway).
+    let e = f.stripe("sk");
+    write(d, "e.env", format!("STRIPE_KEY={e}\n"));
+    let out = crate::keytrace()
+        .args(["baseline", "--no-history", "-o", "baseline.json", "e.env"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    commit(d, "e", date);
+    let (code, v) = scan_since(&["--baseline", "baseline.json"]);
+    assert_eq!(code, Some(1), "{v}");
+    let fp_e = keytrace::base::secret::fingerprint(e.as_bytes());
+    let hidden_e = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["fingerprint"] == fp_e.as_str());
+    assert_eq!(
+        hidden_e.map(|x| x["decoded"]["suppression"].clone()),
+        Some(Value::String("baseline entry".into())),
+        "{v}"
+    );
+    // A suppression the base already had is honoured: from the commit that
+    // added the allow value on, the same value committed again is not
+    // reported.
+    write(d, "b2.env", format!("NPM_TOKEN={b}\n"));
+    commit(d, "b2", date);
+    let args = [
+        "scan",
+        "--format",
+        "json",
+        "--since",
+        with_value.as_str(),
+        ".",
+    ];
+    let v = json(&run_guarded(&args, d, LIMIT));
+    let fp_b = keytrace::base::secret::fingerprint(b.as_bytes());
+    assert!(
+        !v["findings"].to_string().contains(&fp_b),
+        "a trusted allow value still hides: {v}"
+    );
+}
+
+/// A sweep does not take a repository's word for its own secrets: an
+/// allow comment is ignored unless `--trust-repo-config`.
+#[test]
+fn sweeps_ignore_allow_comments_unless_trusted() {
+    use crate::history::{commit, git};
+    let mut f = Fakes::new(77);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"], "2025-01-01T00:00:00Z");
+    write(
+        &repo,
+        "a.env",
+        format!("GITHUB_TOKEN={}  # keytrace:allow\n", f.github("ghp")),
+    );
+    commit(&repo, "a", "2025-01-01T00:00:00Z");
+    let list = dir.path().join("repos.txt");
+    std::fs::write(&list, format!("{}\n", repo.display())).unwrap();
+    for (trust, want) in [(false, 1), (true, 0)] {
+        let store = dir.path().join(format!("s-{trust}.db"));
+        let mut args = vec!["sweep", "--no-progress", "--repos", list.to_str().unwrap()];
+        args.extend(["--store", store.to_str().unwrap()]);
+        if trust {
+            args.push("--trust-repo-config");
+        }
+        let e = run_guarded(&args, dir.path(), LIMIT);
+        assert_eq!(e.code, Some(0), "{}", e.stderr);
+        let summary: Value = serde_json::from_str(e.stdout.trim()).unwrap();
+        assert_eq!(summary["findings"], want, "trust {trust}: {summary}");
+    }
+}
