@@ -94,6 +94,11 @@ pub struct ScanArgs {
     /// A secret first committed more than DAYS ago is long-lived (NHI7).
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     pub max_age: i64,
+    /// Keep at most N distinct secrets (memory grows with them, about
+    /// 3 KB each); past it new secrets are counted, not kept, and the
+    /// report says so.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_findings: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = FormatArg::Human)]
     pub format: FormatArg,

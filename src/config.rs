@@ -262,6 +262,8 @@ pub struct Config {
     pub risk: RiskOptions,
     /// Look up CODEOWNERS and Backstage owners of findings' locations.
     pub code_owners: bool,
+    /// Distinct secrets a scan keeps.
+    pub max_findings: usize,
 }
 
 impl Config {
@@ -463,6 +465,7 @@ impl Config {
                 max_age_days: args.max_age,
             },
             code_owners: !args.no_code_owners,
+            max_findings: args.max_findings.max(1),
         })
     }
 }

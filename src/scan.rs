@@ -6,14 +6,14 @@
 //! correlation sets owners and risks. [`Pipeline`] is the scanning half,
 //! shared with each repository of a sweep.
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Config, RangeTrust};
 use crate::error::{Error, Result};
-use crate::finding::collect::{self, Collector};
+use crate::finding::collect::{self, Cap, Collector};
 use crate::matcher::{Matcher, Scratch, Suppressed};
 use crate::report::{ScanReport, Stats};
 use crate::source::git::{self, Range};
@@ -54,6 +54,15 @@ struct Worker<'a> {
 impl Sink for Worker<'_> {
     fn chunk(&mut self, c: Chunk<'_>) {
         let found = self.matcher.scan(c.data, &mut self.scratch);
+        if self.scratch.truncated() {
+            self.errors.push(ScanError::warning(
+                &c.origin.path,
+                format!(
+                    "more than {} matches: the rest of this input was not examined",
+                    crate::matcher::MAX_MATCHES
+                ),
+            ));
+        }
         for mut m in found {
             if m.offset >= c.keep_before {
                 continue; // the next chunk reports it
@@ -165,6 +174,8 @@ fn progress_bar() -> ProgressBar {
 /// of a sweep: per-thread workers feeding one pile of matches and errors.
 pub struct Pipeline<'a> {
     matcher: &'a Matcher,
+    /// Shared by every worker's collector.
+    cap: Arc<Cap>,
     trust: Option<&'a RangeTrust>,
     counters: Counters,
     shared: Shared,
@@ -187,6 +198,10 @@ impl<'a> Pipeline<'a> {
     pub fn new(matcher: &'a Matcher, progress: bool) -> Pipeline<'a> {
         Pipeline {
             matcher,
+            cap: Arc::new(Cap {
+                max: usize::MAX,
+                ..Cap::default()
+            }),
             trust: None,
             counters: Counters::default(),
             shared: Shared::default(),
@@ -199,7 +214,7 @@ impl<'a> Pipeline<'a> {
             matcher: self.matcher,
             trust: self.trust,
             scratch: Scratch::default(),
-            findings: Collector::default(),
+            findings: Collector::capped(self.cap.clone()),
             errors: Vec::new(),
             counters: &self.counters,
             shared: &self.shared,
@@ -232,9 +247,27 @@ impl<'a> Pipeline<'a> {
             .push(e);
     }
 
+    /// Keeps at most `max` distinct secrets (see [`Cap`]).
+    pub fn cap_findings(&mut self, max: usize) {
+        self.cap = Arc::new(Cap {
+            max,
+            ..Cap::default()
+        });
+    }
+
     pub fn finish(self) -> Harvest {
         if let Some(pb) = &self.progress {
             pb.finish_and_clear();
+        }
+        let dropped = self.cap.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            self.problem(ScanError::error(
+                "",
+                format!(
+                    "more than {} distinct secrets: {dropped} matches of further secrets were not kept (raise --max-findings)",
+                    self.cap.max
+                ),
+            ));
         }
         Harvest {
             findings: self.shared.collectors.into_inner().expect("workers done"),
@@ -253,6 +286,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     let started = Instant::now();
     let mut pipeline = Pipeline::new(&config.matcher, config.progress);
     pipeline.trust = config.trust.as_ref();
+    pipeline.cap_findings(config.max_findings);
     if config.worktree {
         pipeline.files(&config.roots, &config.fs);
     }

@@ -75,17 +75,26 @@ fn order(f: &Finding) -> (&str, u32, u32, &str, &str) {
     (&l.path, l.line, l.column, &f.rule, &f.fingerprint)
 }
 
-/// `out` in [`order`]. Findings are large, so the sort moves indices and
-/// each finding moves once.
-fn sort_findings(out: Vec<Finding>) -> Vec<Finding> {
+/// `out` in [`order`]. Findings are large, so the sort moves indices, and
+/// the findings are then put in place by following the permutation's
+/// cycles: no second list of them is ever held.
+fn sort_findings(mut out: Vec<Finding>) -> Vec<Finding> {
     let keys: Vec<_> = out.iter().map(order).collect();
     let mut idx: Vec<usize> = (0..out.len()).collect();
     idx.sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]));
     drop(keys);
-    let mut slots: Vec<Option<Finding>> = out.into_iter().map(Some).collect();
-    idx.into_iter()
-        .map(|i| slots[i].take().expect("each index once"))
-        .collect()
+    // `idx[k]` is where the finding that belongs at `k` stands now.
+    for start in 0..idx.len() {
+        let mut k = start;
+        while idx[k] != start && idx[k] != usize::MAX {
+            let from = idx[k];
+            out.swap(k, from);
+            idx[k] = usize::MAX;
+            k = from;
+        }
+        idx[k] = usize::MAX;
+    }
+    out
 }
 
 /// Sorted runs merged into one sorted list, pairwise.
@@ -163,14 +172,27 @@ type Shard = HashMap<(usize, Secret), Finding, crate::base::hash::FnvState>;
 /// thread keeps one; [`finish`] merges them.
 pub struct Collector {
     shards: Vec<Shard>,
+    cap: Option<std::sync::Arc<Cap>>,
 }
 
 impl Default for Collector {
     fn default() -> Collector {
         Collector {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            cap: None,
         }
     }
+}
+
+/// How many findings the collectors of one scan may hold between them:
+/// memory grows with the number of distinct secrets, and this bounds it.
+#[derive(Debug, Default)]
+pub struct Cap {
+    pub max: usize,
+    /// Findings made so far (a secret two threads met counts twice).
+    pub kept: std::sync::atomic::AtomicUsize,
+    /// Matches of new secrets dropped once `kept` reached `max`.
+    pub dropped: std::sync::atomic::AtomicUsize,
 }
 
 /// The shard of a (rule, secret) key, the same in every collector.
@@ -195,6 +217,14 @@ fn merge_shard(all: &mut Shard, other: Shard) {
 }
 
 impl Collector {
+    /// A collector that shares `cap` with the others of its scan.
+    pub fn capped(cap: std::sync::Arc<Cap>) -> Collector {
+        Collector {
+            cap: Some(cap),
+            ..Collector::default()
+        }
+    }
+
     /// Adds a match; `suppression` says what added in a range scan would
     /// have hidden it (see [`Location::suppression`]).
     pub fn add(
@@ -227,6 +257,13 @@ impl Collector {
         let f = match shard.entry(key) {
             Entry::Occupied(o) => o.into_mut(),
             Entry::Vacant(v) => {
+                if let Some(cap) = &self.cap {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    if cap.kept.fetch_add(1, Relaxed) >= cap.max {
+                        cap.dropped.fetch_add(1, Relaxed);
+                        return;
+                    }
+                }
                 let rule = &rules.rules()[m.rule];
                 let secret = v.key().1.clone();
                 v.insert(Finding {

@@ -39,6 +39,11 @@ const FORWARD: usize = 1024;
 const PAIR_LINES: u32 = 5;
 /// Matches on either side of a secret that pairing looks at.
 const PAIR_CANDIDATES: usize = 64;
+/// Matches one input (a file, a chunk, a blob) may yield: memory stays
+/// bounded whatever a rule matches.
+pub const MAX_MATCHES: usize = 100_000;
+/// Candidates (regex matches before the checks) one input may yield.
+pub const MAX_CANDIDATES: usize = 2_000_000;
 /// The marker that suppresses every finding on its line.
 pub const ALLOW_MARKER: &[u8] = b"keytrace:allow";
 
@@ -105,6 +110,17 @@ pub struct Scratch {
     contexts: Vec<(usize, Context)>,
     /// For the text inside encoded values.
     inner: Option<Box<Scratch>>,
+    /// The last input held more matches or candidates than a scan keeps.
+    truncated: bool,
+}
+
+impl Scratch {
+    /// Whether the last input scanned was cut short: it held more than
+    /// [`MAX_MATCHES`] matches or [`MAX_CANDIDATES`] candidates (a rule that
+    /// matches nearly everywhere), and the rest of it was not examined.
+    pub fn truncated(&self) -> bool {
+        self.truncated
+    }
 }
 
 pub struct Matcher {
@@ -183,6 +199,7 @@ impl Matcher {
     /// Every match in `hay`, sorted by offset, with line and column; those
     /// inside base64-encoded values at the offset of the encoded text.
     pub fn scan(&self, hay: &[u8], scratch: &mut Scratch) -> Vec<Match> {
+        scratch.truncated = false;
         let mut found = self.matches(hay, scratch);
         if !scratch.contexts.is_empty() {
             self.decoded(hay, scratch, &mut found);
@@ -204,6 +221,10 @@ impl Matcher {
         scratch.claimed.clear();
         let rules = self.rules.rules();
         for &(r, ws, we) in windows.iter() {
+            if found.len() >= MAX_MATCHES || scratch.seen.len() >= MAX_CANDIDATES {
+                scratch.truncated = true;
+                break;
+            }
             let rule = &rules[r];
             let rank = rank(rule);
             let window = &hay[ws..we];
@@ -212,13 +233,19 @@ impl Matcher {
             if rule.fast_generic && !may_assign(window) {
                 continue;
             }
-            // A candidate: the secret's, key id's and name's places in the window.
+            // A candidate: the secret's, key id's and name's places in the
+            // window. False once the input has yielded all a scan keeps.
             let mut take = |secret: Range<usize>,
                             key_id: Option<Range<usize>>,
-                            binding: Option<Range<usize>>| {
+                            binding: Option<Range<usize>>|
+             -> bool {
+                if found.len() >= MAX_MATCHES || scratch.seen.len() >= MAX_CANDIDATES {
+                    scratch.truncated = true;
+                    return false;
+                }
                 let offset = ws + secret.start;
                 if secret.is_empty() || !scratch.seen.insert((r, offset)) {
-                    return;
+                    return true;
                 }
                 if rank > 0 {
                     // A more specific rule's verdict on this span stands,
@@ -236,21 +263,27 @@ impl Matcher {
                 if let Some(m) = m {
                     found.push(m);
                 }
+                true
             };
             if rule.fast_generic {
                 // The DFA finds the match; its groups are worked out by hand,
                 // and the capture engine runs only where that cannot.
                 for m in rule.regex().find_iter(window) {
-                    match generic_groups(window, m.start(), m.end()) {
+                    let more = match generic_groups(window, m.start(), m.end()) {
                         Some((binding, secret)) => take(secret, None, Some(binding)),
-                        None => {
-                            if let Some(caps) = rule.regex().captures_at(window, m.start()) {
-                                if let Some(s) = caps.get(rule.secret_group) {
+                        None => match rule.regex().captures_at(window, m.start()) {
+                            Some(caps) => match caps.get(rule.secret_group) {
+                                Some(s) => {
                                     let b = caps.get(rule.binding_group.unwrap_or(usize::MAX));
-                                    take(s.range(), None, b.map(|b| b.range()));
+                                    take(s.range(), None, b.map(|b| b.range()))
                                 }
-                            }
-                        }
+                                None => true,
+                            },
+                            None => true,
+                        },
+                    };
+                    if !more {
+                        break;
                     }
                 }
                 continue;
@@ -260,11 +293,13 @@ impl Matcher {
                     continue;
                 };
                 let group = |g: Option<usize>| caps.get(g.unwrap_or(usize::MAX)).map(|g| g.range());
-                take(
+                if !take(
                     s.range(),
                     group(rule.key_id_group),
                     group(rule.binding_group),
-                );
+                ) {
+                    break;
+                }
             }
         }
         scratch.windows = windows;

@@ -8,18 +8,16 @@ use super::model::{Reporter, ScanReport};
 use crate::finding::Finding;
 
 /// The report as one pretty-printed JSON document, findings serialised on
-/// up to `threads` threads.
+/// up to `threads` threads and written as they are, a batch at a time: the
+/// document is never whole in memory.
 pub struct Json {
     pub threads: usize,
 }
 
 impl Reporter for Json {
-    // Serialised into memory first: serde_json's many small writes through
-    // `dyn Write` cost more than the copy.
     fn write(&self, report: &ScanReport, out: &mut dyn Write) -> io::Result<()> {
-        let mut buf = json_pretty(report, self.threads)?;
-        buf.push(b'\n');
-        out.write_all(&buf)
+        write_pretty(report, self.threads, out)?;
+        out.write_all(b"\n")
     }
 }
 
@@ -41,16 +39,16 @@ impl Reporter for Jsonl {
     }
 }
 
-/// `serde_json::to_vec_pretty(report)`, byte for byte, with the findings
-/// (nearly all of a large report) serialised on up to `threads` threads,
-/// each at the depth it has in the report ([`Pretty`]), then spliced into
-/// the report written without them.
-fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8>> {
-    let n = report.findings.len();
-    let threads = threads.clamp(1, 16).min(n / 256).max(1);
-    if threads == 1 {
-        return serde_json::to_vec_pretty(report);
-    }
+/// Findings serialised per batch: the memory a JSON report needs beyond
+/// the findings themselves.
+const BATCH: usize = if cfg!(test) { 64 } else { 4096 };
+
+/// `serde_json::to_vec_pretty(report)`, byte for byte, written to `out`:
+/// the report without its findings is serialised once, and the findings
+/// (nearly all of a large report) are spliced in, a batch at a time, each
+/// batch on up to `threads` threads at the depth a finding has in the
+/// report ([`Pretty`]).
+fn write_pretty(report: &ScanReport, threads: usize, out: &mut dyn Write) -> io::Result<()> {
     let shell = ScanReport {
         version: report.version,
         findings: Vec::new(),
@@ -60,35 +58,48 @@ fn json_pretty(report: &ScanReport, threads: usize) -> serde_json::Result<Vec<u8
         fatal: None,
     };
     let shell = serde_json::to_vec_pretty(&shell)?;
+    if report.findings.is_empty() {
+        return out.write_all(&shell);
+    }
     let empty = b"\"findings\": [],";
     let at = memchr::memmem::find(&shell, empty).expect("the findings field");
-    let chunks: Vec<&[Finding]> = report.findings.chunks(n.div_ceil(threads)).collect();
-    let parts = crate::base::parallel::map(chunks, |chunk| {
-        let mut out = Vec::with_capacity(chunk.len() * 1024);
-        for f in chunk {
-            out.extend_from_slice(b",\n    ");
-            // A finding sits two levels deep: in the report, in `findings`.
-            let pretty = Pretty {
-                depth: 2,
-                has_value: false,
-            };
-            f.serialize(&mut serde_json::Serializer::with_formatter(
-                &mut out, pretty,
-            ))?;
+    out.write_all(&shell[..at])?;
+    out.write_all(b"\"findings\": [")?;
+    let threads = threads.clamp(1, 16);
+    let mut first = true;
+    for batch in report.findings.chunks(BATCH * threads) {
+        let parts = if threads == 1 || batch.len() < 512 {
+            vec![serialize(batch)]
+        } else {
+            let chunks: Vec<&[Finding]> = batch.chunks(batch.len().div_ceil(threads)).collect();
+            crate::base::parallel::map(chunks, serialize)
+        };
+        for part in parts {
+            let part = part?;
+            // The first finding follows `[` with a newline, not a comma.
+            out.write_all(&part[usize::from(first)..])?;
+            first = false;
         }
-        Ok(out)
-    })
-    .into_iter()
-    .collect::<serde_json::Result<Vec<Vec<u8>>>>()?;
-    let mut out = Vec::with_capacity(shell.len() + parts.iter().map(Vec::len).sum::<usize>() + 16);
-    out.extend_from_slice(&shell[..at]);
-    out.extend_from_slice(b"\"findings\": [");
-    for (i, part) in parts.iter().enumerate() {
-        // The first finding follows `[` with a newline, not a comma.
-        out.extend_from_slice(&part[usize::from(i == 0)..]);
     }
-    out.extend_from_slice(b"\n  ],");
-    out.extend_from_slice(&shell[at + empty.len()..]);
+    out.write_all(b"\n  ],")?;
+    out.write_all(&shell[at + empty.len()..])
+}
+
+/// Findings as they stand in the report's `findings` array, each after a
+/// `,` and a new line.
+fn serialize(chunk: &[Finding]) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(chunk.len() * 1024);
+    for f in chunk {
+        out.extend_from_slice(b",\n    ");
+        // A finding sits two levels deep: in the report, in `findings`.
+        let pretty = Pretty {
+            depth: 2,
+            has_value: false,
+        };
+        f.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out, pretty,
+        ))?;
+    }
     Ok(out)
 }
 
@@ -190,9 +201,14 @@ mod tests {
             )],
             ..Default::default()
         };
+        let empty = ScanReport::default();
+        let mut got = Vec::new();
+        write_pretty(&empty, 2, &mut got).unwrap();
+        assert_eq!(got, serde_json::to_vec_pretty(&empty).unwrap());
         let want = serde_json::to_vec_pretty(&report).unwrap();
         for threads in [1, 2, 3, 8] {
-            let got = json_pretty(&report, threads).unwrap();
+            let mut got = Vec::new();
+            write_pretty(&report, threads, &mut got).unwrap();
             assert!(
                 got == want,
                 "{threads} threads:\n{}",

@@ -641,3 +641,71 @@ fn sweeps_ignore_allow_comments_unless_trusted() {
         assert_eq!(summary["findings"], want, "trust {trust}: {summary}");
     }
 }
+
+/// Memory stays bounded whatever the input: a scan keeps at most
+/// `--max-findings` distinct secrets, and one input at most
+/// `MAX_MATCHES` matches (a custom rule that matches every byte), each
+/// with a report entry saying what was left out.
+#[test]
+fn matches_and_findings_are_capped_with_a_report_entry() {
+    let mut f = Fakes::new(78);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text: String = (0..50)
+        .map(|i| format!("TOKEN_{i}={}\n", f.github("ghp")))
+        .collect();
+    write(d, "many.env", text);
+    let e = run_guarded(
+        &[
+            "scan",
+            "--no-history",
+            "-j",
+            "1",
+            "--max-findings",
+            "10",
+            "--format",
+            "json",
+            "many.env",
+        ],
+        d,
+        LIMIT,
+    );
+    assert_eq!(e.code, Some(1), "{}", e.stderr);
+    let v = json(&e);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 10);
+    assert!(
+        v["errors"].to_string().contains("--max-findings"),
+        "{}",
+        v["errors"]
+    );
+    // A rule that matches every byte of a 300 KB line.
+    write(
+        d,
+        "every.toml",
+        "[[rule]]\nid = \"every-byte\"\nname = \"t\"\nprovider = \"t\"\nkeywords = [\"aaa\"]\npattern = '(?P<secret>a)'\nidentity = \"service\"\n",
+    );
+    write(d, "a.txt", format!("{}\n", "a".repeat(300_000)));
+    let e = run_guarded(
+        &[
+            "scan",
+            "--no-history",
+            "--no-builtin-rules",
+            "--rules",
+            "every.toml",
+            "--format",
+            "json",
+            "a.txt",
+        ],
+        d,
+        LIMIT,
+    );
+    assert_eq!(e.code, Some(1), "{}", e.stderr);
+    let v = json(&e);
+    let locations = v["findings"][0]["locations"].as_array().unwrap().len();
+    assert_eq!(locations, keytrace::matcher::MAX_MATCHES, "{}", v["errors"]);
+    assert!(
+        v["errors"].to_string().contains("matches"),
+        "{}",
+        v["errors"]
+    );
+}
