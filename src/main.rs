@@ -351,11 +351,7 @@ fn check_agents(paths: &[std::path::PathBuf], format: ListFormat) -> anyhow::Res
         }
         ListFormat::Human => {
             for i in &inv.issues {
-                let source = inv
-                    .identities
-                    .iter()
-                    .find(|id| id.agent == i.agent)
-                    .map_or("", |id| id.source.as_str());
+                let source = i.source.as_str();
                 let risk = i.risk.map(|r| format!(" ({r})")).unwrap_or_default();
                 let kind = if i.warning { "warning" } else { "issue" };
                 writeln!(

@@ -67,6 +67,9 @@ impl Sink for Worker<'_> {
             if m.offset >= c.keep_before {
                 continue; // the next chunk reports it
             }
+            if m.line == 1 {
+                m.column += c.column_base;
+            }
             m.line += c.line_base;
             if let Some(lines) = &c.origin.lines {
                 if lines.binary_search(&m.line).is_err() {

@@ -20,6 +20,10 @@ pub struct Issue {
     /// Warnings (unknown keys and values) do not fail `agents check`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub warning: bool,
+    /// Where the identity it concerns is declared (`file:line`): of two
+    /// declarations of one name, the later one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 /// Identity types that are not a person; `user_delegated` is the one that is.
@@ -91,7 +95,7 @@ fn is_wildcard(a: &str) -> bool {
 /// Every issue of every identity, in inventory order.
 pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
     let mut out = Vec::new();
-    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut names: HashMap<&str, (usize, &str)> = HashMap::new();
     // Credential selector → first identity declaring it.
     let mut creds: HashMap<(&str, String), &str> = HashMap::new();
     for id in ids {
@@ -102,20 +106,21 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
                 message,
                 risk,
                 warning: false,
+                source: id.source.clone(),
             })
         };
-        if *names
+        let (count, first) = names
             .entry(id.agent.as_str())
-            .and_modify(|n| *n += 1)
-            .or_insert(1)
-            == 2
-        {
+            .and_modify(|(n, _)| *n += 1)
+            .or_insert((1, id.source.as_str()));
+        if *count == 2 {
+            let first = *first;
             say(
                 "duplicate-name",
                 None,
                 format!(
-                    "the name {:?} is declared more than once ({})",
-                    id.agent, id.source
+                    "the name {:?} is declared more than once (first at {first})",
+                    id.agent
                 ),
             );
         }
@@ -253,6 +258,7 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
                 message,
                 risk: None,
                 warning: true,
+                source: id.source.clone(),
             })
         };
         if !ty.is_empty() && ty != "user_delegated" && !NON_HUMAN_TYPES.contains(&ty) {

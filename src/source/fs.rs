@@ -359,6 +359,7 @@ pub fn read_file<S: Sink>(
             origin,
             data: buf,
             line_base: 0,
+            column_base: 0,
             keep_before: buf.len(),
         });
         sink.input_done(origin, buf.len() as u64);
@@ -402,6 +403,7 @@ fn read_chunks<S: Sink>(
 ) {
     let chunk_size = (chunk_size as usize).max(2 * CHUNK_OVERLAP);
     let (mut line_base, mut total, mut first) = (0u32, 0u64, true);
+    let mut column_base = 0u32;
     loop {
         let have = buf.len();
         let got = match file
@@ -435,12 +437,14 @@ fn read_chunks<S: Sink>(
             origin,
             data: buf,
             line_base,
+            column_base,
             keep_before,
         });
         if eof {
             break;
         }
         line_base += memchr::memchr_iter(b'\n', &buf[..keep_before]).count() as u32;
+        column_base = super::next_column_base(&buf[..keep_before], column_base);
         buf.drain(..keep_before);
     }
     sink.input_done(origin, total);

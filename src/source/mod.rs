@@ -58,7 +58,8 @@ impl Origin {
             blob: None,
         }
     }
-    /// The path relative to its scan root, with `/` separators.
+    /// The path relative to its scan root, with `/` separators. (On POSIX a
+    /// `\\` is part of a file name, not a separator, and stays.)
     pub fn relative(&self) -> String {
         let p = std::path::Path::new(&self.path);
         let rel = if self.root.as_os_str() == "." {
@@ -66,7 +67,12 @@ impl Origin {
         } else {
             p.strip_prefix(&self.root).unwrap_or(p)
         };
-        let s = rel.to_string_lossy().replace('\\', "/");
+        let s = rel.to_string_lossy();
+        let s = if cfg!(windows) {
+            s.replace('\\', "/")
+        } else {
+            s.into_owned()
+        };
         if s.is_empty() {
             // The root was a file: keep its name.
             p.file_name()
@@ -85,6 +91,10 @@ pub struct Chunk<'a> {
     pub data: &'a [u8],
     /// The line number of `data`'s first byte, minus one.
     pub line_base: u32,
+    /// The characters of its line before `data`'s first byte (a chunk of a
+    /// huge file may start inside a line): added to the columns of matches
+    /// on the chunk's first line.
+    pub column_base: u32,
     /// Matches starting at or after this offset belong to the next chunk.
     pub keep_before: usize,
 }
@@ -136,6 +146,17 @@ pub trait Sink {
     fn input_done(&mut self, origin: &Origin, bytes: u64);
     /// History planning has walked this many more commits.
     fn commits_walked(&mut self, _n: u64) {}
+}
+
+/// Where the next chunk, starting at `done[..]`'s end, stands on its line:
+/// the `column_base` of the chunk that follows `done`, given that of the
+/// chunk `done` began.
+pub fn next_column_base(done: &[u8], column_base: u32) -> u32 {
+    let chars = |b: &[u8]| b.iter().filter(|&&b| (b as i8) >= -0x40).count() as u32;
+    match memchr::memrchr(b'\n', done) {
+        Some(last) => chars(&done[last + 1..]),
+        None => column_base + chars(done),
+    }
 }
 
 /// Turns a walked path into the path users see.

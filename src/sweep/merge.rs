@@ -80,6 +80,29 @@ pub fn load_jsonl(path: &Path) -> Result<Contents> {
             Record::Problem(p) => out.problems.push(p),
         }
     }
+    // Findings whose repository has no record of its own (an export cut
+    // short, or edited) are kept, under a record made for them, and said.
+    let known: std::collections::HashSet<String> =
+        out.repos.iter().map(|r| r.name.clone()).collect();
+    let mut orphans: Vec<String> = out
+        .findings
+        .iter()
+        .filter(|f| !known.contains(&f.repo))
+        .map(|f| f.repo.clone())
+        .collect();
+    orphans.sort();
+    orphans.dedup();
+    for name in orphans {
+        out.problems.push(ScanError::warning(
+            format!("{name}: {}", path.display()),
+            "findings without their repository record in this export: kept, with no sweep times",
+        ));
+        out.repos.push(RepoSummary {
+            name,
+            source: path.display().to_string(),
+            ..RepoSummary::default()
+        });
+    }
     Ok(out)
 }
 

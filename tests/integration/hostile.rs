@@ -709,3 +709,112 @@ fn matches_and_findings_are_capped_with_a_report_entry() {
         v["errors"]
     );
 }
+
+/// Small ways a report could be wrong, each once so: a column on a line
+/// that crosses a chunk boundary, a `\` in a POSIX file name turned into a
+/// directory in SARIF, a duplicate agent reported at the first one's line,
+/// and findings of an export dropped for want of their repository record.
+#[test]
+fn columns_uris_sources_and_exports_are_right() {
+    use crate::history::{commit, git};
+    let mut f = Fakes::new(79);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A line of 200,000 bytes, the token at its end: with 128 KiB chunks it
+    // is read in the second chunk, which starts inside the line.
+    let tok = f.github("ghp");
+    let pad = "x = 1; ".repeat(200_000 / 7);
+    write(
+        d,
+        "long.js",
+        format!("// first line\n{pad}TOKEN = \"{tok}\"\n"),
+    );
+    let (_, v) = crate::scan_json(
+        &d.join("long.js"),
+        &["--no-history", "--max-file-size", "128K"],
+    );
+    let loc = &v["findings"][0]["locations"][0];
+    assert_eq!(loc["line"], 2, "{v}");
+    assert_eq!(loc["column"], pad.len() as u64 + 10, "{loc}");
+    // A backslash in a POSIX file name.
+    #[cfg(unix)]
+    {
+        write(
+            d,
+            "sub/a\\b.env",
+            format!("GITHUB_TOKEN={}\n", f.github("ghp")),
+        );
+        let e = run_guarded(
+            &["scan", "--no-history", "--format", "sarif", "sub"],
+            d,
+            LIMIT,
+        );
+        let v = json(&e);
+        let uri = v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+            ["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(uri.ends_with("a%5Cb.env"), "{uri}");
+    }
+    // A name declared twice: the issue points at the second declaration.
+    write(
+        d,
+        "inv.yaml",
+        "agent: bot\nowner: a\n---\nagent: other\nowner: b\n---\nagent: bot\nowner: c\n",
+    );
+    let e = run_guarded(&["agents", "check", "inv.yaml"], d, LIMIT);
+    let line = e
+        .stdout
+        .lines()
+        .find(|l| l.contains("duplicate-name"))
+        .unwrap_or_default();
+    assert!(line.starts_with("inv.yaml:7:"), "{}", e.stdout);
+    assert!(line.contains("first at inv.yaml:1"), "{line}");
+    // A finding whose repository record is missing from an export.
+    let repo = d.join("r");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"], "2025-01-01T00:00:00Z");
+    write(&repo, "a.env", format!("NPM_TOKEN={}\n", f.npm()));
+    commit(&repo, "a", "2025-01-01T00:00:00Z");
+    std::fs::write(d.join("list.txt"), format!("{}\n", repo.display())).unwrap();
+    let e = run_guarded(
+        &[
+            "sweep",
+            "--no-progress",
+            "--repos",
+            "list.txt",
+            "--store",
+            "s.db",
+        ],
+        d,
+        LIMIT,
+    );
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    let e = run_guarded(
+        &["report", "--store", "s.db", "--format", "jsonl"],
+        d,
+        LIMIT,
+    );
+    let cut: String = e
+        .stdout
+        .lines()
+        .filter(|l| !l.contains("\"record\":\"repo\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(d.join("cut.jsonl"), cut).unwrap();
+    let e = run_guarded(
+        &["report", "--input", "cut.jsonl", "--format", "json"],
+        d,
+        LIMIT,
+    );
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    let v = json(&e);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 1, "{v}");
+    assert!(
+        v["errors"]
+            .to_string()
+            .contains("without their repository record"),
+        "{v}"
+    );
+}

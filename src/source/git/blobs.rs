@@ -128,12 +128,13 @@ pub(super) fn scan_blob<S: Sink>(
             origin: &origin,
             data,
             line_base: 0,
+            column_base: 0,
             keep_before: data.len(),
         });
     } else {
         // A huge blob is already in memory (libgit2 inflates it whole), but
         // it is scanned in the same overlapping chunks as a huge file.
-        let (mut start, mut line_base) = (0usize, 0u32);
+        let (mut start, mut line_base, mut column_base) = (0usize, 0u32, 0u32);
         loop {
             let end = (start + chunk).min(data.len());
             let last = end == data.len();
@@ -146,13 +147,15 @@ pub(super) fn scan_blob<S: Sink>(
                 origin: &origin,
                 data: &data[start..end],
                 line_base,
+                column_base,
                 keep_before,
             });
             if last {
                 break;
             }
-            line_base +=
-                memchr::memchr_iter(b'\n', &data[start..start + keep_before]).count() as u32;
+            let done = &data[start..start + keep_before];
+            line_base += memchr::memchr_iter(b'\n', done).count() as u32;
+            column_base = crate::source::next_column_base(done, column_base);
             start += keep_before;
         }
     }
