@@ -867,3 +867,53 @@ fn a_spent_time_budget_stops_the_walk_with_an_error() {
         "{errors:?}"
     );
 }
+
+/// A scan writes nothing into the repository it reads (libgit2 once
+/// created an empty `logs/refs/stash` when asked for a reflog that did not
+/// exist).
+#[test]
+fn a_scan_leaves_the_repository_as_it_was() {
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in walk(dir) {
+            out.push(e.strip_prefix(dir).unwrap().display().to_string());
+        }
+        out.sort();
+        out
+    }
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            }
+            out.push(p);
+        }
+        out
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("w");
+    std::fs::create_dir(&work).unwrap();
+    git(&work, &["init", "-q"], "2025-01-01T00:00:00Z");
+    write(&work, "a.txt", "hello\n");
+    commit(&work, "a", "2025-01-01T00:00:00Z");
+    let bare = dir.path().join("b.git");
+    git(
+        dir.path(),
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            work.to_str().unwrap(),
+            bare.to_str().unwrap(),
+        ],
+        "2025-01-01T00:00:00Z",
+    );
+    for repo in [&work, &bare] {
+        let before = listing(repo);
+        let (code, _) = scan_json(repo, &[]);
+        assert_eq!(code, 0);
+        assert_eq!(listing(repo), before, "{} changed", repo.display());
+    }
+}

@@ -133,7 +133,10 @@ pub fn tips(
             )),
         }
     }
-    if filter.is_none_or(|g| g.is_match("refs/stash")) {
+    // Only where there is a stash: libgit2 creates the reflog file it is
+    // asked to read, and a scan writes nothing into the repository.
+    if filter.is_none_or(|g| g.is_match("refs/stash")) && repo.find_reference("refs/stash").is_ok()
+    {
         if let Ok(log) = repo.reflog("refs/stash") {
             for (i, entry) in log.iter().enumerate().skip(1) {
                 tips.push((format!("stash@{{{i}}}"), entry.id_new()));
