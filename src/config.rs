@@ -170,7 +170,7 @@ pub(crate) fn matcher(rules: RuleSet, opts: MatchOptions) -> Result<Matcher> {
     Matcher::new(rules, opts)
 }
 
-/// What a range scan (`--since`, `--staged`, `keytrace ci`) trusts of the
+/// What a range scan (`--since`, `keytrace ci`) trusts of the
 /// suppressions it finds: only those its base revision already had. A
 /// change that adds one (an allow comment on an added line, an allow value
 /// or rule in `.keytrace.toml`, a baseline entry) is reported as a finding
@@ -290,6 +290,10 @@ impl Config {
         };
         // CI and hook modes look at what is new, not at the whole checkout.
         let incremental = !matches!(range, Range::All);
+        // What a pushed range adds is reviewed as it is: its suppressions
+        // are not trusted (see `RangeTrust`). A pre-commit hook (`--staged`)
+        // is the committer's own tool and honours them.
+        let reviewed = matches!(range, Range::Since { .. });
         let mut rule_files = args.rules.clone();
         let mut agent_paths = args.agents.clone();
         let mut skip = Vec::new();
@@ -314,7 +318,7 @@ impl Config {
             let pf = ProjectFile::read(file)?;
             // A range scan trusts the suppressions of the file as the base
             // revision had it; a file outside any repository is the user's.
-            let at_base: Option<ProjectFile> = if incremental {
+            let at_base: Option<ProjectFile> = if reviewed {
                 match text_at_base(file, &range) {
                     Some(Some(text)) => Some(toml::from_str(&text).unwrap_or_default()),
                     Some(None) => Some(ProjectFile::default()),
@@ -376,7 +380,7 @@ impl Config {
         };
         // A range scan runs the rules switched off only since its base, to
         // report their matches as suppressions.
-        let off = if incremental {
+        let off = if reviewed {
             &disabled_at_base
         } else {
             &disabled
@@ -391,7 +395,7 @@ impl Config {
             Some(b) => Some(crate::baseline::Baseline::read(b)?),
             None => None,
         };
-        if let (true, Some(path)) = (incremental, &args.baseline) {
+        if let (true, Some(path)) = (reviewed, &args.baseline) {
             trust.baseline_at_base = match text_at_base(path, &range) {
                 Some(Some(text)) => serde_json::from_str(&text).ok(),
                 Some(None) => None,
@@ -405,7 +409,7 @@ impl Config {
                 include_invalid: args.include_invalid,
                 allow_values,
                 ignore_allow_comments: false,
-                keep_suppressed: incremental,
+                keep_suppressed: reviewed,
             },
         )?;
         let format = match args.format {
@@ -456,7 +460,7 @@ impl Config {
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
             baseline,
-            trust: incremental.then_some(trust),
+            trust: reviewed.then_some(trust),
             fail_on: FailOn::parse(&args.fail_on)?,
             inventory,
             warnings,
