@@ -288,7 +288,10 @@ pub fn base36(n: u64, width: usize) -> String {
 /// naming the organisation (`o`), user (`u`, for group and project tokens
 /// the bot user) and cell (`c`).
 pub fn gitlab_routable(secret: &[u8]) -> Outcome {
-    let s = std::str::from_utf8(secret).map_err(|_| "not ASCII")?;
+    let s = std::str::from_utf8(secret)
+        .ok()
+        .filter(|s| s.is_ascii())
+        .ok_or("not ASCII")?;
     if s.len() < 20 {
         return Err("too short for a routable token");
     }
@@ -563,5 +566,15 @@ mod tests {
             Some(Checksum::Invalid)
         );
         assert!(azure_identifiable(b"QUUuqj3jxQQx/Lt8CzNkIk+ymKrd+wBRVLaKSeQgq0Dv3STrOT0PQFZ8G/tyYBplmGrgXJlLhp5E3f+WkNHIoA==").is_err());
+    }
+
+    /// Found by fuzzing: a character of several bytes seven bytes from the
+    /// end once split the text inside it.
+    #[test]
+    fn routable_tokens_that_are_not_ascii_are_refused() {
+        let mut t = b"aaaaaaaaaaaaaaaaa".to_vec();
+        t.extend_from_slice("\u{1140b}".as_bytes());
+        t.extend_from_slice(b"aaaa");
+        assert_eq!(gitlab_routable(&t), Err("not ASCII"));
     }
 }

@@ -44,6 +44,9 @@ struct Pack {
     data: Mmap,
     /// Objects in the index.
     count: usize,
+    /// Every entry's offset, sorted, with the pack's end: an entry ends
+    /// where the next begins. Made on the first lookup.
+    ends: std::sync::OnceLock<Vec<u64>>,
 }
 
 impl Pack {
@@ -77,7 +80,34 @@ impl Pack {
         if be32(&data, 8) as usize != count || data[d - 20..] != idx[i - 40..i - 20] {
             return None;
         }
-        Some(Pack { idx, data, count })
+        Some(Pack {
+            idx,
+            data,
+            count,
+            ends: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// Whether the bytes of the entry at `at` are those the index records
+    /// for object `i` (their CRC32). A damaged offset that lands on another
+    /// object's entry would otherwise yield that object's content under
+    /// this one's id; hashing every object would cost more than reading it.
+    fn entry_is(&self, i: usize, at: u64) -> bool {
+        let ends = self.ends.get_or_init(|| {
+            let mut v: Vec<u64> = (0..self.count).map(|k| self.offset(k)).collect();
+            v.push((self.data.len() - 20) as u64);
+            v.sort_unstable();
+            v
+        });
+        let next = ends.partition_point(|&o| o <= at);
+        let (Some(&end), Ok(start)) = (ends.get(next), usize::try_from(at)) else {
+            return false;
+        };
+        let Some(bytes) = self.data.get(start..end as usize) else {
+            return false;
+        };
+        let crc = be32(&self.idx, 8 + 256 * 4 + self.count * 20 + i * 4);
+        crc32fast::hash(bytes) == crc
     }
 
     fn id(&self, i: usize) -> &[u8] {
@@ -113,7 +143,10 @@ impl Pack {
                 lo + (span * u128::from(want - a) / u128::from(b - a)) as usize
             };
             match self.id(mid).cmp(oid) {
-                std::cmp::Ordering::Equal => return Some(self.offset(mid)),
+                std::cmp::Ordering::Equal => {
+                    let at = self.offset(mid);
+                    return self.entry_is(mid, at).then_some(at);
+                }
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
             }

@@ -237,3 +237,62 @@ fn trees_read_as_git_reads_them() {
     }
     std::fs::write(&pack, &good).unwrap();
 }
+
+/// Found by fuzzing: an index whose offset for one object points at
+/// another object's entry made the reader return that other object's
+/// content under the first one's id. The entry's CRC32, which the index
+/// records, now tells them apart: the reader answers `None`, never the
+/// wrong content.
+#[test]
+fn a_damaged_index_offset_is_never_another_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    for k in 0..4 {
+        std::fs::write(d.join(format!("f{k}.txt")), format!("content number {k}\n")).unwrap();
+    }
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "c"]);
+    git(d, &["repack", "-adq"]);
+    let pack_dir = d.join(".git/objects/pack");
+    let idx_path = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap();
+    let blob = |k: usize| {
+        let out = git(d, &["rev-parse", &format!("HEAD:f{k}.txt")]);
+        Oid::from_str(String::from_utf8(out).unwrap().trim()).unwrap()
+    };
+    let (a, b) = (blob(0), blob(1));
+    // Point `a`'s offset at `b`'s entry.
+    let mut idx = std::fs::read(&idx_path).unwrap();
+    let count = be32(&idx, 8 + 255 * 4) as usize;
+    let position = |id: Oid| {
+        (0..count)
+            .find(|&i| idx[8 + 1024 + i * 20..8 + 1024 + i * 20 + 20] == *id.as_bytes())
+            .unwrap()
+    };
+    let (ia, ib) = (position(a), position(b));
+    let offsets = 8 + 1024 + count * 24;
+    let b_offset: [u8; 4] = idx[offsets + ib * 4..offsets + ib * 4 + 4]
+        .try_into()
+        .unwrap();
+    idx[offsets + ia * 4..offsets + ia * 4 + 4].copy_from_slice(&b_offset);
+    let mut perms = std::fs::metadata(&idx_path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&idx_path, perms).unwrap();
+    std::fs::write(&idx_path, idx).unwrap();
+    let packs = Packs::open(&d.join(".git")).expect("the pack still opens");
+    let mut reader = Reader::new(packs);
+    let mut out = Vec::new();
+    assert!(
+        reader.read(a, OBJ_BLOB, &mut out).is_none(),
+        "{:?}",
+        String::from_utf8_lossy(&out)
+    );
+    assert!(reader.read(b, OBJ_BLOB, &mut out).is_some());
+    assert_eq!(out, b"content number 1\n");
+}
