@@ -88,11 +88,9 @@ impl Pack {
         })
     }
 
-    /// Whether the bytes of the entry at `at` are those the index records
-    /// for object `i` (their CRC32). A damaged offset that lands on another
-    /// object's entry would otherwise yield that object's content under
-    /// this one's id; hashing every object would cost more than reading it.
-    fn entry_is(&self, i: usize, at: u64) -> bool {
+    /// Where the entry at `at` ends: where the next one (or the trailer)
+    /// begins.
+    fn entry_end(&self, at: u64) -> Option<usize> {
         let ends = self.ends.get_or_init(|| {
             let mut v: Vec<u64> = (0..self.count).map(|k| self.offset(k)).collect();
             v.push((self.data.len() - 20) as u64);
@@ -100,10 +98,20 @@ impl Pack {
             v
         });
         let next = ends.partition_point(|&o| o <= at);
-        let (Some(&end), Ok(start)) = (ends.get(next), usize::try_from(at)) else {
+        ends.get(next)
+            .and_then(|&e| usize::try_from(e).ok())
+            .filter(|&e| e <= self.data.len())
+    }
+
+    /// Whether the bytes of the entry at `at` are those the index records
+    /// for object `i` (their CRC32). A damaged offset that lands on another
+    /// object's entry would otherwise yield that object's content under
+    /// this one's id; hashing every object would cost more than reading it.
+    fn entry_is(&self, i: usize, at: u64) -> bool {
+        let (Some(end), Ok(start)) = (self.entry_end(at), usize::try_from(at)) else {
             return false;
         };
-        let Some(bytes) = self.data.get(start..end as usize) else {
+        let Some(bytes) = self.data.get(start..end) else {
             return false;
         };
         let crc = be32(&self.idx, 8 + 256 * 4 + self.count * 20 + i * 4);
@@ -316,7 +324,11 @@ impl Reader {
     /// applied, when it is of type `want`. The objects the chain passes
     /// through are kept for later chains.
     fn resolve(&mut self, pack: usize, at: u64, want: u8, out: &mut Vec<u8>) -> Option<()> {
-        let data = &self.packs.packs[pack].data;
+        let this = &self.packs.packs[pack];
+        let data = &this.data;
+        // An entry's own compressed bytes: the end of what inflating it may
+        // read, and what bounds what it may claim to inflate to.
+        let body = |e: &Entry, at: u64| -> Option<&[u8]> { data.get(e.body..this.entry_end(at)?) };
         // Down the chain to a kept object or a whole one.
         let mut chain: Vec<(u64, Entry)> = Vec::new();
         let mut here = at;
@@ -349,12 +361,12 @@ impl Reader {
             Ok(kept) => kept,
             Err(e) if chain.is_empty() => {
                 self.read += e.size;
-                return inflate(&mut self.inflate, &data[e.body..], e.size, out);
+                return inflate(&mut self.inflate, body(&e, here)?, e.size, out);
             }
             Err(e) => {
                 self.read += e.size;
                 let mut whole = Vec::new();
-                inflate(&mut self.inflate, &data[e.body..], e.size, &mut whole)?;
+                inflate(&mut self.inflate, body(&e, here)?, e.size, &mut whole)?;
                 let whole = Arc::new(whole);
                 self.cache.keep(pack, here, want, &whole);
                 whole
@@ -364,7 +376,7 @@ impl Reader {
         let mut delta = Vec::new();
         while let Some((off, e)) = chain.pop() {
             self.read += e.size;
-            inflate(&mut self.inflate, &data[e.body..], e.size, &mut delta)?;
+            inflate(&mut self.inflate, body(&e, off)?, e.size, &mut delta)?;
             if chain.is_empty() {
                 return apply(&below, &delta, out);
             }
@@ -413,6 +425,11 @@ impl Cache {
 /// Inflates into `out` exactly `size` bytes from the zlib stream at the
 /// start of `input`.
 fn inflate(z: &mut Inflate, input: &[u8], size: usize, out: &mut Vec<u8>) -> Option<()> {
+    // Deflate expands by at most 1032 to 1: a header that claims more than
+    // its bytes can hold is damage, not a reason to reserve gigabytes.
+    if size > input.len().saturating_mul(1032).saturating_add(64) {
+        return None;
+    }
     z.reset(true);
     out.clear();
     // One spare byte: a stream longer than announced is damage, not data.

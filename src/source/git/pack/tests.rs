@@ -296,3 +296,25 @@ fn a_damaged_index_offset_is_never_another_object() {
     assert!(reader.read(b, OBJ_BLOB, &mut out).is_some());
     assert_eq!(out, b"content number 1\n");
 }
+
+/// Found by fuzzing: an entry whose header claims far more than its bytes
+/// can inflate to made the reader reserve all of it first. Such a header
+/// is damage now, refused before any reservation.
+#[test]
+fn a_size_its_bytes_cannot_hold_is_damage() {
+    let mut z = Inflate::new(true, 15);
+    // "hello" deflated (zlib), 13 bytes.
+    let stream = [
+        0x78, 0x9c, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x06, 0x2c, 0x02, 0x15,
+    ];
+    let mut out = Vec::new();
+    assert!(inflate(&mut z, &stream, 5, &mut out).is_some());
+    assert_eq!(out, b"hello");
+    let mut out = Vec::new();
+    assert!(inflate(&mut z, &stream, 1 << 30, &mut out).is_none());
+    assert_eq!(
+        out.capacity(),
+        0,
+        "nothing reserved for a size that cannot be"
+    );
+}
