@@ -92,7 +92,6 @@ fn main() -> std::io::Result<()> {
             f.pypi(),
             f.pypi_macaroon(&[]),
             f.aws_key_id("AKIA"),
-            f.azure_key("JQQJ99", 32, false, 1),
             f.pem("PRIVATE KEY"),
             f.openssh(),
         ];

@@ -160,6 +160,10 @@ impl KeywordFinder {
     }
 }
 
+/// A hit as [`KeywordFinder::hits_at_each_level`] lists it: keyword, start, end.
+#[cfg(any(test, feature = "testkit"))]
+pub type LevelHit = (usize, usize, usize);
+
 /// For the fuzz targets and tests: the hits of every gate loop this CPU can
 /// run (each with the exact comparison [`KeywordFinder::for_each`] does),
 /// and of `for_each` itself, each named and sorted as `(keyword, start,
@@ -167,10 +171,7 @@ impl KeywordFinder {
 /// same keywords. `for_each` itself is not changed by it.
 #[cfg(any(test, feature = "testkit"))]
 impl KeywordFinder {
-    pub fn hits_at_each_level(
-        &self,
-        hay: &[u8],
-    ) -> Vec<(&'static str, Vec<(usize, usize, usize)>)> {
+    pub fn hits_at_each_level(&self, hay: &[u8]) -> Vec<(&'static str, Vec<LevelHit>)> {
         let mut out = Vec::new();
         if let Imp::Gate(g) = &self.imp {
             for (name, l) in [
