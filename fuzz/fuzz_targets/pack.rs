@@ -171,14 +171,21 @@ fn edit(file: &mut Vec<u8>, op: u8, off: usize, value: u8) {
     }
 }
 
-/// libgit2 itself crashes on some damaged packs (a SEGV in
-/// `packfile_unpack_header1` on a damaged index offset: see
-/// `fuzz/regressions/pack/`), which would end every run there. So by
-/// default our reader's answers are held to the original content alone,
-/// which is what libgit2 answers where it does (it checks each object's
-/// hash); `KEYTRACE_FUZZ_LIBGIT2=1` reads every object with libgit2 too.
+/// libgit2 itself crashes on some damaged packs with its default settings
+/// (a SEGV in `packfile_unpack_header1` on a damaged index offset, see
+/// `fuzz/regressions/pack/libgit2-default-settings-*`), which would end every run there.
+/// So by default our reader's answers are held to the original content
+/// alone, which is what libgit2 answers where it does (it checks each
+/// object's hash); `KEYTRACE_FUZZ_LIBGIT2=1` reads every object with
+/// libgit2 too, set up as keytrace sets it up (`tune_libgit2`: small mapped
+/// windows, no object cache) but checking hashes.
 static WITH_LIBGIT2: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-    std::env::var_os("KEYTRACE_FUZZ_LIBGIT2").is_some_and(|v| v == "1")
+    let on = std::env::var_os("KEYTRACE_FUZZ_LIBGIT2").is_some_and(|v| v == "1");
+    if on {
+        keytrace::source::git::tune_libgit2();
+        git2::opts::strict_hash_verification(true);
+    }
+    on
 });
 
 fuzz_target!(|data: &[u8]| {
