@@ -33,7 +33,7 @@ for t in $targets; do
     extra=()
     case "$t" in
         # A damaged entry header makes the reader reserve what it claims
-        # (fuzz/regressions/pack/oom-*, open): in fork mode such an input
+        # (open; see the README): in fork mode such an input
         # is written to fuzz/artifacts/pack/ and the run goes on; a crash
         # still ends it. Drop -fork and -ignore_ooms once that is fixed.
         pack) extra=(-malloc_limit_mb=256 -fork=1 -ignore_ooms=1) ;;
