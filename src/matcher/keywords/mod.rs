@@ -160,6 +160,58 @@ impl KeywordFinder {
     }
 }
 
+/// A hit as [`KeywordFinder::hits_at_each_level`] lists it: keyword, start, end.
+#[cfg(any(test, feature = "testkit"))]
+pub type LevelHit = (usize, usize, usize);
+
+/// For the fuzz targets and tests: the hits of every gate loop this CPU can
+/// run (each with the exact comparison [`KeywordFinder::for_each`] does),
+/// and of `for_each` itself, each named and sorted as `(keyword, start,
+/// end)`, for comparison with an automaton the caller builds once over the
+/// same keywords. `for_each` itself is not changed by it.
+#[cfg(any(test, feature = "testkit"))]
+impl KeywordFinder {
+    pub fn hits_at_each_level(&self, hay: &[u8]) -> Vec<(&'static str, Vec<LevelHit>)> {
+        let mut out = Vec::new();
+        if let Imp::Gate(g) = &self.imp {
+            for (name, l) in [
+                ("scalar", Level::Scalar),
+                ("avx2", Level::Avx2),
+                ("avx512", Level::Avx512),
+            ] {
+                if l > level() {
+                    continue;
+                }
+                let mut hits = Vec::new();
+                g.find_at(l, hay, |p, idx| {
+                    let Ok(a) = g.anchors.binary_search_by_key(&idx, |(x, _)| *x) else {
+                        return;
+                    };
+                    for &(k, off) in &g.anchors[a].1 {
+                        let kw = &self.keywords[k];
+                        let Some(start) = p.checked_sub(off) else {
+                            continue;
+                        };
+                        if hay
+                            .get(start..start + kw.len())
+                            .is_some_and(|s| s.eq_ignore_ascii_case(kw))
+                        {
+                            hits.push((k, start, start + kw.len()));
+                        }
+                    }
+                });
+                hits.sort_unstable();
+                out.push((name, hits));
+            }
+        }
+        let mut hits = Vec::new();
+        self.for_each(hay, &mut Hits::default(), |k, s, e| hits.push((k, s, e)));
+        hits.sort_unstable();
+        out.push(("for_each", hits));
+        out
+    }
+}
+
 impl Gate {
     fn new(keywords: &[Vec<u8>]) -> Option<Gate> {
         if keywords.is_empty() || keywords.iter().any(|k| k.len() < ANCHOR) {

