@@ -4,8 +4,8 @@
 # out-of-memory. CI: `bash fuzz/smoke.sh` from the repository root.
 #   FUZZ_SECONDS   seconds per target (default 20)
 #   FUZZ_TARGETS   targets to run (default: all of `cargo fuzz list`)
-#   FUZZ_REGRESSIONS=1  also replay fuzz/regressions/<target>/ (inputs that
-#                  crashed keytrace; on once they are fixed)
+#   FUZZ_REGRESSIONS=0  do not replay fuzz/regressions/<target>/ (inputs
+#                  that once crashed keytrace, all fixed; replayed by default)
 # One fuzz process at a time (libFuzzer's default without -jobs, which
 # would move the output into fuzz-N.log files).
 set -euo pipefail
@@ -27,16 +27,12 @@ nice -n 10 cargo +nightly fuzz build
 for t in $targets; do
     corpus="$(mktemp -d)"
     dirs=("$corpus" "fuzz/seeds/$t")
-    if [ "${FUZZ_REGRESSIONS:-0}" = 1 ] && [ -d "fuzz/regressions/$t" ]; then
+    if [ "${FUZZ_REGRESSIONS:-1}" = 1 ] && [ -d "fuzz/regressions/$t" ]; then
         dirs+=("fuzz/regressions/$t")
     fi
     extra=()
     case "$t" in
-        # A damaged entry header makes the reader reserve what it claims
-        # (open; see the README): in fork mode such an input
-        # is written to fuzz/artifacts/pack/ and the run goes on; a crash
-        # still ends it. Drop -fork and -ignore_ooms once that is fixed.
-        pack) extra=(-malloc_limit_mb=256 -fork=1 -ignore_ooms=1) ;;
+        pack) extra=(-malloc_limit_mb=256) ;;
     esac
     echo "== fuzz $t (${seconds}s)"
     # The corpus directory comes first: new inputs go there, not into the

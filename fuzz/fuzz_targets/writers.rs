@@ -102,6 +102,7 @@ fuzz_target!(|data: &[u8]| {
                 blob: Some(s()),
                 binding: Some(s()),
                 encoding: (flags & 32 != 0).then_some(Encoding::Base64),
+                suppression: (flags & 64 != 0).then(&mut s),
                 relative: s(),
             })
             .collect();
@@ -166,6 +167,7 @@ fuzz_target!(|data: &[u8]| {
                 message: s(),
                 risk: Some("NHI7"),
                 warning: flags & 1 != 0,
+                source: s(),
             }],
         }]
     } else {

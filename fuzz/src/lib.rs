@@ -75,24 +75,3 @@ pub fn pieces(data: &[u8], n: usize) -> Vec<String> {
         .map(|p| String::from_utf8_lossy(p).into_owned())
         .collect()
 }
-
-/// Known bug, kept out of the runs so they can go on (the input is in
-/// `fuzz/regressions/tokens/`): `validate::tokens::url_decode` slices the
-/// two characters after a `%` by bytes, and panics when they cut a
-/// multi-byte character (`sp=%aé` in a SAS query, reached by the matcher
-/// through the `azure-sas-token` rule's validator). Remove once fixed.
-pub fn known_url_decode_panic(data: &[u8]) -> bool {
-    data.iter()
-        .enumerate()
-        .any(|(i, &b)| b == b'%' && data[i + 1..].iter().take(2).any(|&c| c >= 0x80))
-}
-
-/// Known bug, kept out of the runs (the input is in
-/// `fuzz/regressions/tokens/`): `validate::checksums::gitlab_routable`
-/// splits a UTF-8 secret 7 bytes from its end with `str::split_at`, which
-/// panics inside a multi-byte character. The built-in rule's pattern only
-/// matches ASCII; a custom rule with `validator = "gitlab-routable"` can
-/// hand it any text. Remove once fixed.
-pub fn known_gitlab_split_panic(data: &[u8]) -> bool {
-    std::str::from_utf8(data).is_ok_and(|s| s.len() >= 20 && !s.is_char_boundary(s.len() - 7))
-}
