@@ -135,26 +135,43 @@ impl KeywordFinder {
                 let hits = &mut hits.0;
                 hits.clear();
                 g.find(hay, |p, idx| {
-                    let Ok(a) = g.anchors.binary_search_by_key(&idx, |(x, _)| *x) else {
-                        return;
-                    };
-                    for &(k, off) in &g.anchors[a].1 {
-                        let kw = &self.keywords[k];
-                        let Some(start) = p.checked_sub(off) else {
-                            continue;
-                        };
-                        if hay
-                            .get(start..start + kw.len())
-                            .is_some_and(|s| s.eq_ignore_ascii_case(kw))
-                        {
-                            hits.push((start, start + kw.len(), k));
-                        }
-                    }
+                    self.confirm(g, hay, p, idx, |k, s, e| hits.push((s, e, k)))
                 });
                 hits.sort_unstable();
                 for &(s, e, k) in hits.iter() {
                     f(k, s, e);
                 }
+            }
+        }
+    }
+}
+
+impl KeywordFinder {
+    /// The keywords whose anchor (table index `idx`) the gate passed at
+    /// position `p`, compared with the input there: `hit(keyword, start,
+    /// end)` for each that is really there.
+    #[inline(always)]
+    fn confirm(
+        &self,
+        g: &Gate,
+        hay: &[u8],
+        p: usize,
+        idx: usize,
+        mut hit: impl FnMut(usize, usize, usize),
+    ) {
+        let Ok(a) = g.anchors.binary_search_by_key(&idx, |(x, _)| *x) else {
+            return;
+        };
+        for &(k, off) in &g.anchors[a].1 {
+            let kw = &self.keywords[k];
+            let Some(start) = p.checked_sub(off) else {
+                continue;
+            };
+            if hay
+                .get(start..start + kw.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(kw))
+            {
+                hit(k, start, start + kw.len());
             }
         }
     }
@@ -184,21 +201,7 @@ impl KeywordFinder {
                 }
                 let mut hits = Vec::new();
                 g.find_at(l, hay, |p, idx| {
-                    let Ok(a) = g.anchors.binary_search_by_key(&idx, |(x, _)| *x) else {
-                        return;
-                    };
-                    for &(k, off) in &g.anchors[a].1 {
-                        let kw = &self.keywords[k];
-                        let Some(start) = p.checked_sub(off) else {
-                            continue;
-                        };
-                        if hay
-                            .get(start..start + kw.len())
-                            .is_some_and(|s| s.eq_ignore_ascii_case(kw))
-                        {
-                            hits.push((k, start, start + kw.len()));
-                        }
-                    }
+                    self.confirm(g, hay, p, idx, |k, s, e| hits.push((k, s, e)))
                 });
                 hits.sort_unstable();
                 out.push((name, hits));
