@@ -68,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
     let eq = data.iter().position(|&b| b == b'=');
     let name = eq.map(|i| &data[..i]);
     let _ = generic::generic_value(data);
-    let _ = generic::generic_assignment(eq.map_or(data, |i| &data[i + 1..]), name);
+    let _ = generic::generic_assignment(eq.map_or(data, |i| &data[i + 1..]), name, data);
     let may = generic::may_assign(data);
     let rule = builtin_rules()
         .get("generic-secret-assignment")

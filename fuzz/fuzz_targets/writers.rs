@@ -123,11 +123,7 @@ fuzz_target!(|data: &[u8]| {
             binding: Some(s()),
             lifetime: [Lifetime::Long, Lifetime::Short, Lifetime::Unknown][k % 3],
             checksum: [None, Some(Checksum::Valid), Some(Checksum::Invalid)][k % 3],
-            confidence: if k % 2 == 0 {
-                Confidence::High
-            } else {
-                Confidence::Low
-            },
+            confidence: [Confidence::High, Confidence::Medium, Confidence::Low][k % 3],
             identity_class: [
                 IdentityClass::User,
                 IdentityClass::Bot,

@@ -24,6 +24,34 @@ impl Lifetime {
     }
 }
 
+/// How sure keytrace is that a finding is a live credential. A rule
+/// declares how distinctive its format is; a finding starts there and may
+/// only drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Seen only in test, example or fixture paths, and the value fails a
+    /// format check (its checksum, or it looks made up); or a rule that says
+    /// its format is barely distinctive. Still reported: a checksum-valid
+    /// credential is never `low` for its path alone.
+    Low,
+    /// A format without a prefix of its own (bare hex, a UUID, short
+    /// alphanumerics), recognised by a provider word next to it.
+    Medium,
+    #[default]
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
 /// What kind of principal a credential of this kind acts as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

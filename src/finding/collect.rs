@@ -277,7 +277,7 @@ impl Collector {
                     binding: None,
                     lifetime: m.lifetime,
                     checksum: m.facts.checksum,
-                    confidence: Confidence::High,
+                    confidence: rule.spec.confidence.unwrap_or_default(),
                     identity_class: m.facts.identity.unwrap_or(rule.spec.identity),
                     privilege: m
                         .facts

@@ -11,29 +11,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::base::kinds::Confidence;
 use crate::base::kinds::{Checksum, Encoding, IdentityClass, Lifetime};
 use crate::base::secret::Secret;
-
-/// How sure keytrace is that a finding is a live credential.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Confidence {
-    #[default]
-    High,
-    /// Seen only in test, example or fixture paths, and the value fails a
-    /// format check (its checksum, or it looks made up). Still reported: a
-    /// checksum-valid credential is never `low`.
-    Low,
-}
-
-impl Confidence {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::High => "high",
-            Confidence::Low => "low",
-        }
-    }
-}
 
 /// An OWASP NHI Top 10 risk a finding shows, with the sentence that says
 /// why ([`crate::identity::risks`] assesses them).

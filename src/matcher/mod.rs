@@ -23,8 +23,9 @@ use regex::bytes::Regex;
 
 use crate::base::kinds::{Checksum, Encoding, Lifetime};
 use crate::error::{Error, Result};
+use crate::rules::shape::Shape;
 use crate::rules::{Rule, RuleSet};
-use crate::validate::filters::{entropy, placeholder};
+use crate::validate::filters::{entropy, placeholder, repeats_one_character};
 use crate::validate::generic::{generic_groups, may_assign};
 use crate::validate::{self, Facts, Validator};
 use binding::binding_before;
@@ -452,7 +453,11 @@ impl Matcher {
             }
         }
         let is_key_block = spec.validator == Some(Validator::PrivateKey);
-        if !is_key_block && placeholder(secret).is_some() {
+        if !is_key_block
+            && (placeholder(secret).is_some()
+                // Shaped rules ask this of their random runs only.
+                || (!rule.shape().is_some_and(Shape::has_runs) && repeats_one_character(secret)))
+        {
             return None;
         }
         let ls = line_start(hay, offset, 4096);
@@ -467,7 +472,7 @@ impl Matcher {
             return None; // inside a data: URI (an inline image or font)
         }
         if let Some(k) = key_id {
-            if placeholder(k).is_some() {
+            if placeholder(k).is_some() || repeats_one_character(k) {
                 return None;
             }
         }
@@ -548,6 +553,7 @@ impl Matcher {
         let rank = |m: &Match| {
             rank(&rules[m.rule]) * 2 + u8::from(m.facts.checksum == Some(Checksum::Valid))
         };
+        let capacity = |m: &Match| rules[m.rule].shape().map_or(f64::INFINITY, Shape::capacity);
         let mut drop = vec![false; found.len()];
         for i in 0..found.len() {
             let (si, ei) = (found[i].offset, found[i].offset + found[i].secret.len());
@@ -564,6 +570,15 @@ impl Matcher {
                     drop[j] = true;
                 } else if si == sj && ei <= ej && (li < lj || rank(&found[i]) < rank(&found[j])) {
                     drop[i] = true;
+                } else if si == sj && ei == ej && rank(&found[i]) == rank(&found[j]) {
+                    // One value, two provider formats that both take it:
+                    // the narrower format is the likelier.
+                    let (ci, cj) = (capacity(&found[i]), capacity(&found[j]));
+                    if ci < cj {
+                        drop[j] = true;
+                    } else if cj < ci {
+                        drop[i] = true;
+                    }
                 }
             }
         }

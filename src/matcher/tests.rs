@@ -234,3 +234,49 @@ fn hostile_inputs_cost_linear_work() {
         .count();
     assert_eq!(decoded, 50, "{found:?}");
 }
+
+/// Two provider formats that take one value (`sk_live_` + 40 hex, and
+/// `sk_live_` + up to 247 base62): the narrower one reports it; a value
+/// only the wider takes stays the wider's.
+#[test]
+fn one_value_two_formats_the_narrower_wins() {
+    let text = r#"[[rule]]
+id = "wide"
+name = "t"
+provider = "a"
+keywords = ["sk_live_"]
+pattern = '(?P<secret>sk_live_[A-Za-z0-9]{24,247})'
+identity = "service"
+
+[[rule]]
+id = "narrow"
+name = "t"
+provider = "b"
+keywords = ["sk_live_"]
+pattern = '(?P<secret>sk_live_[0-9a-f]{40})'
+identity = "service"
+"#;
+    let specs = crate::rules::parse_rule_file("custom.toml", text).unwrap();
+    let m = Matcher::new(RuleSet::from_specs(specs).unwrap(), MatchOptions::default()).unwrap();
+    let mut f = crate::testkit::fakes::Fakes::new(3);
+    let hex = format!("k = sk_live_{}\n", f.hex(40));
+    let found = m.scan(hex.as_bytes(), &mut Scratch::default());
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|x| m.rules().rules()[x.rule].id())
+        .collect();
+    assert_eq!(ids, ["narrow"]);
+    let b62 = format!(
+        "k = sk_live_{}\n",
+        f.chars(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            99
+        )
+    );
+    let found = m.scan(b62.as_bytes(), &mut Scratch::default());
+    let ids: Vec<&str> = found
+        .iter()
+        .map(|x| m.rules().rules()[x.rule].id())
+        .collect();
+    assert_eq!(ids, ["wide"]);
+}

@@ -146,13 +146,23 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
         if let Some(b) = &f.binding {
             writeln!(out, "  binding      {}", t(b))?;
         }
-        if f.confidence == crate::finding::Confidence::Low {
-            let why = f.doubt.unwrap_or("the value fails a format check");
-            writeln!(
+        match (f.confidence, f.doubt) {
+            (crate::finding::Confidence::High, _) => {}
+            (crate::finding::Confidence::Low, Some(why)) => writeln!(
                 out,
                 "  confidence   {}",
                 p.dim(&format!("low: only in test or example paths, and {why}"))
-            )?;
+            )?,
+            (crate::finding::Confidence::Low, None) => writeln!(
+                out,
+                "  confidence   {}",
+                p.dim("low: the rule rates its kind as weak evidence of a usable credential")
+            )?,
+            (crate::finding::Confidence::Medium, _) => writeln!(
+                out,
+                "  confidence   {}",
+                p.dim("medium: the format has no prefix of its own; the name beside it says which provider")
+            )?,
         }
         if let Some(d) = &f.first_seen {
             writeln!(out, "  first seen   {}", t(d))?;

@@ -158,7 +158,7 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             if let Some(e) = loc.encoding {
                 props["encoding"] = json!(e);
             }
-            if f.confidence == crate::finding::Confidence::Low {
+            if f.confidence != crate::finding::Confidence::High {
                 props["confidence"] = json!(f.confidence);
             }
             if let Some(c) = &loc.commit {

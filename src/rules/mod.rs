@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::base::kinds::{IdentityClass, Lifetime};
+use crate::base::kinds::{Confidence, IdentityClass, Lifetime};
 use crate::error::{Error, Result};
 use crate::validate::Validator;
 use pattern::{capture_groups, compile_pattern};
@@ -47,6 +47,10 @@ pub struct RuleSpec {
     pub key_id_from: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// How distinctive the format is: `medium` for a value without a prefix
+    /// of its own, recognised by a provider word beside it. High if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Confidence>,
     /// `admin` for credentials whose format says they carry administrative
     /// rights (an organisation admin key, an unrestricted payment key).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@
 use regex::bytes::{Regex, RegexBuilder};
 use regex_syntax::hir::{Capture, Class, Hir, HirKind, Repetition};
 
-use crate::validate::filters::entropy;
+use crate::validate::filters::{alternating_fabrication, entropy, longest_repeat};
 
 /// A run is a repetition of one class at least this long...
 const RUN_MIN: u32 = 8;
@@ -76,6 +76,8 @@ pub struct Shape {
     alphabets: Vec<Alphabet>,
     /// The secret is one run (`[A-Za-z0-9]{36}`): no need to find it.
     whole: bool,
+    /// Bits of the longest value's runs: how many values the format holds.
+    capacity: f64,
 }
 
 impl Shape {
@@ -93,7 +95,16 @@ impl Shape {
         literal_prefix(&hir, &mut prefix);
         let mut alphabets = Vec::new();
         let marked = mark_runs(&hir, &mut alphabets);
-        let alphabets: Vec<Alphabet> = alphabets.into_iter().map(Alphabet::new).collect();
+        let capacity = alphabets
+            .iter()
+            .map(|(bytes, max)| {
+                f64::from(max.unwrap_or(u32::MAX)) * (bytes.len().max(2) as f64).log2()
+            })
+            .sum();
+        let alphabets: Vec<Alphabet> = alphabets
+            .into_iter()
+            .map(|(bytes, _)| Alphabet::new(bytes))
+            .collect();
         let runs = RegexBuilder::new(&format!("^(?:{marked})$"))
             .unicode(false)
             .size_limit(8 << 20)
@@ -108,7 +119,16 @@ impl Shape {
             runs,
             alphabets,
             whole,
+            capacity,
         })
+    }
+
+    /// Bits of randomness the longest value of this shape carries in its
+    /// runs. Between two formats that both take a value, the one of smaller
+    /// capacity is the likelier (`sk_live_` + 40 hex against `sk_live_` +
+    /// up to 247 base62).
+    pub fn capacity(&self) -> f64 {
+        self.capacity
     }
 
     /// The literal bytes every value of this shape starts with.
@@ -264,11 +284,11 @@ pub(crate) fn run_class(r: &Repetition) -> Option<&Class> {
 
 /// `h` with every run wrapped in a capture group and every other group
 /// made non-capturing, so that group `i + 1` is run `i`.
-fn mark_runs(h: &Hir, alphabets: &mut Vec<Vec<u8>>) -> Hir {
+fn mark_runs(h: &Hir, alphabets: &mut Vec<(Vec<u8>, Option<u32>)>) -> Hir {
     match h.kind() {
         HirKind::Repetition(r) => {
             if let Some(c) = run_class(r) {
-                alphabets.push(members(c));
+                alphabets.push((members(c), r.max));
                 return Hir::capture(Capture {
                     index: alphabets.len() as u32,
                     name: None,
@@ -291,8 +311,14 @@ fn mark_runs(h: &Hir, alphabets: &mut Vec<Vec<u8>>) -> Hir {
 
 /// Why one run does not look random, if it does not (see [`Shape::doubt`]).
 fn run_doubt(run: &[u8], alphabet: &Alphabet) -> Option<&'static str> {
+    if repeats_too_long(run, alphabet) {
+        return Some("a run of one character");
+    }
     if run.len() < CHECK_LEN {
         return None;
+    }
+    if alternating_fabrication(run) {
+        return Some("alternates two sequences, or one in alternating case");
     }
     if periodic(run) {
         return Some("repeats a short unit");
@@ -300,14 +326,32 @@ fn run_doubt(run: &[u8], alphabet: &Alphabet) -> Option<&'static str> {
     if sequential(run, alphabet) {
         return Some("a sequence of consecutive characters");
     }
-    if one_category(run, alphabet) {
+    // A class that takes nearly any printable byte (the generic rule's
+    // value) is no format's alphabet: what its values draw from says nothing.
+    let open = alphabet.len() > 66;
+    if !open && one_category(run, alphabet) {
         return Some("one character class where the format mixes several");
     }
+
     let most = (run.len().min(alphabet.len()) as f64).log2();
     if run.len() >= ENTROPY_LEN && entropy(run) < most / 2.0 {
         return Some("too little entropy for its alphabet");
     }
     None
+}
+
+/// One character repeated more often in a row than a random run of this
+/// length and alphabet does once in a million (positions × (1/n)^(len-1)),
+/// and at least six times: `000000` in a base62 run, eight of one digit
+/// in 64 hex.
+fn repeats_too_long(run: &[u8], alphabet: &Alphabet) -> bool {
+    let most = longest_repeat(run);
+    if most < 6 {
+        return false;
+    }
+    let n = alphabet.len().max(2) as f64;
+    let need = 1.0 + (run.len() as f64 / 1e-6).ln() / n.ln();
+    most >= (need.ceil() as usize).max(6)
 }
 
 fn periodic(run: &[u8]) -> bool {

@@ -82,18 +82,86 @@ pub fn placeholder(secret: &[u8]) -> Option<&'static str> {
     if WORDS.is_match(secret) {
         return Some("placeholder text");
     }
-    let mut run = 1;
+    None
+}
+
+/// The longest run of one character repeated (`AAAAAA`), newlines, spaces
+/// and dashes (PEM armour, separators) left out.
+pub fn longest_repeat(secret: &[u8]) -> usize {
+    let (mut run, mut most) = (1, usize::from(!secret.is_empty()));
     for pair in secret.windows(2) {
         if pair[0] == pair[1] && pair[0] != b'\n' && pair[0] != b' ' && pair[0] != b'-' {
             run += 1;
-            if run >= 6 {
-                return Some("placeholder: a run of one character");
-            }
+            most = most.max(run);
         } else {
             run = 1;
         }
     }
-    None
+    most
+}
+
+/// A run of six of one character: a stand-in (`000000`, `aaaaaa`) in a
+/// value whose format says nothing of where its random part lies. Rules
+/// with a shape ask this of their random runs only
+/// ([`crate::rules::shape::Shape::doubt`]), so that fixed parts (the zero
+/// bytes of a base64 header, a padding of `A`s) do not count.
+pub fn repeats_one_character(secret: &[u8]) -> bool {
+    longest_repeat(secret) >= 6
+}
+
+/// Values made up by hand in a pattern that alternates two sequences
+/// (`a1b2c3d4`, `Z9y8X7w6`), or one sequence in alternating case
+/// (`AbCdEfGh`): a random value does either less than once in 10^6
+/// (two interleaved sequences of four, each step 1/31 for base62: 2^2
+/// directions × positions × (1/31)^6; one case-folded sequence of seven
+/// steps: 2 × positions × (1/31)^6).
+pub fn alternating_fabrication(v: &[u8]) -> bool {
+    // Letters folded to lower case; digits and letters never step into
+    // each other.
+    let step = |a: u8, b: u8| -> i8 {
+        let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+        let same = (a.is_ascii_digit() && b.is_ascii_digit())
+            || (a.is_ascii_lowercase() && b.is_ascii_lowercase());
+        if !same {
+            0
+        } else if b == a.wrapping_add(1) {
+            1
+        } else if a == b.wrapping_add(1) {
+            -1
+        } else {
+            0
+        }
+    };
+    // Two interleaved sequences: steps at distance 2, three in a row in one
+    // direction, for both parities of an 8-byte window.
+    let steps2: Vec<i8> = v.windows(3).map(|w| step(w[0], w[2])).collect();
+    let seq3 = |i: usize| -> bool {
+        let d = steps2[i];
+        d != 0 && steps2.get(i + 2) == Some(&d) && steps2.get(i + 4) == Some(&d)
+    };
+    if (0..steps2.len()).any(|i| seq3(i) && i + 1 < steps2.len() && seq3(i + 1)) {
+        return true;
+    }
+    // One case-folded sequence of seven with the case changing inside it.
+    let (mut run, mut dir, mut cased) = (1, 0i8, false);
+    for w in v.windows(2) {
+        let d = step(w[0], w[1]);
+        if d != 0 && (run == 1 || d == dir) {
+            run += 1;
+            dir = d;
+            cased |= w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase()
+                && w[0].is_ascii_alphabetic();
+        } else {
+            (run, dir, cased) = if d != 0 { (2, d, false) } else { (1, 0, false) };
+            cased |= d != 0
+                && w[0].is_ascii_alphabetic()
+                && w[0].is_ascii_uppercase() != w[1].is_ascii_uppercase();
+        }
+        if run >= 7 && cased {
+            return true;
+        }
+    }
+    false
 }
 
 const WEAK_PASSWORDS: &[&str] = &[
@@ -131,12 +199,43 @@ mod tests {
             "<token>",
             "${TOKEN}",
             "{{ secrets.TOKEN }}",
-            "sk_live_000000000000000000",
             "REPLACE_ME",
         ] {
             assert!(placeholder(p.as_bytes()).is_some(), "{p}");
         }
         assert!(placeholder(b"ghp_q8Zr2LmX0vTe7WbN4kPs9d1FjH3cYuAa6Rk").is_none());
+        assert!(repeats_one_character(b"sk_live_000000000000000000"));
+        assert!(!repeats_one_character(
+            b"ghp_q8Zr2LmX0vTe7WbN4kPs9d1FjH3cYuAa6Rk"
+        ));
+    }
+
+    #[test]
+    fn alternating_fabrications() {
+        for v in [
+            "a1b2c3d4e5f6g7h8",
+            "Z9y8X7w6V5u4",
+            "AbCdEfGhIjKl",
+            "key-q1r2s3t4-end",
+            "zYxWvUtS",
+        ] {
+            assert!(alternating_fabrication(v.as_bytes()), "{v}");
+        }
+        let mut f = crate::testkit::fakes::Fakes::new(7);
+        let base62 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        for v in [
+            "Nftu435p2634",
+            "ghp_q8Zr2LmX0vTe7WbN4kPs9d1FjH3cYuAa6Rk",
+            "abcd",
+            "a1b2c3",
+        ] {
+            assert!(!alternating_fabrication(v.as_bytes()), "{v}");
+        }
+        // Random values almost never look so: none of 200,000.
+        let hits = (0..200_000)
+            .filter(|_| alternating_fabrication(f.chars(base62, 40).as_bytes()))
+            .count();
+        assert_eq!(hits, 0);
     }
 
     #[test]

@@ -5,15 +5,45 @@
 //! ([`may_assign`]) and work out its groups without the capture engine
 //! ([`generic_groups`]), both held to the regex by property tests.
 use super::facts::{Facts, Outcome};
+use super::filters::alternating_fabrication;
 
 /// A value assigned to a secret-like name: keep only what looks random.
+/// `password_name`: the name says password (`DB_PASSWORD`, `smtp_pass`,
+/// `pwd`), whose values people choose: shorter, letters only, or words
+/// with a symbol (`Nftu435p2634`, `Prestigitariu$`) are still secrets.
 pub fn generic_value(v: &[u8]) -> Outcome {
+    value_under(v, false)
+}
+
+fn value_under(v: &[u8], password_name: bool) -> Outcome {
     if v.len() < 12 {
         return Err("too short");
     }
+    // The rule's own floor is the lowest any value may have; names other
+    // than passwords keep 3.5 bits, passwords one that a 12-character
+    // value with two or three repeats still reaches.
+    let floor = if password_name {
+        ((v.len() as f64).log2() - 0.7).min(3.5)
+    } else if v.iter().all(u8::is_ascii_hexdigit) {
+        // 16 symbols: random 32-digit hex falls under 3.5 bits one time in
+        // seven, under 3.0 almost never.
+        3.0
+    } else {
+        3.5
+    };
+    if crate::validate::filters::entropy(v) < floor {
+        return Err("too little entropy");
+    }
     let has_digit = v.iter().any(u8::is_ascii_digit);
     let has_alpha = v.iter().any(u8::is_ascii_alphabetic);
-    if !has_digit || !has_alpha {
+    // Identifiers never hold these; chosen passwords often do, with upper
+    // and lower case as password rules ask (`Prestigitariu$`, where
+    // documentation writes `geheim$parole`).
+    let has_symbol = v[1..].iter().any(|b| b"!#$%^*+=?~@&|".contains(b));
+    let policy =
+        has_symbol && v.iter().any(u8::is_ascii_uppercase) && v.iter().any(u8::is_ascii_lowercase);
+    let chosen = password_name && has_alpha && (policy || v.len() >= 16);
+    if !(has_digit && has_alpha || chosen) {
         return Err("needs letters and digits");
     }
     let lower = v.to_ascii_lowercase();
@@ -38,25 +68,55 @@ pub fn generic_value(v: &[u8]) -> Outcome {
             return Err("a reference, URL or digest, not a secret");
         }
     }
-    if matches!(v[0], b'$' | b'%' | b'/' | b'.' | b'~' | b'@' | b'(' | b'[') {
+    if matches!(
+        v[0],
+        b'$' | b'%' | b'/' | b'.' | b'~' | b'@' | b'(' | b'[' | b':'
+    ) {
+        // `:` after the operator: a path (`jsonwebtoken::DIGEST`).
         return Err("a reference or path");
     }
     if v.iter().any(|&b| b == b'(' || b == b' ') {
         return Err("an expression, not a literal");
     }
-    let is_hex = v.iter().all(u8::is_ascii_hexdigit);
-    if is_hex && matches!(v.len(), 32 | 40 | 64 | 128) && !lower.iter().all(u8::is_ascii_digit) {
-        // Digests are hex of a fixed length; secrets of that shape exist
-        // too, but a generic rule cannot tell them apart.
-        return Err("looks like a hash digest");
-    }
     if is_uuid(v) {
         return Err("a UUID");
     }
-    if looks_like_identifier(v) {
+    // A JWT's header alone (`{"alg":…,"typ":…}`): no claims, no signature.
+    if (v.starts_with(b"eyJhbGci") || v.starts_with(b"eyJ0eXAi")) && !v.contains(&b'.') {
+        return Err("a JWT header alone");
+    }
+    if !(password_name && policy) && looks_like_identifier(v) {
         return Err("an identifier or reference, not a secret");
     }
     Ok(Facts::default())
+}
+
+/// Words in a name (or the line) that say its hex value is a digest, not a
+/// key: `PWDHASH`, `checksum`, `resolved_sha1`, `etag`.
+const DIGEST_WORDS: &[&str] = &[
+    "hash",
+    "digest",
+    "checksum",
+    "sha1",
+    "sha224",
+    "sha256",
+    "sha384",
+    "sha512",
+    "md5",
+    "etag",
+    "integrity",
+    "fingerprint",
+    "crc",
+    // A git object name under a token-like name (`commit_token`).
+    "commit",
+    "revision",
+];
+
+fn says_digest(text: &[u8]) -> bool {
+    let lower = text.to_ascii_lowercase();
+    DIGEST_WORDS
+        .iter()
+        .any(|w| memchr::memmem::find(&lower, w.as_bytes()).is_some())
 }
 
 /// Words in a name that make what it holds no secret, whatever its letters:
@@ -189,7 +249,7 @@ fn value_after(text: &[u8], at: usize) -> (usize, usize) {
 /// matcher takes its groups from [`generic_groups`] only while the rule
 /// reads exactly so; an edited pattern goes back to the regex's own
 /// captures.
-pub const GENERIC_PATTERN: &str = r#"(?:^|[^A-Za-z0-9_./-])["'`]?(?P<binding>[A-Za-z0-9_.-]*?(?i:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|signing[_-]?key|private[_-]?key)(?:[_.-][A-Za-z0-9_.-]*|[A-Z0-9][A-Za-z0-9_.-]*)?)["'`]?\s*(?::=|=>|=|:)\s*["'`]?(?P<secret>[^\s"'`,;&()\[\]{}<>\\]{12,})(?:["'`\s,;&)\]}]|$)"#;
+pub const GENERIC_PATTERN: &str = r#"(?:^|[^A-Za-z0-9_./:-])["'`]?(?P<binding>[A-Za-z0-9_.-]*?(?i:pass(?:word|wd|phrase)|pwd|secret|token|api[_-]?key|access[_-]?key|signing[_-]?key|private[_-]?key)(?:[_.-][A-Za-z0-9_.-]*|[A-Z0-9][A-Za-z0-9_.-]*)?)["'`]?\s*(?::=|=>|=|:)\s*["'`]?(?P<secret>[^\s"'`,;&()\[\]{}<>\\]{12,})(?:["'`\s,;&)\]}]|$)"#;
 
 /// The binding and secret of a match `[start, end)` of [`GENERIC_PATTERN`]
 /// in `text` (a window that begins at a line start), worked out the way
@@ -218,7 +278,7 @@ pub fn generic_groups(
         starts[0] = Some(after_quote(start));
     }
     let c = *text.get(start)?;
-    if !(name(c) || c == b'/') {
+    if !(name(c) || c == b'/' || c == b':') {
         starts[1] = Some(after_quote(start + 1));
     }
     for p in starts.into_iter().flatten() {
@@ -301,14 +361,16 @@ fn names_a_secret(run: &[u8]) -> bool {
     })
 }
 
-/// The generic rule's check of a value and the name it is assigned to.
-pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
+/// The generic rule's check of a value and the name it is assigned to, on
+/// `line`.
+pub fn generic_assignment(v: &[u8], name: Option<&[u8]>, line: &[u8]) -> Outcome {
     // The rule's pattern leaves the value's length open (a bound such as
     // `{12,512}` unrolls into hundreds of regex states, and the captures of
     // every match paid for them): the bound is kept here.
     if v.len() > 512 {
         return Err("longer than 512 bytes: not one assigned value");
     }
+    let mut password_name = false;
     if let Some(name) = name {
         let words = name_words(name);
         if words
@@ -316,6 +378,38 @@ pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
             .any(|w| NOT_SECRET_NAME_WORDS.contains(&w.as_str()))
         {
             return Err("the name says it holds no secret (a cursor, id, name or type)");
+        }
+        if says_digest(name) {
+            return Err("the name says it holds a hash or digest");
+        }
+        password_name = words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "password" | "passwd" | "passphrase" | "pwd" | "pass" | "pw"
+            ) || w.ends_with("password")
+                || w.ends_with("passwd")
+        });
+        let lower = name.to_ascii_lowercase();
+        // `ACCESS_KEY: AKIA…`-style ids (upper case and digits) under a
+        // name that says access key but not secret: the public half.
+        let upper_id = (16..=32).contains(&v.len())
+            && v.iter()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if upper_id
+            && memchr::memmem::find(&lower, b"access").is_some()
+            && memchr::memmem::find(&lower, b"secret").is_none()
+        {
+            return Err("an access key id, the public half of a pair");
+        }
+        // An AWS secret access key is 40 characters of base64; a value of
+        // another shape under that name is no AWS key.
+        if memchr::memmem::find(&lower, b"aws").is_some()
+            && memchr::memmem::find(&lower, b"secret").is_some()
+            && !(v.len() == 40
+                && v.iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+'))
+        {
+            return Err("not the shape of an AWS secret access key");
         }
     }
     let lower = v.to_ascii_lowercase();
@@ -328,7 +422,18 @@ pub fn generic_assignment(v: &[u8], name: Option<&[u8]>) -> Outcome {
     if counts_up(v) {
         return Err("counts up like a documentation value");
     }
-    generic_value(v)
+    if alternating_fabrication(v) {
+        return Err("alternates sequences like a documentation value");
+    }
+    // Hex of a digest's length: a key where the name says so (`CLIENT_SECRET`,
+    // `API_KEY`), a digest where the line does.
+    if v.iter().all(u8::is_ascii_hexdigit)
+        && matches!(v.len(), 32 | 40 | 64 | 128)
+        && says_digest(line)
+    {
+        return Err("looks like a hash digest");
+    }
+    value_under(v, password_name)
 }
 
 /// Identifiers and references (`getSecretValue`, `config.auth.token1`,
@@ -416,12 +521,12 @@ mod tests {
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
         let long = f.chars(alphabet, 600);
         assert_eq!(
-            generic_assignment(long.as_bytes(), Some(b"token")),
+            generic_assignment(long.as_bytes(), Some(b"token"), b""),
             Err("longer than 512 bytes: not one assigned value")
         );
         let v = f.chars(alphabet, 40);
         assert!(
-            generic_assignment(v.as_bytes(), Some(b"token")).is_ok(),
+            generic_assignment(v.as_bytes(), Some(b"token"), b"").is_ok(),
             "{v}"
         );
     }
@@ -440,7 +545,6 @@ mod tests {
         for v in [
             "process.env.API_KEY",
             "550e8400-e29b-41d4-a716-446655440000",
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "sha512-abc123def456ghi789",
             "short1",
             "onlyletterslong",
@@ -458,7 +562,7 @@ mod tests {
     #[test]
     fn generic_assignments_real_trees_taught() {
         // Seen in real trees (AWS CLI examples, Python type stubs, URL test data).
-        let no = |v: &str, name: &str| generic_assignment(v.as_bytes(), Some(name.as_bytes()));
+        let no = |v: &str, name: &str| generic_assignment(v.as_bytes(), Some(name.as_bytes()), b"");
         assert!(no(
             "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAx",
             "NextToken"
@@ -490,6 +594,42 @@ mod tests {
         ] {
             assert!(no(v, name).is_ok(), "{name}={v}");
         }
+        // coverage.md §5: chosen passwords under password names.
+        for (v, name) in [
+            ("Nftu435p2634", "EMAIL_HOST_PASSWORD"),
+            ("Prestigitariu$", "smtp_password"),
+            ("qwhzkbtrnvlpamsd", "GMAIL_APP_PASSWORD"),
+        ] {
+            assert!(no(v, name).is_ok(), "{name}={v}");
+        }
+        // ...but not under other names, nor words without a symbol.
+        assert!(no("Nftu435p2634", "api_token").is_err());
+        assert!(no("qwhzkbtrnvlpamsd", "api_token").is_err());
+        assert!(no("correcthorsebattery", "password").is_err());
+        // Seen in Python's urllib documentation.
+        assert!(no("geheim$parole", "passwd").is_err());
+        // Hex under a secret name is a key; under a digest name, a digest.
+        let hex = "9f86d081884c7d659a2feaa0c55ad015";
+        assert!(no(hex, "CLIENT_SECRET").is_ok());
+        assert!(no(hex, "secret_sha256").is_err());
+        assert!(
+            generic_assignment(hex.as_bytes(), Some(b"api_key"), b"md5 api_key: 9f86").is_err()
+        );
+        // coverage.md §6: none of these is a credential.
+        assert!(no("abJnggxhB/yWI7", "PWDHASH").is_err());
+        assert!(no(":DIGEST_SHA256", "jsonwebtoken").is_err());
+        assert!(no("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "token").is_err());
+        assert!(no("a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8NRAL", "licenseKey").is_err());
+        assert!(no(
+            "5c2b1e0f9a8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a",
+            "AWS_SECRET_ACCESS_KEY"
+        )
+        .is_err());
+        assert!(no(
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzQ9bhR3kLq",
+            "AWS_SECRET_ACCESS_KEY"
+        )
+        .is_ok());
         assert_eq!(
             connection_password(b"bar"),
             Err("password is a placeholder word")

@@ -72,7 +72,7 @@ pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
         Validator::PrivateKey => private_key(secret),
         Validator::ConnectionString => filters::connection_password(secret),
-        Validator::Generic => generic_assignment(secret, around.binding),
+        Validator::Generic => generic_assignment(secret, around.binding, around.line),
         Validator::GrafanaCrc32 => grafana_crc32(secret),
         Validator::ZuploCrc32 => zuplo_crc32(secret),
         Validator::ConfluentCrc32 => confluent_crc32(secret),

@@ -106,12 +106,19 @@ fn accuracy_corpus_recall_and_precision_per_rule() {
         labels += want.len();
         decoys += corpus.decoys;
         // Every credential of the corpus is a random value of its format:
-        // none is `low`, in a test path or not.
+        // none is `low`, in a test path or not; each keeps the confidence
+        // its rule declares.
         for f in v["findings"].as_array().unwrap() {
+            let declared = rules
+                .get(f["rule"].as_str().unwrap())
+                .and_then(|r| r.spec.confidence)
+                .unwrap_or_default();
             assert_eq!(
-                f["confidence"], "high",
+                f["confidence"],
+                declared.as_str(),
                 "seed {seed}: {} {}",
-                f["rule"], f["locations"][0]["path"]
+                f["rule"],
+                f["locations"][0]["path"]
             );
         }
         for k in want.intersection(&got) {
@@ -314,4 +321,86 @@ fn confidence_is_low_only_for_made_up_values_in_test_paths() {
         "{}",
         r.stdout
     );
+}
+
+/// coverage.md §5 and §6 through the whole pipeline: chosen passwords under
+/// password names, hex under secret names and a shape-level fabrication;
+/// and the six things real code holds that are not credentials.
+#[test]
+fn filters_keep_real_values_and_drop_look_alikes() {
+    let mut f = keytrace::testkit::fakes::Fakes::new(56);
+    let lower = b"abcdefghijkmnopqrstuvwxyz";
+    // A 12-character password (two digits at least, letters): under the
+    // old 3.5-bit floor most such values were dropped.
+    let short = loop {
+        let v = format!(
+            "{}{}",
+            f.alnum(10),
+            f.hex(2).replace(char::is_alphabetic, "7")
+        );
+        if v.chars().any(|c| c.is_ascii_alphabetic()) {
+            break v;
+        }
+    };
+    let app = f.chars(lower, 16);
+    let hex = f.hex(32);
+    let keep = [
+        ("settings.py", format!("EMAIL_HOST_PASSWORD = '{short}'")),
+        ("app.env", format!("GMAIL_APP_PASSWORD={app}")),
+        ("mail.env", "SMTP_PASSWORD='Prestigitariu$'".to_string()),
+        ("oauth.env", format!("CLIENT_SECRET={hex}")),
+    ];
+    let drop = [
+        ("test.sh", "PWDHASH='abJnggxhB/yWI'".to_string()),
+        (
+            "jwt.rs",
+            "let alg = jsonwebtoken::DIGEST_SHA256_ALG;".to_string(),
+        ),
+        (
+            "auth.py",
+            "token = \"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\"".to_string(),
+        ),
+        (
+            "schema.json",
+            format!("  \"AWS::IAM::AccessKey\": \"{}\",", f.hex(16)),
+        ),
+        (
+            "nr.ini",
+            "licenseKey=a1b2c3d4e5f6g7h8i9j0a1b2c3d4e5f6g7h8NRAL".to_string(),
+        ),
+        ("aws.env", format!("AWS_SECRET_ACCESS_KEY={}", f.hex(42))),
+        ("doc.md", "password: geheim$parole".to_string()),
+        (
+            "sums.txt",
+            format!("sha256 checksum api_key: {}", f.hex(64)),
+        ),
+        ("fab.env", "API_TOKEN=Z9y8X7w6V5u4T3s2".to_string()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, line) in keep.iter().chain(drop.iter()) {
+        write(dir.path(), name, format!("{line}\n"));
+    }
+    let (_, v) = scan_json(dir.path(), &["--no-history"]);
+    let files: BTreeSet<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] != "password-hash-des-crypt")
+        .flat_map(|x| x["locations"].as_array().unwrap().clone())
+        .map(|l| {
+            l["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for (name, line) in &keep {
+        assert!(files.contains(*name), "not found: {line}");
+    }
+    for (name, line) in &drop {
+        assert!(!files.contains(*name), "reported: {line}");
+    }
 }

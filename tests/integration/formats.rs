@@ -185,3 +185,52 @@ fn fingerprint_command_matches_scan_fingerprints() {
     let (_, v) = crate::scan_json(dir.path(), &[]);
     assert_eq!(v["findings"][0]["fingerprint"], fp.trim());
 }
+
+/// Ed25519 keys from OpenSSL (`openssl genpkey -algorithm ed25519`), which
+/// are 64 characters of base64 with `+` and `/` as often as not: every one
+/// is reported. Twenty keys, so a key body without `+` or `/` cannot carry
+/// the test alone (about 1 in 4 is so).
+#[test]
+fn fresh_openssl_ed25519_keys_are_found() {
+    let Ok(v) = std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+    else {
+        panic!("openssl is needed for this test (Debian: openssl)");
+    };
+    assert!(v.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        let out = dir.path().join(format!("k{i}.pem"));
+        let ok = std::process::Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                if i % 4 == 3 { "x25519" } else { "ed25519" },
+                "-out",
+            ])
+            .arg(&out)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+    let (_, v) = crate::scan_json(dir.path(), &["--no-history"]);
+    let found: std::collections::BTreeSet<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "pem-private-key")
+        .flat_map(|f| f["locations"].as_array().unwrap().clone())
+        .map(|l| {
+            l["path"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(found.len(), 20, "{found:?}");
+}

@@ -47,6 +47,10 @@ struct Gate {
     /// Anchors' indexes, sorted, each with the (keyword, offset of the
     /// anchor in it) pairs it stands for.
     anchors: Vec<(usize, Vec<(usize, usize)>)>,
+    /// For each table word, how many anchors the words before it hold: an
+    /// anchor's place in `anchors` is the rank of its bit in the table, so
+    /// a passing position finds its keywords without a search.
+    ranks: Box<[u16; 1 << (TABLE_BITS - 6)]>,
     /// The same anchors in Bloom filters, for the AVX-512 pass.
     #[cfg(target_arch = "x86_64")]
     bloom: Box<Bloom>,
@@ -159,9 +163,13 @@ impl KeywordFinder {
         idx: usize,
         mut hit: impl FnMut(usize, usize, usize),
     ) {
-        let Ok(a) = g.anchors.binary_search_by_key(&idx, |(x, _)| *x) else {
+        let (w, b) = (idx >> 6, idx & 63);
+        let word = g.table[w];
+        if word >> b & 1 == 0 {
             return;
-        };
+        }
+        let a = usize::from(g.ranks[w]) + (word & ((1u64 << b) - 1)).count_ones() as usize;
+        debug_assert_eq!(g.anchors[a].0, idx);
         for &(k, off) in &g.anchors[a].1 {
             let kw = &self.keywords[k];
             let Some(start) = p.checked_sub(off) else {
@@ -241,11 +249,18 @@ impl Gate {
             }
         }
         anchors.sort_unstable_by_key(|(x, _)| *x);
+        let mut ranks = Box::new([0u16; 1 << (TABLE_BITS - 6)]);
+        let mut before = 0u32;
+        for (r, w) in ranks.iter_mut().zip(table.iter()) {
+            *r = u16::try_from(before).ok()?;
+            before += w.count_ones();
+        }
         Some(Gate {
             #[cfg(target_arch = "x86_64")]
             bloom: Bloom::new(&anchors, keywords),
             table,
             anchors,
+            ranks,
         })
     }
 
@@ -371,22 +386,29 @@ fn class(b: u8) -> u8 {
     (b & 0x1F) | ((b >> 1) & 0x20)
 }
 
-/// Hash bytes per position and Bloom filters per anchor.
-const HASHES: usize = 5;
+/// Bloom filters per anchor, and hash bytes per position: one for each
+/// filter (its byte and a bit), and one for each two filters (the rest of
+/// the bit, and which half of the filter).
 const FILTERS: usize = 4;
+const HASHES: usize = FILTERS + FILTERS / 2;
+/// Bytes in each filter (2048 bits). With 650 anchors, each filter has
+/// 27% of its bits set: 1 position in 2,400 of random text passes all six,
+/// where four filters of 1024 bits (the design for 220 anchors) let 1 in
+/// 20 by.
+const FILTER_BYTES: usize = 256;
 
-/// Four Bloom filters of 1024 bits over the anchors, for a pass that needs
+/// Six Bloom filters of 2048 bits over the anchors, for a pass that needs
 /// no gathers: 64 positions a step, each byte turned into its 6-bit class,
-/// five tabulation hashes of the 3 classes (`vpermb` from 64-byte tables),
-/// and in each filter a byte from a 128-byte table (`vpermi2b`) and a bit
-/// of it. A position that passes all four goes on to the exact table. The
+/// nine tabulation hashes of the 3 classes (`vpermb` from 64-byte tables),
+/// and in each filter a byte from one of two 128-byte halves (`vpermi2b`
+/// into each, a spare hash bit choosing) and a bit of it. A position that passes all four goes on to the exact table. The
 /// seed is the one of 16 that lets the fewest of the common trigrams in
 /// `trigrams.txt` through.
 #[cfg(target_arch = "x86_64")]
 struct Bloom {
     /// `hash[k][p][class]`: hash `k`'s byte for `class` at position `p`.
     hash: [[[u8; 64]; 3]; HASHES],
-    filters: [[u8; 128]; FILTERS],
+    filters: [[u8; FILTER_BYTES]; FILTERS],
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -440,7 +462,7 @@ impl Bloom {
         }
         Bloom {
             hash,
-            filters: [[0; 128]; FILTERS],
+            filters: [[0; FILTER_BYTES]; FILTERS],
         }
     }
 
@@ -453,8 +475,11 @@ impl Bloom {
                 ^ self.hash[k][2][usize::from(c[2])]
         });
         std::array::from_fn(|f| {
-            let bit = (h[f] >> 7) | (((h[HASHES - 1] >> (2 * f)) & 3) << 1);
-            (usize::from(h[f] & 0x7F), bit)
+            // As the AVX-512 pass reads the spare byte of filters 2j, 2j+1.
+            let spare = h[FILTERS + f / 2];
+            let bit = (h[f] >> 7) | ((spare >> (2 * (f % 2))) & 3) << 1;
+            let half = usize::from((spare >> (4 + f % 2)) & 1);
+            (usize::from(h[f] & 0x7F) | half << 7, bit)
         })
     }
 
@@ -488,10 +513,10 @@ impl Gate {
         let load = |p: *const u8| unsafe { _mm512_loadu_si512(p as *const __m512i) };
         let hash: [[__m512i; 3]; HASHES] =
             std::array::from_fn(|k| std::array::from_fn(|p| load(b.hash[k][p].as_ptr())));
-        let filters: [(__m512i, __m512i); FILTERS] = std::array::from_fn(|f| {
+        let filters: [[__m512i; 4]; FILTERS] = std::array::from_fn(|f| {
             let t = b.filters[f].as_ptr();
-            // SAFETY: the second half of a 128-byte table.
-            (load(t), load(unsafe { t.add(64) }))
+            // SAFETY: the four quarters of a 256-byte table.
+            std::array::from_fn(|q| load(unsafe { t.add(64 * q) }))
         });
         let m1f = _mm512_set1_epi8(0x1F);
         let m20 = _mm512_set1_epi8(0x20);
@@ -520,19 +545,23 @@ impl Gate {
                     _mm512_permutexvar_epi8(c[2], hash[k][2]),
                 )
             });
-            let spare = h[HASHES - 1];
-            let spare_bits = [
-                _mm512_and_si512(_mm512_add_epi8(spare, spare), six),
-                _mm512_and_si512(_mm512_srli_epi16::<1>(spare), six),
-                _mm512_and_si512(_mm512_srli_epi16::<3>(spare), six),
-                _mm512_and_si512(_mm512_srli_epi16::<5>(spare), six),
-            ];
             let mut mask = u64::MAX;
             for f in 0..FILTERS {
-                let byte = _mm512_permutex2var_epi8(filters[f].0, h[f], filters[f].1);
+                // The spare byte of filters 2j and 2j+1: bits 0-1 and 2-3
+                // finish their bit numbers, bits 4 and 5 pick their halves.
+                let spare = h[FILTERS + f / 2];
+                let (spare_bits, half) = if f % 2 == 0 {
+                    (_mm512_add_epi8(spare, spare), 0x10)
+                } else {
+                    (_mm512_srli_epi16::<1>(spare), 0x20)
+                };
+                let low = _mm512_permutex2var_epi8(filters[f][0], h[f], filters[f][1]);
+                let high = _mm512_permutex2var_epi8(filters[f][2], h[f], filters[f][3]);
+                let upper = _mm512_test_epi8_mask(spare, _mm512_set1_epi8(half));
+                let byte = _mm512_mask_blend_epi8(upper, low, high);
                 let bit = _mm512_or_si512(
                     _mm512_and_si512(_mm512_srli_epi16::<7>(h[f]), one),
-                    spare_bits[f],
+                    _mm512_and_si512(spare_bits, six),
                 );
                 mask &= _mm512_test_epi8_mask(byte, _mm512_shuffle_epi8(onehot, bit));
             }

@@ -14,6 +14,26 @@ use crate::testkit::sample::{Fill, SampleShape};
 use crate::validate::Validator;
 
 impl Generator<'_> {
+    /// Whether another rule's pattern takes a value inside `v` (checked
+    /// where that rule's keywords occur, as the matcher would).
+    fn holds_other_value(&self, rule: &Rule, v: &str) -> bool {
+        let line = format!("x={v}\n");
+        let lower = line.to_ascii_lowercase();
+        self.rules.rules().iter().any(|r| {
+            r.spec.id != rule.spec.id
+                && r.spec
+                    .keywords
+                    .iter()
+                    .any(|k| lower.contains(&k.to_ascii_lowercase()))
+                && r.regex().captures_iter(line.as_bytes()).any(|c| {
+                    c.name("secret").is_some_and(|m| {
+                        let m = m.as_bytes();
+                        !m.is_empty() && v.as_bytes().windows(m.len()).any(|w| w == m)
+                    })
+                })
+        })
+    }
+
     /// Decoys made from a rule's own credential: its context with a value
     /// that the format (or good sense) says is not a credential.
     pub(super) fn rule_decoys(&mut self, rule: &Rule, s: &Sample, body: &Body) -> Vec<Body> {
@@ -69,6 +89,9 @@ impl Generator<'_> {
             }
             _ => {}
         }
+        // A decoy of one format must not hold a whole value of another (a
+        // placeholder webhook URL still carrying a random API key).
+        values.retain(|v| !self.holds_other_value(rule, v));
         let mut out: Vec<Body> = values
             .into_iter()
             .map(|v| substitute(body, s, &v))
@@ -123,11 +146,12 @@ impl Generator<'_> {
                     at: 0,
                 });
             }
+            // One character short of this format may be a whole value of
+            // another (`sk_test_` + 39 hex: a Stripe key's shape): then it is
+            // no near miss.
             let short = &s.secret[..s.secret.len() - 1];
-            if !rule
-                .regex()
-                .is_match(format!("{neutral}={short}").as_bytes())
-            {
+            let line = format!("{neutral}={short}");
+            if !self.holds_other_value(rule, short) && !rule.regex().is_match(line.as_bytes()) {
                 out.push(Body::Assign {
                     name: neutral,
                     value: short.to_string(),

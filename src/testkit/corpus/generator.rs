@@ -201,11 +201,19 @@ impl<'r> Generator<'r> {
             Some(Validator::ConnectionString) => return f.password(),
             Some(Validator::Generic) => return f.generic_value(),
             Some(Validator::GitlabRoutable) => {
-                let instance = &old[..old.find("glpat-").unwrap_or(0)];
+                // The example's token type (`glpat-`, `glwt-`, `glrt-`…), after
+                // an instance prefix if it has one.
+                let kind = regex::Regex::new(r"gl[a-z]+-")
+                    .expect("literal regex")
+                    .find_iter(old)
+                    .last()
+                    .map_or(0..0, |m| m.range());
+                let (instance, prefix) = (&old[..kind.start], &old[kind.clone()]);
                 let (org, user) = (1 + f.below(9_000) as u64, 1 + f.below(9_000_000) as u64);
                 // The checksum covers an instance prefix too.
                 let token = f.gitlab_routable(org, user);
-                let body = format!("{instance}{}", &token[..token.len() - 7]);
+                let rest = &token["glpat-".len()..token.len() - 7];
+                let body = format!("{instance}{prefix}{rest}");
                 let crc =
                     crate::validate::checksums::base36(crc32fast::hash(body.as_bytes()) as u64, 7);
                 return format!("{body}{crc}");
