@@ -12,6 +12,9 @@
 //! gathers) in front of the table, 8 at a time with AVX2 gathers, or one at
 //! a time.
 //!
+//! The number of anchors sets how many positions pass: the Bloom filters
+//! hold 2,048 bits each since the rules grew from 195 (222 anchors) to 541
+//! (about 590), where 1,024 bits let 1 position in 27 of random text through.
 //! Measured with the 195 built-in rules (276 keywords), one core: 0.1% of
 //! the bench corpus's positions pass; the AVX-512 loop runs at about 7 GB/s,
 //! the AVX2 one at 2 GB/s, an Aho-Corasick DFA over the same keywords at
