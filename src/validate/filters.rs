@@ -134,12 +134,12 @@ pub fn alternating_fabrication(v: &[u8]) -> bool {
     };
     // Two interleaved sequences: steps at distance 2, three in a row in one
     // direction, for both parities of an 8-byte window.
-    let steps2: Vec<i8> = v.windows(3).map(|w| step(w[0], w[2])).collect();
+    let step2 = |i: usize| step(v[i], v[i + 2]);
     let seq3 = |i: usize| -> bool {
-        let d = steps2[i];
-        d != 0 && steps2.get(i + 2) == Some(&d) && steps2.get(i + 4) == Some(&d)
+        let d = step2(i);
+        d != 0 && step2(i + 2) == d && step2(i + 4) == d
     };
-    if (0..steps2.len()).any(|i| seq3(i) && i + 1 < steps2.len() && seq3(i + 1)) {
+    if v.len() >= 8 && (0..v.len() - 7).any(|i| seq3(i) && seq3(i + 1)) {
         return true;
     }
     // One case-folded sequence of seven with the case changing inside it.

@@ -422,9 +422,6 @@ pub fn generic_assignment(v: &[u8], name: Option<&[u8]>, line: &[u8]) -> Outcome
     if counts_up(v) {
         return Err("counts up like a documentation value");
     }
-    if alternating_fabrication(v) {
-        return Err("alternates sequences like a documentation value");
-    }
     // Hex of a digest's length: a key where the name says so (`CLIENT_SECRET`,
     // `API_KEY`), a digest where the line does.
     if v.iter().all(u8::is_ascii_hexdigit)
@@ -433,7 +430,11 @@ pub fn generic_assignment(v: &[u8], name: Option<&[u8]>, line: &[u8]) -> Outcome
     {
         return Err("looks like a hash digest");
     }
-    value_under(v, password_name)
+    value_under(v, password_name)?;
+    if alternating_fabrication(v) {
+        return Err("alternates sequences like a documentation value");
+    }
+    Ok(Facts::default())
 }
 
 /// Identifiers and references (`getSecretValue`, `config.auth.token1`,

@@ -393,7 +393,7 @@ fn class(b: u8) -> u8 {
 /// filter (its byte and a bit), and one for each two filters (the rest of
 /// the bit, and which half of the filter).
 const FILTERS: usize = 4;
-const HASHES: usize = FILTERS + FILTERS / 2;
+const HASHES: usize = FILTERS + FILTERS.div_ceil(2);
 /// Bytes in each filter (2048 bits). With 650 anchors, each filter has
 /// 27% of its bits set: 1 position in 2,400 of random text passes all six,
 /// where four filters of 1024 bits (the design for 220 anchors) let 1 in
