@@ -2,6 +2,12 @@
 //! own regexes, decoding, lines and columns, and linear work on hostile input.
 use super::*;
 
+/// A matcher over the rules of a custom rule file's text, default options.
+fn custom_matcher(toml: &str) -> Matcher {
+    let specs = crate::rules::parse_rule_file("custom.toml", toml).unwrap();
+    Matcher::new(RuleSet::from_specs(specs).unwrap(), MatchOptions::default()).unwrap()
+}
+
 #[test]
 fn bindings() {
     let cases: &[(&str, Option<&str>)] = &[
@@ -110,8 +116,7 @@ pattern = '(?P<binding>secret)\s+(?P<secret>[A-Za-z0-9]{20,})'
 validator = "generic"
 identity = "service"
 "#;
-    let specs = crate::rules::parse_rule_file("custom.toml", text).unwrap();
-    let m = Matcher::new(RuleSet::from_specs(specs).unwrap(), MatchOptions::default()).unwrap();
+    let m = custom_matcher(text);
     let found = m.scan(
         b"secret Xk9Qw2Lm7Rt4Zp8Vb3Nc6Hy1\n",
         &mut Scratch::default(),
@@ -256,8 +261,7 @@ keywords = ["sk_live_"]
 pattern = '(?P<secret>sk_live_[0-9a-f]{40})'
 identity = "service"
 "#;
-    let specs = crate::rules::parse_rule_file("custom.toml", text).unwrap();
-    let m = Matcher::new(RuleSet::from_specs(specs).unwrap(), MatchOptions::default()).unwrap();
+    let m = custom_matcher(text);
     let mut f = crate::testkit::fakes::Fakes::new(3);
     let hex = format!("k = sk_live_{}\n", f.hex(40));
     let found = m.scan(hex.as_bytes(), &mut Scratch::default());

@@ -100,3 +100,51 @@ fn fill_run(alphabet: &[u8], n: usize, f: &mut Fakes, fill: Fill) -> Vec<u8> {
         }
     }
 }
+
+/// What the tests ask of a rule's shape, for built-in rules and for drafts
+/// alike (`examples/shapecheck.rs`): a readable `secret` group; example
+/// secrets that pass the shape checks; `samples` random values that pass
+/// them; and, but for the generic rule, whose floor is a choice about short
+/// values, an entropy floor that turns away at most 1 random value in 400.
+pub fn shape_problems(rule: &crate::rules::Rule, f: &mut Fakes, samples: usize) -> Vec<String> {
+    use crate::validate::{filters::entropy, Validator};
+    let id = &rule.spec.id;
+    let Some(shape) = Shape::of(&rule.spec.pattern) else {
+        return vec![format!("{id}: the pattern has no readable `secret` group")];
+    };
+    let mut out = Vec::new();
+    for ex in &rule.spec.examples {
+        for caps in rule.regex().captures_iter(ex.as_bytes()) {
+            if let Some(why) = caps.name("secret").and_then(|m| shape.doubt(m.as_bytes())) {
+                out.push(format!(
+                    "{id}: an example's secret fails the shape check ({why}): {ex}"
+                ));
+            }
+        }
+    }
+    if let Some(v) = (0..samples)
+        .map(|_| shape.sample(f, Fill::Random))
+        .find(|v| shape.doubt(v).is_some())
+    {
+        out.push(format!(
+            "{id}: a random value fails the shape check ({}): {}",
+            shape.doubt(&v).unwrap_or_default(),
+            String::from_utf8_lossy(&v)
+        ));
+    }
+    if let (Some(min), false) = (
+        rule.spec.min_entropy,
+        rule.spec.validator == Some(Validator::Generic),
+    ) {
+        let n = 2000;
+        let low = (0..n)
+            .filter(|_| entropy(&shape.sample(f, Fill::Random)) < min)
+            .count();
+        if low * 400 > n {
+            out.push(format!(
+                "{id}: {low} of {n} random values are under min_entropy {min}"
+            ));
+        }
+    }
+    out
+}

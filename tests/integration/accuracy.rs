@@ -381,22 +381,7 @@ fn filters_keep_real_values_and_drop_look_alikes() {
         write(dir.path(), name, format!("{line}\n"));
     }
     let (_, v) = scan_json(dir.path(), &["--no-history"]);
-    let files: BTreeSet<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|x| x["rule"] != "password-hash-des-crypt")
-        .flat_map(|x| x["locations"].as_array().unwrap().clone())
-        .map(|l| {
-            l["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let files = crate::file_names_found(&v, |_| true);
     for (name, line) in &keep {
         assert!(files.contains(*name), "not found: {line}");
     }

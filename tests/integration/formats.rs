@@ -216,21 +216,6 @@ fn fresh_openssl_ed25519_keys_are_found() {
         assert!(ok);
     }
     let (_, v) = crate::scan_json(dir.path(), &["--no-history"]);
-    let found: std::collections::BTreeSet<String> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "pem-private-key")
-        .flat_map(|f| f["locations"].as_array().unwrap().clone())
-        .map(|l| {
-            l["path"]
-                .as_str()
-                .unwrap()
-                .rsplit('/')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let found = crate::file_names_found(&v, |f| f["rule"] == "pem-private-key");
     assert_eq!(found.len(), 20, "{found:?}");
 }

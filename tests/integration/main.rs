@@ -76,6 +76,25 @@ pub fn write(dir: &Path, rel: &str, content: impl AsRef<[u8]>) {
     std::fs::write(p, content).unwrap();
 }
 
+/// The file names (last path component) of every location of the findings
+/// of a JSON report that `keep` accepts.
+pub fn file_names_found(
+    report: &Value,
+    keep: impl Fn(&Value) -> bool,
+) -> std::collections::BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| keep(f))
+        .flat_map(|f| f["locations"].as_array().unwrap().clone())
+        .map(|l| {
+            let path = l["path"].as_str().unwrap();
+            path.rsplit('/').next().unwrap().to_string()
+        })
+        .collect()
+}
+
 /// (rule, path, line) of every location of every finding.
 pub fn locations(v: &Value) -> Vec<(String, String, u64)> {
     let mut out = Vec::new();

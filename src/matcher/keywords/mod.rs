@@ -166,12 +166,9 @@ impl KeywordFinder {
         idx: usize,
         mut hit: impl FnMut(usize, usize, usize),
     ) {
+        // Every loop calls this only where the table holds `idx`.
         let (w, b) = (idx >> 6, idx & 63);
-        let word = g.table[w];
-        if word >> b & 1 == 0 {
-            return;
-        }
-        let a = usize::from(g.ranks[w]) + (word & ((1u64 << b) - 1)).count_ones() as usize;
+        let a = usize::from(g.ranks[w]) + (g.table[w] & ((1u64 << b) - 1)).count_ones() as usize;
         debug_assert_eq!(g.anchors[a].0, idx);
         for &(k, off) in &g.anchors[a].1 {
             let kw = &self.keywords[k];
