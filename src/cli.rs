@@ -210,9 +210,11 @@ pub struct SweepArgs {
     /// Never draw a progress bar; one JSON log line per repository instead.
     #[arg(long)]
     pub no_progress: bool,
-    /// Honour the `keytrace:allow` comments of the swept repositories. By
-    /// default a sweep does not: a repository cannot hide its own secrets
-    /// from an organisation-wide sweep.
+    /// Honour what the swept repositories say of their own secrets: their
+    /// `keytrace:allow` comments, the `allow` table of the `.keytrace.toml`
+    /// and the `.keytrace-baseline.json` at the root of their default
+    /// branch. By default a sweep does not: a repository cannot hide its own
+    /// secrets from an organisation-wide sweep.
     #[arg(long)]
     pub trust_repo_config: bool,
     /// Seconds to wait for a git server to accept a connection, and for

@@ -7,6 +7,7 @@
 pub mod merge;
 pub mod repos;
 pub mod store;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,9 @@ pub struct SweepConfig {
     pub show_secrets: bool,
     /// Network timeouts and the time budget of one repository.
     pub limits: repos::Limits,
+    /// Honour what each repository says of its own secrets (allow
+    /// comments, its `.keytrace.toml` allow table, its baseline).
+    pub trust_repo_config: bool,
 }
 
 impl SweepConfig {
@@ -86,6 +90,7 @@ impl SweepConfig {
                 network: std::time::Duration::from_secs(args.network_timeout.max(1)),
                 repository: std::time::Duration::from_secs(args.repo_timeout.max(1)),
             },
+            trust_repo_config: args.trust_repo_config,
         })
     }
 }
@@ -207,6 +212,17 @@ fn sweep_one(
             )
         }
     };
+    // What the repository allows, when the sweep trusts it. Its files take
+    // part in the digest the blobs were scanned with, so that a changed
+    // allow table or baseline has every blob read again.
+    let trusted = config
+        .trust_repo_config
+        .then(|| trust::RepoConfig::read(&repo));
+    let rules = match &trusted {
+        Some(t) if !t.digest.is_empty() => format!("{rules}+{}", t.digest),
+        _ => rules.to_string(),
+    };
+    let rules = rules.as_str();
     let mut state = store.repo_state(&spec.name)?;
     if state.rules.as_deref().is_some_and(|r| r != rules) {
         // New or changed rules: every blob is read again with them; the
@@ -257,13 +273,17 @@ fn sweep_one(
         Err(e) => return fail(store, log, e.message),
     };
     let harvest = pipeline.finish();
-    let findings = crate::finding::collect::finish(
+    let mut findings = crate::finding::collect::finish(
         config.matcher.rules(),
         harvest.findings,
         config.show_secrets,
         config.git.threads,
     );
     let mut problems = harvest.errors;
+    if let Some(t) = &trusted {
+        t.apply(&mut findings);
+        problems.extend(t.problems.iter().cloned());
+    }
     problems.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     problems.dedup();
     let head = git::head_blobs(&repo);

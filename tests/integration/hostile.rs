@@ -642,6 +642,101 @@ fn sweeps_ignore_allow_comments_unless_trusted() {
     }
 }
 
+/// Under `--trust-repo-config` a sweep also honours the repository's own
+/// `.keytrace.toml` allow table (paths, values, rules) and its
+/// `.keytrace-baseline.json`, read from the HEAD tree; without the flag it
+/// reads neither. A changed allow table has the repository read again.
+#[test]
+fn trusted_sweeps_honour_the_repository_settings_and_baseline() {
+    use crate::history::{commit, git};
+    let mut f = Fakes::new(79);
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("r");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"], "2025-01-01T00:00:00Z");
+    let kept = f.github("ghp");
+    let accepted = f.github("ghp");
+    write(
+        &repo,
+        "fixtures/sample.env",
+        format!("GITHUB_TOKEN={}\n", f.github("ghp")),
+    );
+    write(&repo, "deploy.env", format!("NPM_TOKEN={}\n", f.npm()));
+    write(
+        &repo,
+        "bot.env",
+        format!("SLACK_BOT_TOKEN={}\n", f.slack_bot()),
+    );
+    write(&repo, "old.env", format!("GITHUB_TOKEN={accepted}\n"));
+    write(&repo, "live.env", format!("GITHUB_TOKEN={kept}\n"));
+    // The baseline accepts old.env's token alone (recorded by keytrace
+    // itself on a directory holding only that file).
+    let side = dir.path().join("side");
+    std::fs::create_dir(&side).unwrap();
+    write(&side, "old.env", format!("GITHUB_TOKEN={accepted}\n"));
+    let base = repo.join(".keytrace-baseline.json");
+    let e = run_guarded(
+        &[
+            "baseline",
+            "--no-history",
+            ".",
+            "-o",
+            base.to_str().unwrap(),
+        ],
+        &side,
+        LIMIT,
+    );
+    assert!(e.code.is_some_and(|c| c <= 1), "{}", e.stderr);
+    let settings = |rules: &str| {
+        format!("[allow]\npaths = [\"fixtures/**\"]\nvalues = [\"^npm_\"]\nrules = [{rules}]\n")
+    };
+    write(&repo, ".keytrace.toml", settings("\"slack-bot-token\""));
+    commit(&repo, "a", "2025-01-01T00:00:00Z");
+    let list = dir.path().join("repos.txt");
+    std::fs::write(&list, format!("{}\n", repo.display())).unwrap();
+    let sweep = |store: &str, trust: bool| {
+        let store = dir.path().join(store);
+        let mut args = vec!["sweep", "--no-progress", "--repos", list.to_str().unwrap()];
+        args.extend(["--store", store.to_str().unwrap()]);
+        if trust {
+            args.push("--trust-repo-config");
+        }
+        let e = run_guarded(&args, dir.path(), LIMIT);
+        assert_eq!(e.code, Some(0), "{}", e.stderr);
+        let summary: Value = serde_json::from_str(e.stdout.trim()).unwrap();
+        summary
+    };
+    let untrusted = sweep("u.db", false);
+    assert_eq!(untrusted["findings"], 5, "untrusted: {untrusted}");
+    let trusted = sweep("t.db", true);
+    assert_eq!(trusted["findings"], 1, "trusted: {trusted}");
+    // The one left is live.env's.
+    let out = dir.path().join("t.json");
+    let e = run_guarded(
+        &[
+            "report",
+            "--store",
+            dir.path().join("t.db").to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        dir.path(),
+        LIMIT,
+    );
+    assert!(e.code.is_some_and(|c| c <= 1), "{}", e.stderr);
+    let report = std::fs::read_to_string(&out).unwrap();
+    let fp = keytrace::base::secret::fingerprint(kept.as_bytes());
+    assert!(report.contains(&fp), "{report}");
+    // The repository stops switching the Slack rule off: the next trusted
+    // sweep reads its blobs again and finds the bot token.
+    write(&repo, ".keytrace.toml", settings(""));
+    commit(&repo, "b", "2025-01-02T00:00:00Z");
+    let again = sweep("t.db", true);
+    assert_eq!(again["new"], 1, "after the change: {again}");
+}
+
 /// Memory stays bounded whatever the input: a scan keeps at most
 /// `--max-findings` distinct secrets, and one input at most
 /// `MAX_MATCHES` matches (a custom rule that matches every byte), each
