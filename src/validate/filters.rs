@@ -169,6 +169,8 @@ const WEAK_PASSWORDS: &[&str] = &[
     "guest", "postgres", "mysql", "redis", "mongo", "example", "default", "none", "null",
     // The metasyntactic names of examples and URL test suites (`foo:bar@`).
     "foo", "bar", "baz", "qux", "foobar", "hunter2",
+    // Oracle's demo schema password (`scott/tiger`).
+    "tiger",
 ];
 
 /// The password of a connection URI: a real one, not a stand-in.
@@ -180,10 +182,55 @@ pub fn connection_password(pw: &[u8]) -> Outcome {
         return Err("password is a variable reference");
     }
     let lower = pw.to_ascii_lowercase();
-    if WEAK_PASSWORDS.iter().any(|w| lower == w.as_bytes()) {
+    // A placeholder word, alone or with digits after it (`secret123`).
+    let word = lower.trim_ascii_end();
+    let word = &word[..word.len() - word.iter().rev().take_while(|b| b.is_ascii_digit()).count()];
+    if WEAK_PASSWORDS
+        .iter()
+        .any(|w| lower == w.as_bytes() || word == w.as_bytes())
+    {
         return Err("password is a placeholder word");
     }
     Ok(Facts::default())
+}
+
+/// The password of a URI's userinfo, `around` its line: as
+/// [`connection_password`], and not one for a host that exists only in
+/// documentation (RFC 2606: `example.com`, `.org`, `.net`, and the
+/// `.example` and `.invalid` top-level names).
+pub fn uri_password(pw: &[u8], line: &[u8], at: usize) -> Outcome {
+    let facts = connection_password(pw)?;
+    let rest = line.get(at + pw.len()..).unwrap_or_default();
+    if let Some(rest) = rest.strip_prefix(b"@") {
+        let end = rest
+            .iter()
+            .position(|b| {
+                matches!(
+                    b,
+                    b'/' | b':' | b'?' | b'#' | b';' | b'"' | b'\'' | b'`' | b'>' | b')'
+                ) || b.is_ascii_whitespace()
+            })
+            .unwrap_or(rest.len());
+        let host = rest[..end].to_ascii_lowercase();
+        let host = host.strip_suffix(b".").unwrap_or(&host);
+        let under = |domain: &[u8]| {
+            host == domain
+                || (host.ends_with(domain) && host[..host.len() - domain.len()].ends_with(b"."))
+        };
+        if [
+            "example.com",
+            "example.org",
+            "example.net",
+            "example",
+            "invalid",
+        ]
+        .iter()
+        .any(|d| under(d.as_bytes()))
+        {
+            return Err("password for a documentation host (example.com)");
+        }
+    }
+    Ok(facts)
 }
 
 #[cfg(test)]
@@ -208,6 +255,30 @@ mod tests {
         assert!(!repeats_one_character(
             b"ghp_q8Zr2LmX0vTe7WbN4kPs9d1FjH3cYuAa6Rk"
         ));
+    }
+
+    #[test]
+    fn uri_passwords_of_placeholders_and_documentation_hosts() {
+        let at = |line: &str, pw: &str| {
+            uri_password(pw.as_bytes(), line.as_bytes(), line.find(pw).unwrap())
+        };
+        for (line, pw) in [
+            ("ftp://rms:secret123@example.com", "secret123"),
+            ("ftp://u:Xq9vT2mLp4@example.com/x", "Xq9vT2mLp4"),
+            ("ftp://u:Xq9vT2mLp4@files.EXAMPLE.org:21", "Xq9vT2mLp4"),
+            ("smb://u:Xq9vT2mLp4@fs.example", "Xq9vT2mLp4"),
+            ("sftp://u:password1@files.acme.net", "password1"),
+        ] {
+            assert!(at(line, pw).is_err(), "{line}");
+        }
+        for (line, pw) in [
+            ("ftp://u:Xq9vT2mLp4@files.acme.net", "Xq9vT2mLp4"),
+            ("ftp://u:Xq9vT2mLp4@notexample.com", "Xq9vT2mLp4"),
+            ("ftp://u:Xq9vT2mLp4@example.com.acme.net", "Xq9vT2mLp4"),
+            ("Password=Xq9vT2mLp4;", "Xq9vT2mLp4"),
+        ] {
+            assert!(at(line, pw).is_ok(), "{line}");
+        }
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub enum Validator {
     AwsKeyId,
     /// A PEM/OpenSSH/PGP block with a real body.
     PrivateKey,
-    /// The password of a connection URI is not a placeholder.
+    /// The password of a connection URI is not a placeholder, nor one for a
+    /// documentation host (`user:pw@example.com`).
     ConnectionString,
     /// A value assigned to a secret-like name looks like a secret.
     Generic,
@@ -71,7 +72,7 @@ pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::Jwt => jwt_token(secret),
         Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
         Validator::PrivateKey => private_key(secret),
-        Validator::ConnectionString => filters::connection_password(secret),
+        Validator::ConnectionString => filters::uri_password(secret, line, at),
         Validator::Generic => generic_assignment(secret, around.binding, around.line),
         Validator::GrafanaCrc32 => grafana_crc32(secret),
         Validator::ZuploCrc32 => zuplo_crc32(secret),
