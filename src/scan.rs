@@ -53,7 +53,8 @@ struct Worker<'a> {
 
 impl Sink for Worker<'_> {
     fn chunk(&mut self, c: Chunk<'_>) {
-        let found = self.matcher.scan(c.data, &mut self.scratch);
+        let name = c.origin.path.rsplit(['/', '\\']).next().unwrap_or_default();
+        let found = self.matcher.scan_named(c.data, name, &mut self.scratch);
         if self.scratch.truncated() {
             self.errors.push(ScanError::warning(
                 &c.origin.path,

@@ -113,6 +113,9 @@ pub struct Scratch {
     inner: Option<Box<Scratch>>,
     /// The last input held more matches or candidates than a scan keeps.
     truncated: bool,
+    /// Rules that read the whole input, by its file name ([`Matcher::scan_named`]).
+    named: Vec<usize>,
+    globs: Vec<usize>,
 }
 
 impl Scratch {
@@ -132,6 +135,8 @@ pub struct Matcher {
     keyword_rules: Vec<Vec<(usize, bool)>>,
     /// Keyword pattern id → the encoded context it opens, if any.
     keyword_contexts: Vec<Option<Context>>,
+    /// The file-name globs of rules with `files`, and the rule of each.
+    file_globs: Option<(globset::GlobSet, Vec<usize>)>,
     opts: MatchOptions,
 }
 
@@ -180,11 +185,34 @@ impl Matcher {
             file: "<keywords>".into(),
             message,
         })?;
+        let mut globs = globset::GlobSetBuilder::new();
+        let mut glob_rules = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            for f in &rule.spec.files {
+                let glob = globset::Glob::new(f).map_err(|e| Error::Rules {
+                    file: rule.origin.clone(),
+                    message: format!("{}: files: {e}", rule.spec.id),
+                })?;
+                globs.add(glob);
+                glob_rules.push(i);
+            }
+        }
+        let file_globs = match glob_rules.is_empty() {
+            true => None,
+            false => Some((
+                globs.build().map_err(|e| Error::Rules {
+                    file: "<files>".into(),
+                    message: e.to_string(),
+                })?,
+                glob_rules,
+            )),
+        };
         Ok(Matcher {
             rules,
             keywords,
             keyword_rules,
             keyword_contexts,
+            file_globs,
             opts,
         })
     }
@@ -195,6 +223,25 @@ impl Matcher {
 
     pub fn keywords(&self) -> &KeywordFinder {
         &self.keywords
+    }
+
+    /// [`Matcher::scan`] of the content of a file called `name` (its last
+    /// path component): the rules whose `files` name it also read all of it.
+    pub fn scan_named(&self, hay: &[u8], name: &str, scratch: &mut Scratch) -> Vec<Match> {
+        scratch.named.clear();
+        if let Some((globs, rules)) = &self.file_globs {
+            let mut hits = std::mem::take(&mut scratch.globs);
+            globs.matches_candidate_into(&globset::Candidate::new(name), &mut hits);
+            for &g in &hits {
+                if !scratch.named.contains(&rules[g]) {
+                    scratch.named.push(rules[g]);
+                }
+            }
+            scratch.globs = hits;
+        }
+        let found = self.scan(hay, scratch);
+        scratch.named.clear();
+        found
     }
 
     /// Every match in `hay`, sorted by offset, with line and column; those
@@ -432,6 +479,8 @@ impl Matcher {
                 windows.push((r, *s, *e));
             }
         }
+        // A rule of this file's name reads all of it.
+        windows.extend(scratch.named.iter().map(|&r| (r, 0, hay.len())));
         windows
     }
 

@@ -46,14 +46,22 @@ pub fn check(set: &RuleSet, strict: bool) -> Vec<Problem> {
         if strict && s.references.is_empty() {
             say("cites no documentation of the format in `references`".into());
         }
+        // A rule of `files` reads its examples as the first name's content.
+        let name = s.files.first().map(String::as_str).unwrap_or_default();
+        if s.files
+            .first()
+            .is_some_and(|f| f.contains(['*', '?', '[', '{']))
+        {
+            say("the first of `files` is a glob: examples need a file name to be read as".into());
+        }
         for (n, ex) in s.examples.iter().enumerate() {
-            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            let found = matcher.scan_named(ex.as_bytes(), name, &mut scratch);
             if !found.iter().any(|m| m.rule == i) {
                 say(format!("example {} does not yield a finding", n + 1));
             }
         }
         for (n, ex) in s.negative_examples.iter().enumerate() {
-            let found = matcher.scan(ex.as_bytes(), &mut scratch);
+            let found = matcher.scan_named(ex.as_bytes(), name, &mut scratch);
             if found.iter().any(|m| m.rule == i) {
                 say(format!("negative example {} yields a finding", n + 1));
             }

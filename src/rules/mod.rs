@@ -30,6 +30,8 @@ pub struct RuleSpec {
     pub id: String,
     pub name: String,
     pub provider: String,
+    /// Absent only in rules of `files`.
+    #[serde(default)]
     pub keywords: Vec<String>,
     pub pattern: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +47,12 @@ pub struct RuleSpec {
     /// Rules whose match on a nearby line supplies this finding's `key_id`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_id_from: Vec<String>,
+    /// File names (globs on the last path component: `.pgpass`,
+    /// `pgpass.conf`) whose whole content this rule reads, wherever they
+    /// are. Such a rule has no keywords and runs in no other file; its
+    /// examples are read as the first name's content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How distinctive the format is: `medium` for a value without a prefix
@@ -269,9 +277,24 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     {
         return Err(bad("id must be non-empty kebab-case (a-z, 0-9, -)"));
     }
-    if spec.keywords.is_empty() {
+    if !spec.files.is_empty() {
+        if !spec.keywords.is_empty() {
+            return Err(bad(
+                "a rule with `files` reads the whole of those files and takes no keywords",
+            ));
+        }
+        if let Some(f) = spec
+            .files
+            .iter()
+            .find(|f| f.is_empty() || f.contains('/') || globset::Glob::new(f).is_err())
+        {
+            return Err(bad(&format!(
+                "files: {f:?} is not a file name glob (no `/`: names are matched wherever they are)"
+            )));
+        }
+    } else if spec.keywords.is_empty() {
         return Err(bad(
-            "needs at least one keyword: rules only run near their keywords",
+            "needs at least one keyword (or `files`): rules only run near their keywords",
         ));
     }
     if let Some(k) = spec.keywords.iter().find(|k| k.len() < 3) {

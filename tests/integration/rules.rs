@@ -186,3 +186,85 @@ fn readme_table_of_credential_kinds_is_the_generated_one() {
         n
     );
 }
+
+/// Rules of `files` read files of their names, wherever they are, in the
+/// working tree and in history, and nothing else: the same lines in a file
+/// of another name are not theirs. A custom rule file can declare them too.
+#[test]
+fn credential_files_are_recognised_by_their_names() {
+    use crate::history::{commit, git};
+    let mut f = keytrace::testkit::fakes::Fakes::new(90);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"], "2025-01-01T00:00:00Z");
+    let store_pw = f.alnum(20);
+    let pg_pw = f.alnum(20);
+    let key = f.hex(32);
+    let store = format!("https://jdoe:{store_pw}@git.acme.net\n");
+    let pgpass = format!("# prod\ndb.acme.net:5432:billing:svc:{pg_pw}\n");
+    // Committed, then deleted: history alone holds the credential store.
+    write(d, "home/.git-credentials", &store);
+    commit(d, "oops", "2025-01-01T00:00:00Z");
+    git(
+        d,
+        &["rm", "-q", "home/.git-credentials"],
+        "2025-01-02T00:00:00Z",
+    );
+    commit(d, "remove", "2025-01-02T00:00:00Z");
+    write(d, "deploy/.pgpass", &pgpass);
+    write(d, "app/config/master.key", format!("{key}\n"));
+    // The same content under other names.
+    write(d, "docs/store.txt", &store);
+    write(d, "docs/pgpass.example", &pgpass);
+    write(d, "docs/master.key.txt", format!("{key}\n"));
+    let (_, v) = scan_json(d, &[]);
+    let named = |rule: &str| crate::file_names_found(&v, |f| f["rule"] == rule);
+    assert_eq!(
+        named("git-credential-store-password"),
+        [".git-credentials".to_string()].into(),
+        "{v}"
+    );
+    assert_eq!(named("pgpass-password"), [".pgpass".to_string()].into());
+    assert_eq!(named("rails-master-key"), ["master.key".to_string()].into());
+    let store_finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "git-credential-store-password")
+        .unwrap();
+    assert_eq!(store_finding["at_head"], false, "{store_finding}");
+    assert!(
+        !v.to_string().contains(&store_pw),
+        "no full secret without --show-secrets"
+    );
+
+    // A custom rule of `files`, and the lint's word on a bad one.
+    let rules = d.join("custom.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = 'acme-license'\nname = 'Acme license'\nprovider = 'acme'\n\
+         files = ['acme.lic']\npattern = '''\\A(?P<secret>ACME-[0-9A-F]{24})'''\n\
+         identity = 'service'\nexamples = ['ACME-0A1B2C3D4E5F60718293A4B5']\n",
+    )
+    .unwrap();
+    write(
+        d,
+        "opt/acme.lic",
+        format!("ACME-{}", f.hex(24).to_uppercase()),
+    );
+    let (_, v) = scan_json(d, &["--no-history", "--rules", rules.to_str().unwrap()]);
+    assert_eq!(
+        crate::file_names_found(&v, |f| f["rule"] == "acme-license"),
+        ["acme.lic".to_string()].into()
+    );
+    std::fs::write(
+        &rules,
+        "[[rule]]\nid = 'acme-license'\nname = 'Acme license'\nprovider = 'acme'\n\
+         keywords = ['acme']\nfiles = ['acme.lic']\npattern = '''(?P<secret>ACME-[0-9A-F]{24})'''\n\
+         identity = 'service'\n",
+    )
+    .unwrap();
+    let r = run(&["rules", "check", rules.to_str().unwrap()], None);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("takes no keywords"), "{}", r.stdout);
+}

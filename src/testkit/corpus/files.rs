@@ -163,7 +163,14 @@ impl Generator<'_> {
         let n = self.f.below(1000);
         let dir = if test { "tests/fixtures" } else { "deploy" };
         let trimmed = text.trim_start();
-        let name = if trimmed.starts_with("[default]") {
+        let named = item
+            .rule
+            .as_deref()
+            .and_then(|id| self.rules.get(id))
+            .and_then(|r| r.spec.files.first());
+        let name = if let Some(file) = named {
+            format!("{svc}{n}/{file}")
+        } else if trimmed.starts_with("[default]") {
             format!("aws-{n}/credentials")
         } else if trimmed.starts_with("[pypi]") || trimmed.starts_with("[testpypi]") {
             format!("{svc}{n}/.pypirc")

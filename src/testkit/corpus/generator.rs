@@ -83,7 +83,14 @@ impl<'r> Generator<'r> {
             let Some(sample) = self.positive(rule, pick) else {
                 continue;
             };
-            let body = self.body(&sample);
+            // A rule of `files` reads only files of its name: a file of its own.
+            let body = match rule.spec.files.is_empty() {
+                true => self.body(&sample),
+                false => Body::File {
+                    text: format!("{}\n", sample.text),
+                    at: sample.at,
+                },
+            };
             for d in self.rule_decoys(rule, &sample, &body) {
                 self.items.push(Item {
                     body: d,
