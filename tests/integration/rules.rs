@@ -268,3 +268,49 @@ fn credential_files_are_recognised_by_their_names() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.contains("takes no keywords"), "{}", r.stdout);
 }
+
+/// A token in an `Authorization: Bearer` header is reported by the rule of
+/// its format where it has one, and otherwise by the header's own rule, at
+/// medium confidence; a variable or a placeholder is not a token.
+#[test]
+fn bearer_headers_yield_to_known_formats() {
+    let mut f = keytrace::testkit::fakes::Fakes::new(91);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ghp = f.github("ghp");
+    let opaque = f.alnum(40);
+    write(
+        d,
+        "call.sh",
+        format!(
+            "curl -H \"Authorization: Bearer {ghp}\" https://api.github.com/user\n\
+             curl -H \"Authorization: Bearer {opaque}\" https://api.acme.net/v1/jobs\n\
+             curl -H \"Authorization: Bearer $API_TOKEN\" https://api.acme.net/v1/jobs\n"
+        ),
+    );
+    let (_, v) = scan_json(d, &["--no-history", "--show-secrets"]);
+    let got: Vec<(String, String, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["secret"].as_str().unwrap().to_string(),
+                f["confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("github-classic-pat".to_string(), ghp, "high".to_string()),
+            (
+                "http-authorization-bearer-token".to_string(),
+                opaque,
+                "medium".to_string()
+            ),
+        ],
+        "{v}"
+    );
+}
