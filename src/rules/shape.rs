@@ -331,6 +331,9 @@ fn run_doubt(run: &[u8], alphabet: &Alphabet) -> Option<&'static str> {
     if sequential(run, alphabet) {
         return Some("a sequence of consecutive characters");
     }
+    if camel_case_words(run, alphabet) {
+        return Some("words in camel case (an identifier), no digit");
+    }
     // A class that takes nearly any printable byte (the generic rule's
     // value) is no format's alphabet: what its values draw from says nothing.
     let open = alphabet.len() > 66;
@@ -389,6 +392,36 @@ fn sequential(run: &[u8], alphabet: &Alphabet) -> bool {
     false
 }
 
+/// A run of at least 24 letters that reads as words in camel case
+/// (`MacOSXGetCGContextForDrawable`): no digit where the alphabet has them,
+/// and at least four words, each one to four capitals and then at least two
+/// lower-case letters with a vowel among them. Random letters break case and
+/// go without vowels far more often: of 3,000,000 random 24-character base62
+/// runs, 16 read so (sampled; fewer the longer the run).
+fn camel_case_words(run: &[u8], alphabet: &Alphabet) -> bool {
+    if run.len() < 24 || alphabet.categories.contains(&0) || !run[0].is_ascii_uppercase() {
+        return false;
+    }
+    let (mut i, mut words) = (0, 0);
+    while i < run.len() {
+        let upper = run[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_uppercase())
+            .count();
+        let lower = &run[i + upper..];
+        let lower = &lower[..lower.iter().take_while(|b| b.is_ascii_lowercase()).count()];
+        if !(1..=4).contains(&upper)
+            || lower.len() < 2
+            || !lower.iter().any(|b| b"aeiouy".contains(b))
+        {
+            return false;
+        }
+        i += upper + lower.len();
+        words += 1;
+    }
+    words >= 4
+}
+
 pub(crate) const CATEGORIES: [fn(&u8) -> bool; 3] = [
     u8::is_ascii_digit,
     u8::is_ascii_uppercase,
@@ -436,6 +469,22 @@ mod tests {
                 String::from_utf8_lossy(&v)
             );
         }
+    }
+
+    /// An identifier in camel case after a token's prefix is not a token;
+    /// random values of the format almost never read so.
+    #[test]
+    fn camel_case_identifiers_are_doubted() {
+        let s = Shape::of(r"(?P<secret>tk_[A-Za-z0-9]{29})").unwrap();
+        assert!(s.doubt(b"tk_MacOSXGetCGContextForDrawable").is_some());
+        let mut f = Fakes::new(6);
+        for _ in 0..20_000 {
+            let v = s.sample(&mut f, Fill::Random);
+            assert_eq!(s.doubt(&v), None, "{}", String::from_utf8_lossy(&v));
+        }
+        // Letters only is no identifier where the format has no digits.
+        let letters = Shape::of(r"(?P<secret>xk_[A-Za-z]{29})").unwrap();
+        assert_eq!(letters.doubt(b"xk_MacOSXGetCGContextForDrawable"), None);
     }
 
     /// Random values of a format are not taken for made-up ones in test
