@@ -626,20 +626,26 @@ fn sweeps_ignore_allow_comments_unless_trusted() {
         format!("GITHUB_TOKEN={}  # keytrace:allow\n", f.github("ghp")),
     );
     commit(&repo, "a", "2025-01-01T00:00:00Z");
-    let list = dir.path().join("repos.txt");
-    std::fs::write(&list, format!("{}\n", repo.display())).unwrap();
     for (trust, want) in [(false, 1), (true, 0)] {
-        let store = dir.path().join(format!("s-{trust}.db"));
-        let mut args = vec!["sweep", "--no-progress", "--repos", list.to_str().unwrap()];
-        args.extend(["--store", store.to_str().unwrap()]);
-        if trust {
-            args.push("--trust-repo-config");
-        }
-        let e = run_guarded(&args, dir.path(), LIMIT);
-        assert_eq!(e.code, Some(0), "{}", e.stderr);
-        let summary: Value = serde_json::from_str(e.stdout.trim()).unwrap();
+        let summary = sweep_one(dir.path(), &repo, &format!("s-{trust}.db"), trust);
         assert_eq!(summary["findings"], want, "trust {trust}: {summary}");
     }
+}
+
+/// Sweeps `repo` alone into the store `store` under `dir`, trusting its
+/// settings or not; the sweep's JSON summary.
+fn sweep_one(dir: &std::path::Path, repo: &std::path::Path, store: &str, trust: bool) -> Value {
+    let list = dir.join("repos.txt");
+    std::fs::write(&list, format!("{}\n", repo.display())).unwrap();
+    let store = dir.join(store);
+    let mut args = vec!["sweep", "--no-progress", "--repos", list.to_str().unwrap()];
+    args.extend(["--store", store.to_str().unwrap()]);
+    if trust {
+        args.push("--trust-repo-config");
+    }
+    let e = run_guarded(&args, dir, LIMIT);
+    assert_eq!(e.code, Some(0), "{}", e.stderr);
+    serde_json::from_str(e.stdout.trim()).unwrap()
 }
 
 /// Under `--trust-repo-config` a sweep also honours the repository's own
@@ -692,20 +698,7 @@ fn trusted_sweeps_honour_the_repository_settings_and_baseline() {
     };
     write(&repo, ".keytrace.toml", settings("\"slack-bot-token\""));
     commit(&repo, "a", "2025-01-01T00:00:00Z");
-    let list = dir.path().join("repos.txt");
-    std::fs::write(&list, format!("{}\n", repo.display())).unwrap();
-    let sweep = |store: &str, trust: bool| {
-        let store = dir.path().join(store);
-        let mut args = vec!["sweep", "--no-progress", "--repos", list.to_str().unwrap()];
-        args.extend(["--store", store.to_str().unwrap()]);
-        if trust {
-            args.push("--trust-repo-config");
-        }
-        let e = run_guarded(&args, dir.path(), LIMIT);
-        assert_eq!(e.code, Some(0), "{}", e.stderr);
-        let summary: Value = serde_json::from_str(e.stdout.trim()).unwrap();
-        summary
-    };
+    let sweep = |store: &str, trust: bool| sweep_one(dir.path(), &repo, store, trust);
     let untrusted = sweep("u.db", false);
     assert_eq!(untrusted["findings"], 5, "untrusted: {untrusted}");
     let trusted = sweep("t.db", true);
