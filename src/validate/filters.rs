@@ -183,12 +183,13 @@ pub fn connection_password(pw: &[u8]) -> Outcome {
     }
     let lower = pw.to_ascii_lowercase();
     // A placeholder word, alone or with digits after it (`secret123`).
-    let word = lower.trim_ascii_end();
-    let word = &word[..word.len() - word.iter().rev().take_while(|b| b.is_ascii_digit()).count()];
-    if WEAK_PASSWORDS
+    let digits = lower
         .iter()
-        .any(|w| lower == w.as_bytes() || word == w.as_bytes())
-    {
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let word = &lower[..lower.len() - digits];
+    if WEAK_PASSWORDS.iter().any(|w| word == w.as_bytes()) {
         return Err("password is a placeholder word");
     }
     Ok(Facts::default())
