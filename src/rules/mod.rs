@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::base::kinds::{Confidence, IdentityClass, Lifetime};
 use crate::error::{Error, Result};
 use crate::validate::Validator;
-use pattern::{capture_groups, compile_pattern};
+use pattern::{capture_groups, capture_groups_unchecked, compile_pattern};
 use shape::Shape;
 
 include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -307,8 +307,11 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
             return Err(bad("min_entropy must be between 0 and 8 bits per byte"));
         }
     }
-    let groups = capture_groups(&spec.pattern)
-        .map_err(|e| bad(&format!("pattern does not compile: {e}")))?;
+    let groups = match lazy {
+        true => capture_groups_unchecked(&spec.pattern),
+        false => capture_groups(&spec.pattern)
+            .map_err(|e| bad(&format!("pattern does not compile: {e}")))?,
+    };
     let regex = OnceLock::new();
     if !lazy {
         let compiled = compile_pattern(&spec.pattern)
@@ -399,6 +402,28 @@ mod tests {
             assert_eq!(Some(rule.secret_group), named("secret"), "{}", rule.spec.id);
             assert_eq!(rule.key_id_group, named("key_id"), "{}", rule.spec.id);
             assert_eq!(rule.binding_group, named("binding"), "{}", rule.spec.id);
+            assert_eq!(
+                capture_groups_unchecked(&rule.spec.pattern),
+                capture_groups(&rule.spec.pattern).unwrap(),
+                "{}",
+                rule.spec.id
+            );
+        }
+    }
+
+    #[test]
+    fn groups_found_without_parsing_agree_with_the_parser() {
+        for p in [
+            r"(?P<secret>a)(b)(?<key_id>c)",
+            r"\((?P<secret>[()])\)(?i)(?i:x)(?:y)(?P<binding>z)",
+            r"[]()][^]()]([[:alpha:]&&[^(]])(?P<secret>\[(\]))",
+            r"(?x) ( a ) [\]] (?P<secret>b)",
+        ] {
+            assert_eq!(
+                capture_groups_unchecked(p),
+                capture_groups(p).unwrap(),
+                "{p}"
+            );
         }
     }
 

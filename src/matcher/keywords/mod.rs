@@ -185,6 +185,19 @@ impl KeywordFinder {
     }
 }
 
+/// For tests: how many positions of `hay` pass the gate's table (each is
+/// then compared with the keywords of its anchor), 0 for the automaton.
+#[cfg(any(test, feature = "testkit"))]
+impl KeywordFinder {
+    pub fn gate_passes(&self, hay: &[u8]) -> usize {
+        let mut n = 0;
+        if let Imp::Gate(g) = &self.imp {
+            g.find_at(Level::Scalar, hay, |_, _| n += 1);
+        }
+        n
+    }
+}
+
 /// A hit as [`KeywordFinder::hits_at_each_level`] lists it: keyword, start, end.
 #[cfg(any(test, feature = "testkit"))]
 pub type LevelHit = (usize, usize, usize);

@@ -264,16 +264,20 @@ fn regenerate_trigrams() {
     .unwrap();
 }
 /// How many positions of the files under `KEYTRACE_GATE_DIR` pass the
-/// gate, and which anchors they are (a diagnostic for anchor choice):
+/// gate, and for the anchors that pass most (`KEYTRACE_GATE_TOP`, default
+/// 30), how many positions each passed, how many of those held one of its
+/// keywords, and the keywords (a diagnostic for anchor and keyword choice):
 /// `KEYTRACE_GATE_DIR=DIR cargo test --release --lib gate_candidates -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn gate_candidates() {
     let m = builtin();
     let (f, g) = (m.keywords(), gate(&m));
-    let (mut bytes, mut passed, mut hits) = (0usize, 0usize, 0usize);
-    let mut by_anchor = std::collections::HashMap::new();
+    let (mut bytes, mut passed, mut hits, mut bloom) = (0usize, 0usize, 0usize, 0usize);
+    // Per anchor: positions passed, keyword hits there.
+    let mut by_anchor = vec![(0usize, 0usize); g.anchors.len()];
     let dir = std::env::var("KEYTRACE_GATE_DIR").expect("KEYTRACE_GATE_DIR");
+    let top = std::env::var("KEYTRACE_GATE_TOP").map_or(30, |t| t.parse().unwrap());
     for e in ignore::WalkBuilder::new(dir).build().filter_map(Result::ok) {
         if !e.file_type().is_some_and(|t| t.is_file()) {
             continue;
@@ -282,21 +286,34 @@ fn gate_candidates() {
             continue;
         };
         bytes += d.len();
-        g.find(&d, |_, i| {
+        bloom += d
+            .windows(3)
+            .filter(|w| g.bloom.passes([w[0], w[1], w[2]]))
+            .count();
+        g.find(&d, |p, i| {
             passed += 1;
-            *by_anchor.entry(i).or_insert(0usize) += 1;
+            let a = g.anchors.partition_point(|(x, _)| *x < i);
+            by_anchor[a].0 += 1;
+            f.confirm(g, &d, p, i, |_, _, _| by_anchor[a].1 += 1);
         });
         f.for_each(&d, &mut Hits::default(), |_, _, _| hits += 1);
     }
-    let mut v: Vec<_> = by_anchor.into_iter().collect();
-    v.sort_by_key(|x| std::cmp::Reverse(x.1));
-    for (i, c) in v.iter().take(12) {
-        let (_, members) = g.anchors.iter().find(|(x, _)| x == i).unwrap();
+    let mut v: Vec<_> = by_anchor.iter().enumerate().collect();
+    v.sort_by_key(|x| std::cmp::Reverse(x.1 .0));
+    for (a, (c, confirmed)) in v.iter().take(top) {
+        let members = &g.anchors[*a].1;
         let (k, off) = members[0];
-        let kw = String::from_utf8_lossy(&f.keywords[k]);
-        eprintln!("{c:9} {:?} of {kw:?}", &kw[off..off + ANCHOR]);
+        let kw = |k: usize| String::from_utf8_lossy(&f.keywords[k]).into_owned();
+        let all: Vec<String> = members.iter().map(|&(k, _)| kw(k)).collect();
+        eprintln!(
+            "{c:9} {confirmed:9} {:?}: {}",
+            &kw(k)[off..off + ANCHOR],
+            all.join(" ")
+        );
     }
     let pct = passed as f64 * 100.0 / bytes as f64;
-    eprintln!("{bytes} bytes, {passed} pass the gate ({pct:.3}%), {hits} keyword hits");
-    assert!(hits <= passed);
+    eprintln!(
+        "{bytes} bytes, {bloom} pass the Bloom filters, {passed} the gate ({pct:.3}%), {hits} keyword hits"
+    );
+    assert!(hits <= passed && passed <= bloom);
 }
