@@ -77,21 +77,14 @@ impl Sink for Worker<'_> {
                     continue; // not on an added line
                 }
             }
-            let suppression = match &self.trust {
-                Some(t) => {
-                    let added = match m.suppressed {
-                        Some(Suppressed::AllowComment) => Some("allow comment"),
-                        Some(Suppressed::AllowValue(i)) if t.values_at_base[i] => continue,
-                        Some(Suppressed::AllowValue(_)) => Some("allow.values"),
-                        None => None,
-                    };
-                    added.or(t.newly_disabled[m.rule].then_some("allow.rules"))
-                }
-                None => None,
-            };
-            self.counters.matches.fetch_add(1, Ordering::Relaxed);
-            self.findings
-                .add(self.matcher.rules(), c.origin, m, suppression);
+            self.record(c.origin, m);
+        }
+        // A key store with no NUL in its first bytes is read as text: its
+        // first chunk is also looked at as a binary.
+        if c.line_base == 0 && c.column_base == 0 {
+            for m in self.matcher.scan_binary(c.data) {
+                self.record(c.origin, m);
+            }
         }
     }
 
@@ -99,8 +92,11 @@ impl Sink for Worker<'_> {
         self.errors.push(error);
     }
 
-    fn skipped(&mut self, _origin: &Origin) {
+    fn binary(&mut self, origin: &Origin, data: &[u8]) {
         self.counters.binary.fetch_add(1, Ordering::Relaxed);
+        for m in self.matcher.scan_binary(data) {
+            self.record(origin, m);
+        }
     }
 
     fn input_done(&mut self, _origin: &Origin, bytes: u64) {
@@ -127,6 +123,26 @@ impl Sink for Worker<'_> {
 }
 
 impl Worker<'_> {
+    /// Adds a match to the findings, with what a range scan's trust says of
+    /// its suppression (a suppression already trusted drops it).
+    fn record(&mut self, origin: &Origin, m: crate::matcher::Match) {
+        let suppression = match &self.trust {
+            Some(t) => {
+                let added = match m.suppressed {
+                    Some(Suppressed::AllowComment) => Some("allow comment"),
+                    Some(Suppressed::AllowValue(i)) if t.values_at_base[i] => return,
+                    Some(Suppressed::AllowValue(_)) => Some("allow.values"),
+                    None => None,
+                };
+                added.or(t.newly_disabled[m.rule].then_some("allow.rules"))
+            }
+            None => None,
+        };
+        self.counters.matches.fetch_add(1, Ordering::Relaxed);
+        self.findings
+            .add(self.matcher.rules(), origin, m, suppression);
+    }
+
     fn show(&self, pb: &ProgressBar, bytes: u64) {
         let c = self.counters;
         let (files, blobs, commits) = (

@@ -13,6 +13,7 @@
 //! about paths or reports.
 pub mod binding;
 pub mod decode;
+pub mod keystore;
 pub mod keywords;
 pub mod rulecheck;
 
@@ -137,6 +138,8 @@ pub struct Matcher {
     keyword_contexts: Vec<Option<Context>>,
     /// The file-name globs of rules with `files`, and the rule of each.
     file_globs: Option<(globset::GlobSet, Vec<usize>)>,
+    /// The rules with `binary`, each with its format ([`Matcher::scan_binary`]).
+    binary_rules: Vec<(keystore::BinaryFormat, usize)>,
     opts: MatchOptions,
 }
 
@@ -207,12 +210,19 @@ impl Matcher {
                 glob_rules,
             )),
         };
+        let binary_rules = rules
+            .rules()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| Some((r.spec.binary?, i)))
+            .collect();
         Ok(Matcher {
             rules,
             keywords,
             keyword_rules,
             keyword_contexts,
             file_globs,
+            binary_rules,
             opts,
         })
     }

@@ -54,18 +54,44 @@ pub fn check(set: &RuleSet, strict: bool) -> Vec<Problem> {
         {
             say("the first of `files` is a glob: examples need a file name to be read as".into());
         }
+        // A rule of `binary` reads its examples as the hex of a file's
+        // first bytes.
+        let mut scan = |ex: &str, n: usize, say: &mut dyn FnMut(String)| match s.binary {
+            None => matcher.scan_named(ex.as_bytes(), name, &mut scratch),
+            Some(_) => match hex_bytes(ex) {
+                Some(bytes) => matcher.scan_binary(&bytes),
+                None => {
+                    say(format!(
+                        "example {n} is not hex: a rule of `binary` gives bytes in hex"
+                    ));
+                    Vec::new()
+                }
+            },
+        };
         for (n, ex) in s.examples.iter().enumerate() {
-            let found = matcher.scan_named(ex.as_bytes(), name, &mut scratch);
+            let found = scan(ex, n + 1, &mut say);
             if !found.iter().any(|m| m.rule == i) {
                 say(format!("example {} does not yield a finding", n + 1));
             }
         }
         for (n, ex) in s.negative_examples.iter().enumerate() {
-            let found = matcher.scan_named(ex.as_bytes(), name, &mut scratch);
+            let found = scan(ex, n + 1, &mut say);
             if found.iter().any(|m| m.rule == i) {
                 say(format!("negative example {} yields a finding", n + 1));
             }
         }
     }
     problems
+}
+
+/// `text` as hex (spaces allowed between bytes), or `None`.
+fn hex_bytes(text: &str) -> Option<Vec<u8>> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    digits
+        .chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
 }

@@ -292,7 +292,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
     if s.skipped_binary > 0 {
         writeln!(
             out,
-            "{} passed over as binary",
+            "{} binary: read for key stores only",
             plural(s.skipped_binary as usize, "file")
         )?;
     }

@@ -33,6 +33,8 @@ pub struct RuleSpec {
     /// Absent only in rules of `files`.
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Absent only in rules of `binary`.
+    #[serde(default)]
     pub pattern: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_entropy: Option<f64>,
@@ -53,6 +55,12 @@ pub struct RuleSpec {
     /// examples are read as the first name's content.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
+    /// A binary format recognised by its structure (a PKCS#12 or Java key
+    /// store, [`crate::matcher::keystore`]), in every file and blob. Such a
+    /// rule has no keywords, files or pattern; its examples are the hex of a
+    /// file's first bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<crate::matcher::keystore::BinaryFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How distinctive the format is: `medium` for a value without a prefix
@@ -277,6 +285,25 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     {
         return Err(bad("id must be non-empty kebab-case (a-z, 0-9, -)"));
     }
+    if spec.binary.is_some() {
+        if !spec.keywords.is_empty() || !spec.files.is_empty() || !spec.pattern.is_empty() {
+            return Err(bad(
+                "a rule with `binary` is found by the format's structure: no keywords, files or pattern",
+            ));
+        }
+        return Ok(Rule {
+            origin,
+            regex: OnceLock::new(),
+            secret_group: 0,
+            key_id_group: None,
+            binding_group: None,
+            key_id_from: Vec::new(),
+            shape: OnceLock::new(),
+            lazy,
+            fast_generic: false,
+            spec,
+        });
+    }
     if !spec.files.is_empty() {
         if !spec.keywords.is_empty() {
             return Err(bad(
@@ -394,7 +421,7 @@ mod tests {
     fn builtin_rules_load() {
         let set = RuleSet::builtin().unwrap();
         assert!(set.len() >= 30, "only {} built-in rules", set.len());
-        for rule in set.rules() {
+        for rule in set.rules().iter().filter(|r| r.spec.binary.is_none()) {
             // What the lazy path would compile, and the groups it names.
             let re = compile_pattern(&rule.spec.pattern)
                 .unwrap_or_else(|e| panic!("{}: {e}", rule.spec.id));

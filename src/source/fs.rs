@@ -341,7 +341,7 @@ pub fn read_file<S: Sink>(
             return sink.problem(ScanError::error(&origin.path, io_message(&e)));
         }
         if is_binary(buf) {
-            return sink.skipped(origin);
+            return sink.binary(origin, buf);
         }
         // The ASCII check is the faster one, and most text passes it.
         if !buf.is_ascii() {
@@ -422,7 +422,7 @@ fn read_chunks<S: Sink>(
         };
         if first {
             if is_binary(buf) {
-                return sink.skipped(origin);
+                return sink.binary(origin, buf);
             }
             first = false;
         }

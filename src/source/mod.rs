@@ -140,8 +140,10 @@ impl ScanError {
 pub trait Sink {
     fn chunk(&mut self, chunk: Chunk<'_>);
     fn problem(&mut self, error: ScanError);
-    /// A file passed over on purpose (binary content).
-    fn skipped(&mut self, origin: &Origin);
+    /// A binary input (a NUL in its first bytes), passed over by the text
+    /// rules: `data` is all of it, or its first chunk when it is larger than
+    /// the size limit. Key stores are found in it ([`crate::matcher::Matcher::scan_binary`]).
+    fn binary(&mut self, origin: &Origin, data: &[u8]);
     /// A whole input was read (counted once, however many chunks it had).
     fn input_done(&mut self, origin: &Origin, bytes: u64);
     /// History planning has walked this many more commits.

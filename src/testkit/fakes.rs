@@ -39,6 +39,37 @@ impl Fakes {
         }
     }
 
+    /// `n` random bytes.
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+
+    /// A key store file of `format` as the tools write it: the structure's
+    /// header (PKCS#12: DER lengths that hold the rest; JKS and JCEKS: the
+    /// magic, version 2 and an entry count), then random bytes standing for
+    /// the encrypted keys, certificates and integrity check.
+    pub fn key_store(&mut self, format: crate::matcher::keystore::BinaryFormat) -> Vec<u8> {
+        use crate::matcher::keystore::BinaryFormat;
+        let body = 1200 + self.below(2000);
+        let mut out = match format {
+            BinaryFormat::Pkcs12 => {
+                let inner = body + 15;
+                let mut v = vec![0x30, 0x82];
+                v.extend_from_slice(&((inner + 7) as u16).to_be_bytes());
+                v.extend_from_slice(&[0x02, 0x01, 0x03, 0x30, 0x82]);
+                v.extend_from_slice(&(inner as u16).to_be_bytes());
+                v.extend_from_slice(&[
+                    0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01,
+                ]);
+                v
+            }
+            BinaryFormat::Jks => vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2, 0, 0, 0, 1],
+            BinaryFormat::Jceks => vec![0xCE, 0xCE, 0xCE, 0xCE, 0, 0, 0, 2, 0, 0, 0, 2],
+        };
+        out.extend(self.bytes(body));
+        out
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.state ^= self.state >> 12;
         self.state ^= self.state << 25;

@@ -109,6 +109,9 @@ fn fill_run(alphabet: &[u8], n: usize, f: &mut Fakes, fill: Fill) -> Vec<u8> {
 pub fn shape_problems(rule: &crate::rules::Rule, f: &mut Fakes, samples: usize) -> Vec<String> {
     use crate::validate::{filters::entropy, Validator};
     let id = &rule.spec.id;
+    if rule.spec.binary.is_some() {
+        return Vec::new(); // no pattern: found by structure
+    }
     let Some(shape) = Shape::of(&rule.spec.pattern) else {
         return vec![format!("{id}: the pattern has no readable `secret` group")];
     };

@@ -138,7 +138,7 @@ fn unreadable_input_is_an_error_entry() {
         fn problem(&mut self, e: ScanError) {
             self.0.push(e);
         }
-        fn skipped(&mut self, _: &Origin) {}
+        fn binary(&mut self, _: &Origin, _: &[u8]) {}
         fn input_done(&mut self, _: &Origin, _: u64) {}
     }
     let dir = tempfile::tempdir().unwrap();

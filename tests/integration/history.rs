@@ -832,7 +832,7 @@ fn a_spent_time_budget_stops_the_walk_with_an_error() {
         fn problem(&mut self, e: ScanError) {
             self.0.lock().unwrap().0.push(e);
         }
-        fn skipped(&mut self, _: &Origin) {}
+        fn binary(&mut self, _: &Origin, _: &[u8]) {}
         fn input_done(&mut self, _: &Origin, _: u64) {}
     }
     let dir = tempfile::tempdir().unwrap();

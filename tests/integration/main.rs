@@ -11,6 +11,7 @@ mod history;
 mod hostile;
 mod html;
 mod integrations;
+mod keystores;
 mod layout;
 mod planted;
 mod rules;

@@ -115,7 +115,7 @@ pub(super) fn scan_blob<S: Sink>(
         }
     };
     if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
-        sink.skipped(&origin);
+        sink.binary(&origin, data);
         return Outcome::Scanned;
     }
     if data.starts_with(LFS_POINTER) {

@@ -46,6 +46,7 @@ pub(super) struct Generator<'r> {
     /// Encoded credentials and decoys: (format of their file, item).
     pub(super) encoded: Vec<(Wrapping, Item)>,
     pub(super) files: Vec<(String, String)>,
+    pub(super) binaries: Vec<(String, Vec<u8>)>,
     pub(super) labels: Vec<Label>,
     pub(super) decoys: usize,
     pub(super) paths: HashSet<String>,
@@ -70,6 +71,7 @@ impl<'r> Generator<'r> {
             items: Vec::new(),
             encoded: Vec::new(),
             files: Vec::new(),
+            binaries: Vec::new(),
             labels: Vec::new(),
             decoys: 0,
             paths: HashSet::new(),
@@ -79,6 +81,10 @@ impl<'r> Generator<'r> {
     pub(super) fn run(mut self) -> Corpus {
         let rules = self.rules;
         for (i, rule) in rules.rules().iter().enumerate() {
+            if let Some(format) = rule.spec.binary {
+                self.key_store(rule, format);
+                continue;
+            }
             let pick = (self.seed as usize + i) % rule.spec.examples.len().max(1);
             let Some(sample) = self.positive(rule, pick) else {
                 continue;
@@ -114,9 +120,44 @@ impl<'r> Generator<'r> {
         self.labels.sort();
         Corpus {
             files: self.files,
+            binaries: self.binaries,
             labels: self.labels,
             decoys: self.decoys,
         }
+    }
+
+    /// A key store of a `binary` rule, under a name its tools give it or
+    /// one that says nothing (found by structure, not name), and a decoy: a
+    /// binary of the same size that is not one (a DER certificate, a Java
+    /// class).
+    fn key_store(&mut self, rule: &Rule, format: crate::matcher::keystore::BinaryFormat) {
+        let n = self.binaries.len();
+        let names = [
+            "keystore.p12",
+            "server.pfx",
+            "release.jks",
+            "app.keystore",
+            "blob.bin",
+        ];
+        let path = format!("deploy/keys{n}/{}", names[self.f.below(names.len())]);
+        let bytes = self.f.key_store(format);
+        let mut decoy = vec![
+            0x30, 0x82, 0x04, 0x10, 0x30, 0x82, 0x03, 0xF8, 0xA0, 0x03, 0x02, 0x01,
+        ];
+        if self.f.below(2) == 0 {
+            decoy = vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 0x41];
+        }
+        decoy.extend(self.f.bytes(bytes.len()));
+        self.labels.push(Label {
+            rule: rule.spec.id.clone(),
+            path: path.clone(),
+            line: 1,
+            encoded: false,
+        });
+        self.binaries.push((path, bytes));
+        self.binaries
+            .push((format!("deploy/keys{n}/cert.der"), decoy));
+        self.decoys += 1;
     }
 
     /// A fresh credential of `rule` in the context of example `pick`.

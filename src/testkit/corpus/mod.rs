@@ -44,6 +44,13 @@ impl Corpus {
             }
             std::fs::write(p, text)?;
         }
+        for (rel, bytes) in &self.binaries {
+            let p = dir.join(rel);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(p, bytes)?;
+        }
         Ok(())
     }
 }
@@ -70,8 +77,12 @@ mod tests {
         assert!(c.labels.iter().any(|l| l.encoded));
         // Same seed, same corpus.
         assert_eq!(Corpus::generate(&rules, 1).files, c.files);
-        // Every label points at a line of its file.
+        // Every label points at a line of its file (a binary's is line 1).
         for l in &c.labels {
+            if c.binaries.iter().any(|(p, _)| *p == l.path) {
+                assert_eq!(l.line, 1);
+                continue;
+            }
             let (_, text) = c.files.iter().find(|(p, _)| *p == l.path).unwrap();
             assert!(text.lines().count() >= l.line as usize, "{l:?}");
         }

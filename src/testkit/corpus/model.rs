@@ -19,6 +19,9 @@ pub struct Label {
 pub struct Corpus {
     /// Relative path and content of every file.
     pub files: Vec<(String, String)>,
+    /// Relative path and content of every binary file (key stores, and
+    /// binaries that are not).
+    pub binaries: Vec<(String, Vec<u8>)>,
     pub labels: Vec<Label>,
     /// How many decoys the files hold.
     pub decoys: usize,
