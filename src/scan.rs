@@ -82,7 +82,7 @@ impl Sink for Worker<'_> {
         // A key store with no NUL in its first bytes is read as text: its
         // first chunk is also looked at as a binary.
         if c.line_base == 0 && c.column_base == 0 {
-            for m in self.matcher.scan_binary(c.data) {
+            for m in self.matcher.scan_binary(c.data, name) {
                 self.record(c.origin, m);
             }
         }
@@ -94,7 +94,8 @@ impl Sink for Worker<'_> {
 
     fn binary(&mut self, origin: &Origin, data: &[u8]) {
         self.counters.binary.fetch_add(1, Ordering::Relaxed);
-        for m in self.matcher.scan_binary(data) {
+        let name = origin.path.rsplit(['/', '\\']).next().unwrap_or_default();
+        for m in self.matcher.scan_binary(data, name) {
             self.record(origin, m);
         }
     }

@@ -76,3 +76,30 @@ pub enum Checksum {
 pub enum Encoding {
     Base64,
 }
+
+/// A binary format a rule can name in `binary`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryFormat {
+    /// PKCS#12 / PFX (`.p12`, `.pfx`).
+    Pkcs12,
+    /// Java KeyStore (`.jks`, and `.keystore` before Java 9).
+    Jks,
+    /// Java's JCEKS key store.
+    Jceks,
+    /// DBeaver's saved connection credentials (`credentials-config.json`):
+    /// AES-128-CBC under a key every DBeaver install shares, so the
+    /// passwords inside are as good as clear text. Each one is reported.
+    DbeaverCredentials,
+}
+
+impl BinaryFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BinaryFormat::Pkcs12 => "PKCS#12",
+            BinaryFormat::Jks => "JKS",
+            BinaryFormat::Jceks => "JCEKS",
+            BinaryFormat::DbeaverCredentials => "DBeaver credentials",
+        }
+    }
+}

@@ -138,8 +138,13 @@ pub struct Matcher {
     keyword_contexts: Vec<Option<Context>>,
     /// The file-name globs of rules with `files`, and the rule of each.
     file_globs: Option<(globset::GlobSet, Vec<usize>)>,
-    /// The rules with `binary`, each with its format ([`Matcher::scan_binary`]).
-    binary_rules: Vec<(keystore::BinaryFormat, usize)>,
+    /// The rules with `binary`, each with its format and, if it names
+    /// files, the globs of their names ([`Matcher::scan_binary`]).
+    binary_rules: Vec<(
+        crate::base::kinds::BinaryFormat,
+        usize,
+        Option<globset::GlobSet>,
+    )>,
     opts: MatchOptions,
 }
 
@@ -191,6 +196,9 @@ impl Matcher {
         let mut globs = globset::GlobSetBuilder::new();
         let mut glob_rules = Vec::new();
         for (i, rule) in rules.rules().iter().enumerate() {
+            if rule.spec.binary.is_some() {
+                continue; // its files are read by `scan_binary`
+            }
             for f in &rule.spec.files {
                 let glob = globset::Glob::new(f).map_err(|e| Error::Rules {
                     file: rule.origin.clone(),
@@ -210,12 +218,29 @@ impl Matcher {
                 glob_rules,
             )),
         };
-        let binary_rules = rules
-            .rules()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| Some((r.spec.binary?, i)))
-            .collect();
+        let mut binary_rules = Vec::new();
+        for (i, rule) in rules.rules().iter().enumerate() {
+            let Some(format) = rule.spec.binary else {
+                continue;
+            };
+            let files = match rule.spec.files.is_empty() {
+                true => None,
+                false => {
+                    let mut set = globset::GlobSetBuilder::new();
+                    for f in &rule.spec.files {
+                        set.add(globset::Glob::new(f).map_err(|e| Error::Rules {
+                            file: rule.origin.clone(),
+                            message: format!("{}: files: {e}", rule.spec.id),
+                        })?);
+                    }
+                    Some(set.build().map_err(|e| Error::Rules {
+                        file: rule.origin.clone(),
+                        message: e.to_string(),
+                    })?)
+                }
+            };
+            binary_rules.push((format, i, files));
+        }
         Ok(Matcher {
             rules,
             keywords,

@@ -59,7 +59,7 @@ pub fn check(set: &RuleSet, strict: bool) -> Vec<Problem> {
         let mut scan = |ex: &str, n: usize, say: &mut dyn FnMut(String)| match s.binary {
             None => matcher.scan_named(ex.as_bytes(), name, &mut scratch),
             Some(_) => match hex_bytes(ex) {
-                Some(bytes) => matcher.scan_binary(&bytes),
+                Some(bytes) => matcher.scan_binary(&bytes, name),
                 None => {
                     say(format!(
                         "example {n} is not hex: a rule of `binary` gives bytes in hex"

@@ -56,11 +56,12 @@ pub struct RuleSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<String>,
     /// A binary format recognised by its structure (a PKCS#12 or Java key
-    /// store, [`crate::matcher::keystore`]), in every file and blob. Such a
-    /// rule has no keywords, files or pattern; its examples are the hex of a
-    /// file's first bytes.
+    /// store, DBeaver's encrypted credentials, read by `matcher::keystore`),
+    /// in every file and blob, or in those `files` names. Such a rule has no
+    /// keywords or pattern; its examples are the hex of a file's first
+    /// bytes, read as the first of `files`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub binary: Option<crate::matcher::keystore::BinaryFormat>,
+    pub binary: Option<crate::base::kinds::BinaryFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// How distinctive the format is: `medium` for a value without a prefix
@@ -286,10 +287,17 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
         return Err(bad("id must be non-empty kebab-case (a-z, 0-9, -)"));
     }
     if spec.binary.is_some() {
-        if !spec.keywords.is_empty() || !spec.files.is_empty() || !spec.pattern.is_empty() {
+        if !spec.keywords.is_empty() || !spec.pattern.is_empty() {
             return Err(bad(
-                "a rule with `binary` is found by the format's structure: no keywords, files or pattern",
+                "a rule with `binary` is found by the format's structure: no keywords or pattern",
             ));
+        }
+        if let Some(f) = spec
+            .files
+            .iter()
+            .find(|f| f.is_empty() || f.contains('/') || globset::Glob::new(f).is_err())
+        {
+            return Err(bad(&format!("files: {f:?} is not a file name glob")));
         }
         return Ok(Rule {
             origin,

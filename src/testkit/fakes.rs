@@ -47,7 +47,8 @@ impl Fakes {
     /// A key store file of `format` as the tools write it: the structure's
     /// header (PKCS#12: DER lengths that hold the rest; JKS and JCEKS: the
     /// magic, version 2 and an entry count), then random bytes standing for
-    /// the encrypted keys, certificates and integrity check.
+    /// the encrypted keys, certificates and integrity check. For DBeaver, a
+    /// `credentials-config.json` holding one connection's user and password.
     pub fn key_store(&mut self, format: crate::matcher::keystore::BinaryFormat) -> Vec<u8> {
         use crate::matcher::keystore::BinaryFormat;
         let body = 1200 + self.below(2000);
@@ -65,6 +66,20 @@ impl Fakes {
             }
             BinaryFormat::Jks => vec![0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2, 0, 0, 0, 1],
             BinaryFormat::Jceks => vec![0xCE, 0xCE, 0xCE, 0xCE, 0, 0, 0, 2, 0, 0, 0, 2],
+            BinaryFormat::DbeaverCredentials => {
+                let plain = format!(
+                    r##"{{"postgres-jdbc-{}":{{"#connection":{{"user":"svc_{}","password":"{}"}}}}}}"##,
+                    self.hex(12),
+                    self.chars(b"abcdefghijklmnopqrstuvwxyz", 6),
+                    self.alnum(18)
+                );
+                // An IV with a NUL, as 6% of random ones have: the file is
+                // then binary (without one, it is read as text, with an
+                // invalid UTF-8 warning the accuracy test does not expect).
+                let mut iv: [u8; 16] = self.bytes(16).try_into().expect("16 bytes");
+                iv[self.below(16)] = 0;
+                return crate::matcher::keystore::dbeaver_encrypt(plain.as_bytes(), iv);
+            }
         };
         out.extend(self.bytes(body));
         out

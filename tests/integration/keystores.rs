@@ -105,3 +105,46 @@ fn a_key_store_without_a_nul_is_found_on_the_text_path() {
         .unwrap();
     assert!(path.ends_with("/store.pfx"), "{path}");
 }
+
+/// DBeaver's `credentials-config.json` is encrypted under a key every
+/// install shares: each saved password is reported, with its user as key
+/// id; a file of that name that does not decrypt, and the same content
+/// under another name, yield nothing.
+#[test]
+fn dbeaver_saved_passwords_are_decrypted_and_reported() {
+    use keytrace::matcher::keystore::dbeaver_encrypt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut f = Fakes::new(43);
+    let password = f.alnum(20);
+    let plain = format!(
+        r##"{{"postgres-jdbc-1":{{"#connection":{{"user":"report_svc","password":"{password}"}}}},"mysql8-2":{{"#connection":{{"user":"root","password":""}}}}}}"##
+    );
+    let file = dbeaver_encrypt(plain.as_bytes(), [0; 16]);
+    write(d, "team/.dbeaver/credentials-config.json", &file);
+    write(d, "backup/credentials-config.bin", &file);
+    let mut junk = f.bytes(64);
+    junk[3] = 0; // binary, as the real file usually is
+    write(d, "other/credentials-config.json", junk);
+    let (code, v) = scan_json(d, &["--no-history"]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["errors"].as_array().unwrap().is_empty(),
+        "{}",
+        v["errors"]
+    );
+    let found = locations(&v);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let db = finding(&v, "dbeaver-saved-password");
+    assert_eq!(db["key_id"], "report_svc");
+    assert!(db["locations"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("team/.dbeaver/credentials-config.json"));
+    assert!(!v.to_string().contains(&password));
+    let (_, shown) = scan_json(d, &["--no-history", "--show-secrets"]);
+    assert_eq!(
+        finding(&shown, "dbeaver-saved-password")["secret"],
+        password
+    );
+}

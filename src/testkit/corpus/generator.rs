@@ -139,10 +139,16 @@ impl<'r> Generator<'r> {
             "app.keystore",
             "blob.bin",
         ];
-        let path = format!("deploy/keys{n}/{}", names[self.f.below(names.len())]);
+        let name = match rule.spec.files.first() {
+            Some(f) => f.as_str(),
+            None => names[self.f.below(names.len())],
+        };
+        let path = format!("deploy/keys{n}/{name}");
         let bytes = self.f.key_store(format);
+        // A certificate's AlgorithmIdentifier ends in NULL (05 00): binary.
         let mut decoy = vec![
-            0x30, 0x82, 0x04, 0x10, 0x30, 0x82, 0x03, 0xF8, 0xA0, 0x03, 0x02, 0x01,
+            0x30, 0x82, 0x04, 0x10, 0x30, 0x82, 0x03, 0xF8, 0xA0, 0x03, 0x02, 0x01, 0x02, 0x05,
+            0x00,
         ];
         if self.f.below(2) == 0 {
             decoy = vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 0x41];
