@@ -286,18 +286,20 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     {
         return Err(bad("id must be non-empty kebab-case (a-z, 0-9, -)"));
     }
+    if let Some(f) = spec
+        .files
+        .iter()
+        .find(|f| f.is_empty() || f.contains('/') || globset::Glob::new(f).is_err())
+    {
+        return Err(bad(&format!(
+            "files: {f:?} is not a file name glob (no `/`: names are matched wherever they are)"
+        )));
+    }
     if spec.binary.is_some() {
         if !spec.keywords.is_empty() || !spec.pattern.is_empty() {
             return Err(bad(
                 "a rule with `binary` is found by the format's structure: no keywords or pattern",
             ));
-        }
-        if let Some(f) = spec
-            .files
-            .iter()
-            .find(|f| f.is_empty() || f.contains('/') || globset::Glob::new(f).is_err())
-        {
-            return Err(bad(&format!("files: {f:?} is not a file name glob")));
         }
         return Ok(Rule {
             origin,
@@ -317,15 +319,6 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
             return Err(bad(
                 "a rule with `files` reads the whole of those files and takes no keywords",
             ));
-        }
-        if let Some(f) = spec
-            .files
-            .iter()
-            .find(|f| f.is_empty() || f.contains('/') || globset::Glob::new(f).is_err())
-        {
-            return Err(bad(&format!(
-                "files: {f:?} is not a file name glob (no `/`: names are matched wherever they are)"
-            )));
         }
     } else if spec.keywords.is_empty() {
         return Err(bad(
