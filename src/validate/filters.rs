@@ -195,6 +195,34 @@ pub fn connection_password(pw: &[u8]) -> Outcome {
     Ok(Facts::default())
 }
 
+/// A password JetBrains IDEs wrote with their legacy `PasswordUtil.encodePassword`
+/// (each UTF-16 unit XOR 0xdfaa, as four hex digits): decoded, it must be a
+/// real password by [`connection_password`]. The decoded text never leaves.
+pub fn jetbrains_password(encoded: &[u8]) -> Outcome {
+    if encoded.is_empty() || encoded.len() % 4 != 0 {
+        return Err("not whole 4-digit units of an encoded password");
+    }
+    let mut plain = Vec::with_capacity(encoded.len() / 4);
+    for unit in encoded.chunks_exact(4) {
+        let hex = std::str::from_utf8(unit).map_err(|_| "not hex")?;
+        let c = u16::from_str_radix(hex, 16).map_err(|_| "not hex")? ^ 0xdfaa;
+        // Passwords typed in a settings dialog: printable ASCII. Anything
+        // else is a hex string that merely has the right length.
+        match u8::try_from(c) {
+            Ok(b) if b.is_ascii_graphic() || b == b' ' => plain.push(b),
+            _ => return Err("does not decode to a typed password"),
+        }
+    }
+    connection_password(&plain)
+}
+
+/// JetBrains' legacy `PasswordUtil.encodePassword`, for tests and fakes.
+pub fn jetbrains_encode(pw: &str) -> String {
+    pw.encode_utf16()
+        .map(|c| format!("{:x}", c ^ 0xdfaa))
+        .collect()
+}
+
 /// The password of a URI's userinfo, `around` its line: as
 /// [`connection_password`], and not one for a host that exists only in
 /// documentation (RFC 2606: `example.com`, `.org`, `.net`, and the
@@ -308,6 +336,22 @@ mod tests {
             .filter(|_| alternating_fabrication(f.chars(base62, 40).as_bytes()))
             .count();
         assert_eq!(hits, 0);
+    }
+
+    #[test]
+    fn jetbrains_passwords() {
+        assert_eq!(jetbrains_encode("S"), "dff9");
+        assert!(jetbrains_password(jetbrains_encode("Vq8-rT2m!xZ").as_bytes()).is_ok());
+        for p in ["password", "changeme", "ab"] {
+            assert!(
+                jetbrains_password(jetbrains_encode(p).as_bytes()).is_err(),
+                "{p}"
+            );
+        }
+        // Hex of the right length that is not the encoding of typed text.
+        assert!(jetbrains_password(b"0123456789abcdef").is_err());
+        assert!(jetbrains_password(b"dff9dff").is_err());
+        assert!(jetbrains_password(b"dfzzdff9").is_err());
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub enum Validator {
     /// The password of a connection URI is not a placeholder, nor one for a
     /// documentation host (`user:pw@example.com`).
     ConnectionString,
+    /// A password in JetBrains' legacy encoding (XOR 0xdfaa per character,
+    /// hex) that decodes to typed text and is no placeholder.
+    JetbrainsPassword,
     /// A value assigned to a secret-like name looks like a secret.
     Generic,
     /// Grafana `glsa_<32>_<8 hex>`: hex of crc32("glsa_" + secret), little-endian.
@@ -73,6 +76,7 @@ pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::AwsKeyId => aws_key_id(key_id.unwrap_or(secret)),
         Validator::PrivateKey => private_key(secret),
         Validator::ConnectionString => filters::uri_password(secret, line, at),
+        Validator::JetbrainsPassword => filters::jetbrains_password(secret),
         Validator::Generic => generic_assignment(secret, around.binding, around.line),
         Validator::GrafanaCrc32 => grafana_crc32(secret),
         Validator::ZuploCrc32 => zuplo_crc32(secret),

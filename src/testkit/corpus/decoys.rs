@@ -68,6 +68,11 @@ impl Generator<'_> {
                     values.push(pw.to_string());
                 }
             }
+            Some(Validator::JetbrainsPassword) => {
+                for pw in ["changeme", "password", "admin123"] {
+                    values.push(crate::validate::filters::jetbrains_encode(pw));
+                }
+            }
             Some(Validator::PrivateKey) => values.push(stub_key(&s.secret)),
             Some(Validator::Jwt) => {
                 // The shape of a JWT, but the header is not JSON.

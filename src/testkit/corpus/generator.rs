@@ -253,6 +253,9 @@ impl<'r> Generator<'r> {
             }
             Some(Validator::PrivateKey) => return private_key(f, old),
             Some(Validator::ConnectionString) => return f.password(),
+            Some(Validator::JetbrainsPassword) => {
+                return crate::validate::filters::jetbrains_encode(&f.password())
+            }
             Some(Validator::Generic) => return f.generic_value(),
             Some(Validator::GitlabRoutable) => {
                 // The example's token type (`glpat-`, `glwt-`, `glrt-`…), after
