@@ -199,7 +199,7 @@ pub fn connection_password(pw: &[u8]) -> Outcome {
 /// (each UTF-16 unit XOR 0xdfaa, as four hex digits): decoded, it must be a
 /// real password by [`connection_password`]. The decoded text never leaves.
 pub fn jetbrains_password(encoded: &[u8]) -> Outcome {
-    if encoded.is_empty() || encoded.len() % 4 != 0 {
+    if encoded.is_empty() || !encoded.len().is_multiple_of(4) {
         return Err("not whole 4-digit units of an encoded password");
     }
     let mut plain = Vec::with_capacity(encoded.len() / 4);
