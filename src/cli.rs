@@ -38,6 +38,27 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Merge sweep stores (or their JSONL exports) into one report.
     Report(ReportArgs),
+    /// Check one secret, read on stdin, live by a rule's check:
+    /// `keytrace verify --rule github-pat < token`.
+    Verify(VerifyOneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyOneArgs {
+    /// The rule whose live check to run (`keytrace rules list` marks them).
+    #[arg(long, value_name = "ID")]
+    pub rule: String,
+    /// The other half of a pair (an AWS key id, a Twilio account SID).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Add the rules of a custom rule file (repeatable).
+    #[arg(long = "rules", value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,6 +159,92 @@ pub struct ScanArgs {
     /// Colour in the human format: auto (only on a terminal), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub color: String,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+/// Live verification: off unless asked; without `--verify` nothing is sent.
+#[derive(Debug, Args, Default, Clone)]
+pub struct VerifyArgs {
+    /// Ask each provider whether the credentials found are live, and whose
+    /// they are (the rules with a live check; see `keytrace rules list`).
+    #[arg(long, help_heading = "Live verification")]
+    pub verify: bool,
+    /// Print what --verify would send (hosts, methods, paths, counts) and
+    /// send nothing.
+    #[arg(long, conflicts_with = "verify", help_heading = "Live verification")]
+    pub verify_plan: bool,
+    /// Ask only this host (repeatable).
+    #[arg(long, value_name = "HOST", help_heading = "Live verification")]
+    pub verify_allow_host: Vec<String>,
+    /// Never ask this host (repeatable).
+    #[arg(long, value_name = "HOST", help_heading = "Live verification")]
+    pub verify_deny_host: Vec<String>,
+    /// Seconds a request may take, from lookup to the reply's last byte.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 8,
+        help_heading = "Live verification"
+    )]
+    pub verify_timeout: u64,
+    /// Seconds all verification may take; what is left is skipped.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 300,
+        help_heading = "Live verification"
+    )]
+    pub verify_budget: u64,
+    /// Requests in flight to one host.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        help_heading = "Live verification"
+    )]
+    pub verify_per_host: usize,
+    /// Requests sent at most.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10_000,
+        help_heading = "Live verification"
+    )]
+    pub verify_max_requests: usize,
+    /// Send the probes a rule documents as changing something (refused
+    /// before they take effect, such as PyPI's broken upload).
+    #[arg(long, help_heading = "Live verification")]
+    pub verify_allow_mutating: bool,
+    /// Trust only the CAs in this PEM file (a TLS-inspecting proxy's; it
+    /// sees the credentials).
+    #[arg(long, value_name = "FILE", help_heading = "Live verification")]
+    pub verify_ca_file: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The options of a run, or None without `--verify` / `--verify-plan`.
+    pub fn options(&self) -> Option<crate::verify::VerifyOptions> {
+        if !self.verify && !self.verify_plan {
+            return None;
+        }
+        let secs = |s: u64| std::time::Duration::from_secs(s.max(1));
+        Some(crate::verify::VerifyOptions {
+            net: crate::net::NetOptions {
+                connect_timeout: secs(self.verify_timeout.min(3)),
+                request_timeout: secs(self.verify_timeout),
+                ca_file: self.verify_ca_file.clone(),
+                ..Default::default()
+            },
+            budget: secs(self.verify_budget),
+            per_host: self.verify_per_host.max(1),
+            max_requests: self.verify_max_requests,
+            allow_hosts: self.verify_allow_host.clone(),
+            deny_hosts: self.verify_deny_host.clone(),
+            allow_mutating: self.verify_allow_mutating,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -102,6 +102,8 @@ pub enum FailOn {
     Unowned,
     /// Only findings whose embedded checksum validates.
     Valid,
+    /// Only credentials `--verify` found live.
+    Live,
     /// Only findings showing one of these NHI risks.
     Risks(Vec<String>),
 }
@@ -112,6 +114,7 @@ impl FailOn {
             "any" => FailOn::Any,
             "unowned" => FailOn::Unowned,
             "valid" => FailOn::Valid,
+            "live" => FailOn::Live,
             list => {
                 let ids: Vec<String> = list
                     .split(',')
@@ -120,7 +123,7 @@ impl FailOn {
                 let known = |id: &String| crate::identity::risks::TITLES.iter().any(|t| t.0 == id);
                 if ids.is_empty() || !ids.iter().all(known) {
                     return Err(Error::Usage(format!(
-                        "--fail-on takes any, unowned, valid, or NHI risk ids like NHI1,NHI7; not {s:?}"
+                        "--fail-on takes any, unowned, valid, live, or NHI risk ids like NHI1,NHI7; not {s:?}"
                     )));
                 }
                 FailOn::Risks(ids)
@@ -133,6 +136,10 @@ impl FailOn {
             FailOn::Any => true,
             FailOn::Unowned => f.identity.is_none(),
             FailOn::Valid => f.checksum == Some(crate::base::kinds::Checksum::Valid),
+            FailOn::Live => f
+                .verification
+                .as_ref()
+                .is_some_and(|v| v.state == crate::rules::verify::State::Live),
             FailOn::Risks(ids) => f.risks.iter().any(|r| ids.iter().any(|i| i == r.id)),
         }
     }
@@ -264,6 +271,10 @@ pub struct Config {
     pub code_owners: bool,
     /// Distinct secrets a scan keeps.
     pub max_findings: usize,
+    /// `--verify`: check credentials live. None: no connection is opened.
+    pub verify: Option<crate::verify::VerifyOptions>,
+    /// `--verify-plan`: say what `--verify` would send instead of a report.
+    pub verify_plan: bool,
 }
 
 impl Config {
@@ -430,6 +441,11 @@ impl Config {
                 )))
             }
         };
+        if args.fail_on.trim() == "live" && !args.verify.verify {
+            return Err(Error::Usage(
+                "--fail-on live needs --verify: without it nothing is known to be live".into(),
+            ));
+        }
         Ok(Config {
             roots: args.paths.clone(),
             worktree: !args.history_only && !incremental,
@@ -470,6 +486,8 @@ impl Config {
             },
             code_owners: !args.no_code_owners,
             max_findings: args.max_findings.max(1),
+            verify: args.verify.options(),
+            verify_plan: args.verify.verify_plan,
         })
     }
 }

@@ -35,6 +35,7 @@ pub mod error;
 pub mod finding;
 pub mod identity;
 pub mod matcher;
+pub mod net;
 pub mod report;
 pub mod rules;
 pub mod scan;
@@ -43,5 +44,6 @@ pub mod sweep;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod validate;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -81,6 +81,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             keytrace::source::git::init_offline();
             let config = Config::from_scan_args(&args)?;
             let report = scan::run(&config)?;
+            if config.verify_plan {
+                let v = config.verify.clone().unwrap_or_default();
+                let plan = keytrace::verify::plan(&report.findings, config.matcher.rules(), &v);
+                let json = matches!(config.format, keytrace::report::Format::Json);
+                let mut w = BufWriter::new(io::stdout().lock());
+                unless_pipe_closed(
+                    keytrace::verify::write_plan(&plan, json, &mut w).and_then(|()| w.flush()),
+                )?;
+                return Ok(if report.fatal.is_some() {
+                    FAILED
+                } else {
+                    CLEAN
+                });
+            }
             let opts = ReportOptions {
                 color: config.color,
                 threads: config.fs.threads,
@@ -156,16 +170,30 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         let s = &r.spec;
                         writeln!(
                             w,
-                            "{:<36} {:<14} {:<6} {:<8} {}",
+                            "{:<36} {:<14} {:<6} {:<8} {:<6} {}",
                             s.id,
                             s.provider,
                             s.lifetime.as_str(),
                             format!("{:?}", s.identity).to_lowercase(),
+                            if s.verify.is_some() { "live" } else { "-" },
                             s.name
                         )?;
                     }
                     let matcher = keytrace::matcher::Matcher::new(set.clone(), Default::default())?;
-                    writeln!(w, "{} rules; {}", set.len(), matcher.keywords().describe())?;
+                    let verifying: Vec<&str> = set
+                        .rules()
+                        .iter()
+                        .filter(|r| r.spec.verify.is_some())
+                        .map(|r| r.spec.provider.as_str())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let checks = set
+                        .rules()
+                        .iter()
+                        .filter(|r| r.spec.verify.is_some())
+                        .count();
+                    writeln!(w, "{} rules ({checks} with a live check, over {} providers; `live` column); {}", set.len(), verifying.len(), matcher.keywords().describe())?;
                 }
             }
             w.flush()?;
@@ -174,6 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sweep(args) => sweep(&args),
         Command::Report(args) => sweep_report(&args),
         Command::Rules(RulesCommand::Check { files }) => check_rules(&files),
+        Command::Verify(args) => verify_one(&args),
         Command::Agents(AgentsCommand::Check { paths, format }) => check_agents(&paths, format),
         Command::Fingerprint => {
             let mut input = Vec::new();
@@ -313,6 +342,49 @@ fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
 }
 
 /// Reads stdin; on a terminal, without echoing what is typed.
+/// `keytrace verify`: one secret from stdin, checked live by one rule.
+/// Exit 1 live (as a scan's finding fails it), 0 dead, 2 anything else
+/// (indeterminate, skipped, an error).
+fn verify_one(args: &keytrace::cli::VerifyOneArgs) -> anyhow::Result<u8> {
+    let set = RuleSet::load(true, &args.rules)?;
+    let mut input = Vec::new();
+    read_secret(&mut input)?;
+    while input.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        input.pop();
+    }
+    if input.is_empty() {
+        bail!("no secret on standard input");
+    }
+    let mut v = args.verify.clone();
+    v.verify = true;
+    let opts = v.options().expect("verify is set");
+    let result = keytrace::verify::one(&set, &args.rule, &input, args.key_id.as_deref(), &opts)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        println!(
+            "{}: {}",
+            result.state.as_str(),
+            terminal_safe(&result.reason)
+        );
+        for (k, x) in &result.identity {
+            println!("  {k}: {}", terminal_safe(x));
+        }
+        if !result.scopes.is_empty() {
+            println!("  scopes: {}", terminal_safe(&result.scopes.join(", ")));
+        }
+        if let Some(e) = &result.expires_at {
+            println!("  expires: {}", terminal_safe(e));
+        }
+    }
+    Ok(match result.state {
+        keytrace::rules::verify::State::Live => FOUND,
+        keytrace::rules::verify::State::Dead => CLEAN,
+        _ => FAILED,
+    })
+}
+
 fn read_secret(input: &mut Vec<u8>) -> io::Result<()> {
     use std::io::IsTerminal;
     let stdin = io::stdin();

@@ -369,6 +369,12 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             }
         }
     }
+    // Live checks, before correlation: the risks read their results.
+    let mut verified = None;
+    if let (Some(v), false) = (&config.verify, config.verify_plan) {
+        let client = crate::net::Client::new(&v.net).map_err(Error::Usage)?;
+        verified = Some(crate::verify::run(&mut findings, rules, v, &client));
+    }
     // Each thread reads the owner files it needs on its own.
     let identities = crate::identity::correlate_on(
         &mut findings,
@@ -408,5 +414,6 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         },
         errors,
         fatal,
+        verified,
     })
 }

@@ -291,6 +291,7 @@ impl Collector {
                     identity: None,
                     owner: None,
                     code_owners: Vec::new(),
+                    verification: None,
                     risks: Vec::new(),
                     // Worked out at the end, and only where it matters: for
                     // a finding seen in test paths alone.

@@ -111,6 +111,10 @@ pub struct Finding {
     /// Backstage `catalog-info.yaml`): accountable for the leak, not a claim.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub code_owners: Vec<CodeOwner>,
+    /// The live check of `--verify`; absent without it. Boxed: a finding
+    /// without one stays one word bigger, not twenty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Box<crate::rules::verify::Verification>>,
     #[serde(skip_deserializing)]
     pub risks: Vec<Risk>,
     #[serde(skip)]

@@ -96,10 +96,25 @@ pub(crate) fn external_ids(id: &Identity) -> [(&'static str, Option<&str>); 3] {
     ]
 }
 
-/// An id the secret decodes to, as text (numbers included).
+/// An id the secret decodes to, as text (numbers included); else the one
+/// the provider gave for a live credential (`--verify`): a GitLab token's
+/// user id, a GitHub App's id, an AWS key's account.
 pub(crate) fn decoded_id(f: &Finding, name: &str) -> Option<String> {
-    f.decoded.get(name).map(|v| match v {
+    let decoded = f.decoded.get(name).map(|v| match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
+    });
+    decoded.or_else(|| {
+        let v = f.verification.as_ref()?;
+        if v.state != crate::rules::verify::State::Live {
+            return None;
+        }
+        let field = match (name, f.provider.as_str()) {
+            ("gitlab_user_id", "gitlab") => "user_id",
+            ("github_app_id", "github") => "app_id",
+            ("aws_account_id", "aws") => "account",
+            _ => return None,
+        };
+        v.identity.get(field).cloned()
     })
 }

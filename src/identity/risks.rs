@@ -82,6 +82,7 @@ pub struct Check {
 pub const CHECKS: &[Check] = &[
     row("NHI1", "held-by-offboarded", held_by_offboarded),
     row("NHI1", "held-by-suspended", held_by_suspended),
+    row("NHI1", "live-held-by-offboarded", live_held_by_offboarded),
     row("NHI1", "review-overdue", review_overdue),
     row("NHI1", "removed-but-in-history", removed_but_in_history),
     row("NHI1", "unowned", unowned),
@@ -90,6 +91,11 @@ pub const CHECKS: &[Check] = &[
     row("NHI4", "static-for-short-auth", static_for_short_auth),
     row("NHI5", "overprivileged-holder", overprivileged_holder),
     row("NHI5", "admin-beyond-actions", admin_beyond_actions),
+    row(
+        "NHI5",
+        "live-scopes-beyond-actions",
+        live_scopes_beyond_actions,
+    ),
     row("NHI7", "does-not-expire", does_not_expire),
     row("NHI7", "committed-long-ago", committed_long_ago),
     row("NHI8", "several-environments", several_environments),
@@ -153,6 +159,24 @@ fn held_by_offboarded(_: &Finding, ctx: &Context) -> Option<String> {
 /// NHI1: an identity that is suspended still holds it.
 fn held_by_suspended(_: &Finding, ctx: &Context) -> Option<String> {
     held_by(ctx, "suspended")
+}
+
+/// The live check, when `--verify` found the credential live.
+fn live(f: &Finding) -> Option<&crate::rules::verify::Verification> {
+    f.verification
+        .as_deref()
+        .filter(|v| v.state == crate::rules::verify::State::Live)
+}
+
+/// NHI1: the provider still accepts a credential whose holder is gone.
+fn live_held_by_offboarded(f: &Finding, ctx: &Context) -> Option<String> {
+    let v = live(f)?;
+    let who = holders(ctx, |i| matches!(i.status(), "offboarded" | "suspended"))?;
+    Some(format!(
+        "still live at {} ({}) though its holder {who} is offboarded or suspended",
+        v.host.as_deref().unwrap_or("the provider"),
+        v.checked_at
+    ))
 }
 
 /// NHI1: its holder's access review is overdue.
@@ -254,6 +278,61 @@ fn admin_beyond_actions(f: &Finding, ctx: &Context) -> Option<String> {
     Some(format!(
         "an administrative credential held by {who}, whose allowed actions need no admin rights"
     ))
+}
+
+/// NHI5: live scopes wider than the holder's declared actions: admin
+/// scopes where no action is administrative, or write scopes where every
+/// action only reads.
+fn live_scopes_beyond_actions(f: &Finding, ctx: &Context) -> Option<String> {
+    let v = live(f)?;
+    let reads = |a: &str| {
+        let a = a.to_ascii_lowercase();
+        ["read", "get", "list", "view", "fetch", "watch"]
+            .iter()
+            .any(|w| a.starts_with(w))
+    };
+    let writes = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        ["write", "delete", "admin", "manage", "create", "repo"]
+            .iter()
+            .any(|w| s.contains(w))
+    };
+    let mut found = None;
+    for id in ctx.claimed {
+        if id.allowed_actions.is_empty() {
+            continue;
+        }
+        let admin: Vec<&str> = if id.allowed_actions.iter().any(|a| is_admin_action(a)) {
+            Vec::new()
+        } else {
+            v.scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| is_admin_action(s))
+                .collect()
+        };
+        let write: Vec<&str> = if id.allowed_actions.iter().all(|a| reads(a)) {
+            v.scopes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| writes(s))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut beyond: Vec<&str> = admin.into_iter().chain(write).collect();
+        beyond.sort_unstable();
+        beyond.dedup();
+        if !beyond.is_empty() {
+            found = Some(format!(
+                "live with scopes {} beyond what {} declares it does",
+                beyond.join(", "),
+                id.agent
+            ));
+            break;
+        }
+    }
+    found
 }
 
 /// NHI7: the format (or the token's own claims) says it does not expire.
@@ -370,8 +449,15 @@ fn human_credential(f: &Finding, ctx: &Context) -> Option<String> {
             .as_deref()
             .is_some_and(|t| NON_HUMAN_TYPES.contains(&t))
     })?;
+    let as_whom = live(f).and_then(|v| {
+        ["login", "user", "name", "username"]
+            .iter()
+            .find_map(|k| v.identity.get(*k))
+            .map(|who| format!(", and live as the account {who}"))
+    });
     Some(format!(
-        "a credential issued to a human user, held by non-human identity {who}"
+        "a credential issued to a human user, held by non-human identity {who}{}",
+        as_whom.unwrap_or_default()
     ))
 }
 

@@ -164,6 +164,32 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
                 p.dim("medium: the format has no prefix of its own; the name beside it says which provider")
             )?,
         }
+        if let Some(v) = &f.verification {
+            let mut text = match &v.host {
+                Some(h) => format!("{} ({}, asked {})", v.state.as_str(), t(&v.reason), t(h)),
+                None => format!("{} ({})", v.state.as_str(), t(&v.reason)),
+            };
+            if !v.identity.is_empty() {
+                let who: Vec<String> = v
+                    .identity
+                    .iter()
+                    .map(|(k, x)| format!("{k} {}", t(x)))
+                    .collect();
+                text.push_str(&format!("; {}", who.join(", ")));
+            }
+            if !v.scopes.is_empty() {
+                text.push_str(&format!("; scopes {}", t(&v.scopes.join(", "))));
+            }
+            if let Some(e) = &v.expires_at {
+                text.push_str(&format!("; expires {}", t(e)));
+            }
+            let text = match v.state {
+                crate::rules::verify::State::Live => p.bold_red(&text),
+                crate::rules::verify::State::Dead => p.dim(&text),
+                _ => p.yellow(&text),
+            };
+            writeln!(out, "  verified     {text}")?;
+        }
         if let Some(d) = &f.first_seen {
             writeln!(out, "  first seen   {}", t(d))?;
         }

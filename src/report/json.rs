@@ -56,6 +56,7 @@ fn write_pretty(report: &ScanReport, threads: usize, out: &mut dyn Write) -> io:
         stats: report.stats.clone(),
         errors: report.errors.clone(),
         fatal: None,
+        verified: report.verified.clone(),
     };
     let shell = serde_json::to_vec_pretty(&shell)?;
     if report.findings.is_empty() {

@@ -37,6 +37,10 @@ pub struct ScanReport {
     /// could not be resolved): the exit code is 2. Never written.
     #[serde(skip)]
     pub fatal: Option<String>,
+    /// With `--verify`: how many credentials were live, dead,
+    /// indeterminate or skipped, and the requests sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<crate::verify::Tally>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]

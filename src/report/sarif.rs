@@ -130,13 +130,20 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
     for f in &report.findings {
         let index = used.iter().position(|id| *id == f.rule);
         let risks: Vec<&str> = f.risks.iter().map(|r| r.id).collect();
-        let level = if f.risks.iter().any(|r| ERROR_RISKS.contains(&r.id)) {
+        let live = f
+            .verification
+            .as_ref()
+            .is_some_and(|v| v.state == crate::rules::verify::State::Live);
+        let level = if live || f.risks.iter().any(|r| ERROR_RISKS.contains(&r.id)) {
             "error"
         } else {
             "warning"
         };
         for loc in &f.locations {
             let mut message = format!("{} {}", f.name, f.redacted);
+            if live {
+                message.push_str(" (live: the provider accepts it)");
+            }
             if let Some(b) = &loc.binding {
                 message.push_str(&format!(" assigned to {b}"));
             }
@@ -163,6 +170,9 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
             }
             if let Some(c) = &loc.commit {
                 props["commit"] = json!(c);
+            }
+            if let Some(v) = &f.verification {
+                props["verification"] = json!(v.state);
             }
             let mut result = json!({
                 "ruleId": f.rule,

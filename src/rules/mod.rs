@@ -7,6 +7,7 @@
 //! [`crate::base::kinds`].
 pub mod pattern;
 pub mod shape;
+pub mod verify;
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -78,6 +79,10 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negative_examples: Vec<String>,
+    /// How `--verify` asks the provider whether the credential is live
+    /// ([`verify::VerifySpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::VerifySpec>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -127,6 +132,15 @@ impl Rule {
             // compiles in the test suite.
             compile_pattern(&self.spec.pattern).expect("a checked rule pattern compiles")
         })
+    }
+
+    /// Checks the rule's `verify` block, fixtures included (done at load
+    /// for custom rules; the test suite does it for the built-in ones).
+    pub fn check_verify(&self) -> std::result::Result<(), String> {
+        match &self.spec.verify {
+            Some(v) => v.check(self.key_id_group.is_some() || !self.spec.key_id_from.is_empty()),
+            None => Ok(()),
+        }
     }
 
     /// The shape of the rule's secret (its literal prefix and random runs).
@@ -350,6 +364,11 @@ fn compile_rule(origin: String, spec: RuleSpec, lazy: bool) -> Result<Rule> {
     let secret_group = group("secret").ok_or_else(|| bad("pattern needs a `secret` capture"))?;
     let key_id_group = group("key_id");
     let binding_group = group("binding");
+    // Built-in blocks are checked by the test suite, not at each start.
+    if let (Some(v), false) = (&spec.verify, lazy) {
+        v.check(key_id_group.is_some() || !spec.key_id_from.is_empty())
+            .map_err(|e| bad(&e))?;
+    }
     Ok(Rule {
         origin,
         regex,
@@ -372,12 +391,21 @@ pub fn markdown_table(set: &RuleSet) -> String {
     specs.sort_by(|a, b| (&a.provider, &a.id).cmp(&(&b.provider, &b.id)));
     let mut providers: Vec<&str> = specs.iter().map(|s| s.provider.as_str()).collect();
     providers.dedup();
+    let mut live: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.verify.is_some())
+        .map(|s| s.provider.as_str())
+        .collect();
+    live.dedup();
     let mut out = format!(
-        "{} credential kinds from {} providers.\n\n\
-         | provider | credential | rule | lifetime | identity | offline check |\n\
+        "{} credential kinds from {} providers; {} kinds of {} providers have a live check \
+         (`--verify`, the host it asks in the last column).\n\n\
+         | provider | credential | rule | lifetime | identity | checks |\n\
          |---|---|---|---|---|---|\n",
         specs.len(),
-        providers.len()
+        providers.len(),
+        specs.iter().filter(|s| s.verify.is_some()).count(),
+        live.len()
     );
     for s in specs {
         let check = match s.validator {
@@ -386,6 +414,11 @@ pub fn markdown_table(set: &RuleSet) -> String {
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
             None => String::new(),
+        };
+        let check = match &s.verify {
+            Some(v) if check.is_empty() => format!("live: {}", v.host),
+            Some(v) => format!("{check}; live: {}", v.host),
+            None => check,
         };
         let identity = serde_json::to_value(s.identity)
             .ok()

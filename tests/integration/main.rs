@@ -13,9 +13,11 @@ mod html;
 mod integrations;
 mod keystores;
 mod layout;
+mod mock_https;
 mod planted;
 mod rules;
 mod sweep;
+mod verify;
 
 use std::path::Path;
 use std::process::{Command, Output};
