@@ -16,6 +16,7 @@ use keytrace::finding::{CodeOwner, Confidence, Finding, Location, Risk};
 use keytrace::identity::lint::Issue;
 use keytrace::identity::IdentitySummary;
 use keytrace::report::{self, Format, ReportOptions, ScanError, ScanReport};
+use keytrace::rules::verify::{State, Verification};
 use keytrace_fuzz::{builtin_rules, pieces};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
@@ -146,6 +147,18 @@ fuzz_target!(|data: &[u8]| {
                 title: "Secret Leakage",
                 reason: s(),
             }],
+            // A live check's text comes from a provider's reply: hostile too.
+            verification: (flags & 8 != 0).then(|| {
+                Box::new(Verification {
+                    state: [State::Live, State::Dead, State::Indeterminate, State::Skipped][k % 4],
+                    checked_at: s(),
+                    reason: s(),
+                    identity: [(s(), s()), (s(), s())].into_iter().collect(),
+                    scopes: vec![s(), s()],
+                    expires_at: Some(s()),
+                    host: Some(s()),
+                })
+            }),
             raw: Secret::new(secret.clone()),
             doubt: None,
         });
@@ -176,6 +189,7 @@ fuzz_target!(|data: &[u8]| {
         stats: Default::default(),
         errors: vec![ScanError::error(s(), s()), ScanError::warning(s(), s())],
         fatal: None,
+        verified: (flags & 8 != 0).then(Default::default),
     };
     for color in [false, true] {
         let mut out = Vec::new();

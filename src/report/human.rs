@@ -173,7 +173,7 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
                 let who: Vec<String> = v
                     .identity
                     .iter()
-                    .map(|(k, x)| format!("{k} {}", t(x)))
+                    .map(|(k, x)| format!("{} {}", t(k), t(x)))
                     .collect();
                 text.push_str(&format!("; {}", who.join(", ")));
             }
