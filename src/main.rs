@@ -205,19 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Verify(args) => verify_one(&args),
         Command::Agents(AgentsCommand::Check { paths, format }) => check_agents(&paths, format),
         Command::Fingerprint => {
-            let mut input = Vec::new();
-            read_secret(&mut input)?;
-            // `echo` and here-strings add one newline that is not part of the secret.
-            if input.ends_with(b"\n") {
-                input.pop();
-                if input.ends_with(b"\r") {
-                    input.pop();
-                }
-            }
-            if input.is_empty() {
-                bail!("no secret on standard input");
-            }
-            println!("{}", fingerprint(&input));
+            println!("{}", fingerprint(&read_secret()?));
             Ok(CLEAN)
         }
     }
@@ -347,14 +335,7 @@ fn sweep_report(args: &keytrace::cli::ReportArgs) -> anyhow::Result<u8> {
 /// (indeterminate, skipped, an error).
 fn verify_one(args: &keytrace::cli::VerifyOneArgs) -> anyhow::Result<u8> {
     let set = RuleSet::load(true, &args.rules)?;
-    let mut input = Vec::new();
-    read_secret(&mut input)?;
-    while input.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        input.pop();
-    }
-    if input.is_empty() {
-        bail!("no secret on standard input");
-    }
+    let input = read_secret()?;
     let mut v = args.verify.clone();
     v.verify = true;
     let opts = v.options().expect("verify is set");
@@ -385,7 +366,24 @@ fn verify_one(args: &keytrace::cli::VerifyOneArgs) -> anyhow::Result<u8> {
     })
 }
 
-fn read_secret(input: &mut Vec<u8>) -> io::Result<()> {
+/// One secret from stdin (a prompt without echo on a terminal), without
+/// the one newline `echo` and here-strings add; an empty one is an error.
+fn read_secret() -> anyhow::Result<Vec<u8>> {
+    let mut input = Vec::new();
+    read_stdin(&mut input)?;
+    if input.ends_with(b"\n") {
+        input.pop();
+        if input.ends_with(b"\r") {
+            input.pop();
+        }
+    }
+    if input.is_empty() {
+        bail!("no secret on standard input");
+    }
+    Ok(input)
+}
+
+fn read_stdin(input: &mut Vec<u8>) -> io::Result<()> {
     use std::io::IsTerminal;
     let stdin = io::stdin();
     if !stdin.is_terminal() {

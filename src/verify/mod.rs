@@ -412,7 +412,7 @@ pub fn one(
         return Err(format!("rule {rule_id:?} has no live check"));
     };
     let client = Client::new(&opts.net)?;
-    let job = Job {
+    let mut job = Job {
         spec,
         rule: rule_id.to_string(),
         secret: secret.to_vec(),
@@ -420,10 +420,7 @@ pub fn one(
         findings: Vec::new(),
         skip: None,
     };
-    let job = Job {
-        skip: jobs_policy(&job, opts),
-        ..job
-    };
+    job.skip = jobs_policy(&job, opts);
     let hosts = (Mutex::new(Hosts::default()), Condvar::new());
     Ok(check(
         &job,
