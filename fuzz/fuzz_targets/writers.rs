@@ -161,6 +161,7 @@ fuzz_target!(|data: &[u8]| {
             }),
             raw: Secret::new(secret.clone()),
             doubt: None,
+            companion: None,
         });
     }
     let identities = if flags & 2 != 0 {

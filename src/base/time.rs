@@ -31,12 +31,16 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// RFC 3339 now, in UTC.
 pub fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    rfc3339(secs)
+    rfc3339(unix_now())
 }
 
 /// A calendar date, as days since 1970-01-01.

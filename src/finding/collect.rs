@@ -297,11 +297,15 @@ impl Collector {
                     // a finding seen in test paths alone.
                     doubt: None,
                     raw: secret,
+                    companion: None,
                 })
             }
         };
         if f.key_id.is_none() {
             f.key_id = m.key_id;
+        }
+        if f.companion.is_none() {
+            f.companion = m.facts.companion;
         }
         if m.lifetime == Lifetime::Short {
             f.lifetime = Lifetime::Short;

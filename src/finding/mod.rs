@@ -119,6 +119,10 @@ pub struct Finding {
     pub risks: Vec<Risk>,
     #[serde(skip)]
     pub raw: Secret,
+    /// What a live check needs beside the secret (a key file's private
+    /// key); never reported.
+    #[serde(skip)]
+    pub companion: Option<Secret>,
     /// Why the value fails a format check, if it does (see [`Confidence`]).
     #[serde(skip)]
     pub doubt: Option<&'static str>,

@@ -567,6 +567,8 @@ impl Matcher {
                     binding,
                     line,
                     at: offset - ls,
+                    hay,
+                    hay_at: offset,
                 };
                 validate::run(v, secret, &around).ok()?
             }

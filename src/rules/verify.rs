@@ -47,6 +47,28 @@ pub enum VerifyKind {
     /// A templated HTTPS request.
     #[default]
     Http,
+    /// AWS: `sts:GetCallerIdentity`, signed with SigV4 by the key id and
+    /// secret key (`crate::verify::signed`). The reply is XML, read as
+    /// JSON of its elements.
+    AwsSts,
+    /// Google: a JWT signed with a service-account key file's private key,
+    /// exchanged at Google's token endpoint (never the file's `token_uri`).
+    GcpServiceAccount,
+    /// Entra ID: the client-credentials grant with a client secret and the
+    /// tenant and application ids found beside it.
+    EntraClientCredentials,
+}
+
+impl VerifyKind {
+    /// The host a code-built request goes to; none for templated ones.
+    pub fn host(self) -> Option<&'static str> {
+        match self {
+            VerifyKind::Http => None,
+            VerifyKind::AwsSts => Some("sts.amazonaws.com"),
+            VerifyKind::GcpServiceAccount => Some("oauth2.googleapis.com"),
+            VerifyKind::EntraClientCredentials => Some("login.microsoftonline.com"),
+        }
+    }
 }
 
 /// A rule's verification, as written in its TOML.
@@ -107,6 +129,9 @@ pub struct Outcome {
     /// JSON fields (dotted paths) that must be present and not null.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub json_has: Vec<String>,
+    /// JSON string fields (dotted paths) that must contain these texts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json_contains: BTreeMap<String, String>,
     /// Reply headers (lower-case names) that must hold these values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub header: BTreeMap<String, String>,
@@ -293,7 +318,11 @@ impl VerifySpec {
                 reply.status
             ));
         }
-        let json: Option<Value> = serde_json::from_slice(&reply.body).ok();
+        let json: Option<Value> = if self.kind == VerifyKind::AwsSts {
+            xml_json(&reply.body)
+        } else {
+            serde_json::from_slice(&reply.body).ok()
+        };
         let Some(o) = self.outcome.iter().find(|o| holds(o, reply, json.as_ref())) else {
             return indeterminate(format!(
                 "HTTP {}: a reply no outcome of the rule reads",
@@ -365,6 +394,24 @@ impl VerifySpec {
         if !matches!(self.method.as_str(), "GET" | "HEAD" | "POST") {
             return Err("verify.method must be GET, HEAD or POST".into());
         }
+        if let Some(fixed) = self.kind.host() {
+            // The code builds and signs the request: the block only names
+            // the endpoint (for --verify-plan and the host policy) and
+            // reads the reply.
+            if h != fixed {
+                return Err(format!("verify.host of this kind is {fixed:?}"));
+            }
+            if !self.headers.is_empty() || self.basic_auth.is_some() || self.body.is_some() {
+                return Err(
+                    "verify: the request of this kind is built by code: no headers, basic_auth or body"
+                        .into(),
+                );
+            }
+            if self.kind == VerifyKind::AwsSts && !has_key_id {
+                return Err("verify: aws-sts needs the rule's key id".into());
+            }
+            return self.check_outcomes();
+        }
         for t in self.templates() {
             let rest = t.replace("{{secret}}", "").replace("{{key_id}}", "");
             if rest.contains("{{") || rest.contains("}}") {
@@ -385,6 +432,12 @@ impl VerifySpec {
                 return Err(format!("verify.headers: {k:?} is not a header"));
             }
         }
+        self.check_outcomes()
+    }
+
+    /// The outcomes say live and dead only where the provider judged, and
+    /// every fixture gives the verdict it expects.
+    fn check_outcomes(&self) -> Result<(), String> {
         for o in &self.outcome {
             if o.status.is_empty() {
                 return Err("verify.outcome: every outcome names its statuses".into());
@@ -455,17 +508,75 @@ impl VerifySpec {
     }
 }
 
+/// A small XML reply (AWS's query APIs) as JSON: an element with children
+/// is an object of them, a leaf is its text; attributes, namespaces and
+/// declarations dropped. Malformed, or nested deeper than 16: none.
+fn xml_json(body: &[u8]) -> Option<Value> {
+    use serde_json::Map;
+    let s = std::str::from_utf8(body).ok()?;
+    let mut stack: Vec<(String, Map<String, Value>, String)> =
+        vec![(String::new(), Map::new(), String::new())];
+    let mut rest = s;
+    while let Some(lt) = rest.find('<') {
+        stack.last_mut()?.2.push_str(&rest[..lt]);
+        let gt = lt + rest[lt..].find('>')?;
+        let tag = &rest[lt + 1..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let (open, map, text) = stack.pop()?;
+            if open != name.trim() || stack.is_empty() {
+                return None;
+            }
+            let v = if map.is_empty() {
+                Value::String(xml_unescape(text.trim()))
+            } else {
+                Value::Object(map)
+            };
+            stack.last_mut()?.1.insert(open, v);
+        } else {
+            let name = tag.trim_end_matches('/').split_whitespace().next()?;
+            if tag.ends_with('/') {
+                stack
+                    .last_mut()?
+                    .1
+                    .insert(name.into(), Value::String(String::new()));
+            } else if stack.len() > 16 {
+                return None;
+            } else {
+                stack.push((name.into(), Map::new(), String::new()));
+            }
+        }
+    }
+    (stack.len() == 1).then(|| Value::Object(stack.pop().expect("one").1))
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
 fn holds(o: &Outcome, reply: &Reply, json: Option<&Value>) -> bool {
     o.status.contains(&reply.status)
         && o.header
             .iter()
             .all(|(k, v)| reply.header(k).is_some_and(|h| h.trim() == v))
-        && (o.json.is_empty() && o.json_has.is_empty()
+        && (o.json.is_empty() && o.json_has.is_empty() && o.json_contains.is_empty()
             || json.is_some_and(|j| {
                 o.json.iter().all(|(p, want)| lookup(j, p) == Some(want))
                     && o.json_has
                         .iter()
                         .all(|p| lookup(j, p).is_some_and(|v| !v.is_null()))
+                    && o.json_contains.iter().all(|(p, part)| {
+                        lookup(j, p)
+                            .and_then(Value::as_str)
+                            .is_some_and(|s| s.contains(part.as_str()))
+                    })
             }))
 }
 
@@ -616,6 +727,26 @@ expect = "dead"
             assert_eq!(v.state, Some(State::Indeterminate), "{status} {body}");
         }
         assert_eq!(s.evaluate(&reply(401, "")).state, Some(State::Dead));
+    }
+
+    #[test]
+    fn xml_replies_read_as_json() {
+        let ok = r#"<?xml version="1.0"?><GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/a&amp;b</Arn><UserId>AIDA1</UserId><Account>123456789012</Account></GetCallerIdentityResult>
+  <ResponseMetadata><RequestId>r-1</RequestId><Empty/></ResponseMetadata></GetCallerIdentityResponse>"#;
+        let j = xml_json(ok.as_bytes()).unwrap();
+        let r = &j["GetCallerIdentityResponse"]["GetCallerIdentityResult"];
+        assert_eq!(r["Arn"], "arn:aws:iam::123456789012:user/a&b");
+        assert_eq!(r["Account"], "123456789012");
+        assert_eq!(
+            j["GetCallerIdentityResponse"]["ResponseMetadata"]["Empty"],
+            ""
+        );
+        for bad in ["<a><b></a>", "<a>", "</a>", "<a><b>x</b>", "x<a"] {
+            assert!(xml_json(bad.as_bytes()).is_none(), "{bad}");
+        }
+        let deep = "<a>".repeat(40) + &"</a>".repeat(40);
+        assert!(xml_json(deep.as_bytes()).is_none());
     }
 
     #[test]

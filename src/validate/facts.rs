@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::base::kinds::{Checksum, IdentityClass, Lifetime};
+use crate::base::secret::Secret;
 
 /// What a validator learned from the secret itself.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,6 +22,10 @@ pub struct Facts {
     /// Publishing belongs to a CI workflow, not to a person).
     pub identity: Option<IdentityClass>,
     pub decoded: BTreeMap<String, Value>,
+    /// Secret material a live check needs beside the secret itself (the
+    /// private key of a Google key file whose key id is the secret). Never
+    /// reported; its `Debug` is redacted.
+    pub companion: Option<Secret>,
 }
 
 /// A validator's answer: keep with facts, or reject with a reason.
@@ -36,6 +41,10 @@ pub struct Around<'a> {
     /// The line the secret sits on, with the secret at `at`.
     pub line: &'a [u8],
     pub at: usize,
+    /// The whole text searched, with the secret at `hay_at`: for the
+    /// validators that read a few lines around it ([`super::beside`]).
+    pub hay: &'a [u8],
+    pub hay_at: usize,
 }
 
 /// A checksum's verdict as an outcome.

@@ -9,6 +9,7 @@
 //! whether to keep them and the [`Facts`] the format revealed. Nothing here
 //! knows about rules, files or findings: a rule names its check by
 //! [`Validator`], and [`run`] runs it.
+pub mod beside;
 pub mod checksums;
 pub mod facts;
 pub mod filters;
@@ -64,6 +65,12 @@ pub enum Validator {
     AzureSas,
     /// Azure identifiable keys: Marvin32 checksum seeded per key kind.
     AzureIdentifiable,
+    /// A Google service-account key file: the account's e-mail, project
+    /// and private key, read from the JSON around the key id.
+    GcpKeyFile,
+    /// An Entra ID client secret: the tenant and application ids assigned
+    /// beside it.
+    EntraClientSecret,
 }
 
 /// Runs validator `v` on a secret.
@@ -89,5 +96,7 @@ pub fn run(v: Validator, secret: &[u8], around: &Around) -> Outcome {
         Validator::OnepasswordServiceAccount => onepassword_service_account(secret),
         Validator::AzureSas => azure_sas(line, at),
         Validator::AzureIdentifiable => azure_identifiable(secret),
+        Validator::GcpKeyFile => beside::gcp_key_file(around),
+        Validator::EntraClientSecret => beside::entra_client_secret(around),
     }
 }

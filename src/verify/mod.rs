@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+pub mod signed;
+
+use crate::base::secret::Secret;
 use crate::finding::Finding;
 use crate::net::{Client, NetError, NetOptions};
 pub use crate::rules::verify::Verification;
@@ -88,9 +91,27 @@ struct Job<'a> {
     rule: String,
     secret: Vec<u8>,
     key_id: Option<String>,
+    /// What the finding's validator found beside the secret.
+    companion: Option<Secret>,
+    facts: BTreeMap<String, serde_json::Value>,
     findings: Vec<usize>,
     /// Set when the job will not be sent.
     skip: Option<String>,
+}
+
+impl Job<'_> {
+    fn input(&self) -> signed::Input<'_> {
+        signed::Input {
+            secret: &self.secret,
+            key_id: self.key_id.as_deref(),
+            companion: self.companion.as_ref().map(Secret::expose),
+            facts: &self.facts,
+        }
+    }
+
+    fn request(&self) -> Result<crate::rules::verify::Request, &'static str> {
+        signed::request(self.spec, &self.input(), crate::base::time::unix_now())
+    }
 }
 
 /// Works out what each verifiable finding would need: the jobs, deduplicated.
@@ -126,6 +147,8 @@ fn jobs<'a>(findings: &[Finding], rules: &'a RuleSet, opts: &VerifyOptions) -> V
             rule: f.rule.clone(),
             secret: f.raw.expose().to_vec(),
             key_id: f.key_id.clone(),
+            companion: f.companion.clone(),
+            facts: f.decoded.clone(),
             findings: vec![i],
             skip: None,
         };
@@ -150,10 +173,7 @@ fn jobs_policy(job: &Job, opts: &VerifyOptions) -> Option<String> {
     } else if job.spec.mutating && !opts.allow_mutating {
         Some("a mutating probe: sent only with --verify-allow-mutating".to_string())
     } else {
-        job.spec
-            .request(&job.secret, job.key_id.as_deref())
-            .err()
-            .map(str::to_string)
+        job.request().err().map(str::to_string)
     }
 }
 
@@ -305,7 +325,7 @@ fn check(
             ));
             break;
         }
-        let req = match job.spec.request(&job.secret, job.key_id.as_deref()) {
+        let req = match job.request() {
             Ok(r) => r,
             Err(why) => {
                 v = Some(verdict(State::Skipped, why.into(), None));
@@ -327,6 +347,11 @@ fn check(
                     Some(host),
                 );
                 out.identity = r.identity;
+                if out.state == State::Live {
+                    for (k, v) in signed::asked_identity(job.spec.kind, &job.input()) {
+                        out.identity.entry(k).or_insert(v);
+                    }
+                }
                 out.scopes = r.scopes;
                 out.expires_at = r.expires_at;
                 v = Some(out);
@@ -417,9 +442,28 @@ pub fn one(
         rule: rule_id.to_string(),
         secret: secret.to_vec(),
         key_id: key_id.map(str::to_string),
+        companion: None,
+        facts: BTreeMap::new(),
         findings: Vec::new(),
         skip: None,
     };
+    if spec.kind == crate::rules::verify::VerifyKind::GcpServiceAccount {
+        // The whole key file: its key id is the secret, its private key
+        // and account go beside it.
+        let file: serde_json::Value = serde_json::from_slice(secret)
+            .map_err(|_| "give the service-account key file (JSON) on stdin".to_string())?;
+        let field = |k: &str| file.get(k).and_then(serde_json::Value::as_str);
+        job.secret = field("private_key_id")
+            .ok_or("the key file has no private_key_id")?
+            .as_bytes()
+            .to_vec();
+        job.companion = field("private_key").map(|p| Secret::new(p.as_bytes().to_vec()));
+        for k in ["client_email", "project_id"] {
+            if let Some(v) = field(k) {
+                job.facts.insert(k.into(), v.into());
+            }
+        }
+    }
     job.skip = jobs_policy(&job, opts);
     let hosts = (Mutex::new(Hosts::default()), Condvar::new());
     Ok(check(

@@ -18,6 +18,7 @@ mod planted;
 mod rules;
 mod sweep;
 mod verify;
+mod verify_cloud;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -18,6 +18,7 @@ pub struct Hit {
     pub path: String,
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Hit {
@@ -184,11 +185,12 @@ fn serve(
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    drop(body);
+    body.truncate(len);
     let hit = Hit {
         method,
         path,
         headers,
+        body,
     };
     hits.lock().unwrap().push(hit.clone());
     // In flight from here until the reply is about to go: the client

@@ -20,7 +20,7 @@ use super::mock_https::{Answer, Mock};
 const GITHUB: &str = "api.github.com";
 
 /// Scans `dir` (files only) and returns its findings and rules.
-fn scan(dir: &Path) -> (Vec<Finding>, keytrace::config::Config) {
+pub(super) fn scan(dir: &Path) -> (Vec<Finding>, keytrace::config::Config) {
     let cli = keytrace::cli::Cli::parse_from([
         "keytrace",
         "scan",
@@ -49,7 +49,7 @@ fn tree(tokens: &[String]) -> tempfile::TempDir {
     dir
 }
 
-fn options(mock: &Mock, dir: &Path) -> VerifyOptions {
+pub(super) fn options(mock: &Mock, dir: &Path) -> VerifyOptions {
     let ca = dir.join("test-ca.pem");
     std::fs::write(&ca, &mock.ca_pem).unwrap();
     VerifyOptions {
@@ -64,7 +64,7 @@ fn options(mock: &Mock, dir: &Path) -> VerifyOptions {
     }
 }
 
-fn client(opts: &VerifyOptions, hosts: &[(&str, SocketAddr)]) -> Client {
+pub(super) fn client(opts: &VerifyOptions, hosts: &[(&str, SocketAddr)]) -> Client {
     let fixed = hosts.iter().map(|(h, a)| (h.to_string(), *a)).collect();
     Client::with_fixed_hosts(&opts.net, fixed).unwrap()
 }
