@@ -70,6 +70,8 @@ fn main() {
             },
             per_host,
             threads: per_host,
+            // Throughput, not pacing: no per-host rate.
+            rate: 0.0,
             budget: Duration::from_secs(600),
             ..VerifyOptions::default()
         };

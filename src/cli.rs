@@ -204,6 +204,15 @@ pub struct VerifyArgs {
         help_heading = "Live verification"
     )]
     pub verify_per_host: usize,
+    /// Requests started per second to one host, at most (a reply of 429
+    /// with `Retry-After` also holds the host back that long, up to 60 s).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10.0,
+        help_heading = "Live verification"
+    )]
+    pub verify_rate: f64,
     /// Requests sent at most.
     #[arg(
         long,
@@ -238,6 +247,7 @@ impl VerifyArgs {
             },
             budget: secs(self.verify_budget),
             per_host: self.verify_per_host.max(1),
+            rate: self.verify_rate,
             max_requests: self.verify_max_requests,
             allow_hosts: self.verify_allow_host.clone(),
             deny_hosts: self.verify_deny_host.clone(),

@@ -39,7 +39,7 @@ impl Inventory {
                 keys.extend(c.env.as_ref().map(|e| format!("env:{e}")));
             }
             for (name, value) in external_ids(id) {
-                keys.extend(value.map(|v| format!("{name}:{v}")));
+                keys.push(format!("{name}:{}", value.to_ascii_lowercase()));
             }
             for k in keys {
                 let v = index.entry(k).or_default();
@@ -65,8 +65,8 @@ impl Inventory {
             .iter()
             .chain(f.locations.iter().filter_map(|l| l.binding.as_ref()));
         keys.extend(bindings.map(|b| format!("env:{b}")));
-        for name in EXTERNAL_IDS {
-            keys.extend(decoded_id(f, name).map(|v| format!("{name}:{v}")));
+        for (name, value) in finding_ids(f) {
+            keys.push(format!("{name}:{}", value.to_ascii_lowercase()));
         }
         let mut out: Vec<usize> = keys
             .iter()
@@ -84,37 +84,112 @@ impl Inventory {
     }
 }
 
-/// External ids an identity can declare, named as validators decode them
-/// from secrets (`decoded` of a finding).
-pub(crate) const EXTERNAL_IDS: [&str; 3] = ["aws_account_id", "github_app_id", "gitlab_user_id"];
-
-pub(crate) fn external_ids(id: &Identity) -> [(&'static str, Option<&str>); 3] {
-    [
-        (EXTERNAL_IDS[0], id.aws_account_id.as_deref()),
-        (EXTERNAL_IDS[1], id.github_app_id.as_deref()),
-        (EXTERNAL_IDS[2], id.gitlab_user_id.as_deref()),
-    ]
+/// An external id an identity can declare, and where a finding shows it:
+/// decoded from the secret or found beside it (offline), or named by the
+/// provider for a live credential (`--verify`).
+pub(crate) struct ExternalId {
+    pub name: &'static str,
+    /// The finding's provider, where the id means something only for it.
+    provider: Option<&'static str>,
+    /// The key of the finding's `decoded` facts that holds it.
+    decoded: Option<&'static str>,
+    /// The live check's identity field that holds it.
+    live: Option<&'static str>,
 }
 
-/// An id the secret decodes to, as text (numbers included); else the one
-/// the provider gave for a live credential (`--verify`): a GitLab token's
-/// user id, a GitHub App's id, an AWS key's account.
-pub(crate) fn decoded_id(f: &Finding, name: &str) -> Option<String> {
-    let decoded = f.decoded.get(name).map(|v| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
-    decoded.or_else(|| {
-        let v = f.verification.as_ref()?;
-        if v.state != crate::rules::verify::State::Live {
-            return None;
+const fn id(
+    name: &'static str,
+    provider: Option<&'static str>,
+    decoded: Option<&'static str>,
+    live: Option<&'static str>,
+) -> ExternalId {
+    ExternalId {
+        name,
+        provider,
+        decoded,
+        live,
+    }
+}
+
+/// Every external id, in the inventory's spelling. Values compare without
+/// regard to ASCII case (GUIDs, e-mails and logins are written both ways).
+pub(crate) const EXTERNAL_IDS: [ExternalId; 12] = [
+    id("aws_account_id", None, Some("aws_account_id"), None),
+    id("aws_account_id", Some("aws"), None, Some("account")),
+    id("aws_arn", Some("aws"), None, Some("arn")),
+    id("github_app_id", None, Some("github_app_id"), None),
+    id("github_app_id", Some("github"), None, Some("app_id")),
+    id("github_login", Some("github"), None, Some("login")),
+    id("gitlab_user_id", None, Some("gitlab_user_id"), None),
+    id("gitlab_user_id", Some("gitlab"), None, Some("user_id")),
+    id("slack_bot_id", Some("slack"), None, Some("bot_id")),
+    id("slack_team_id", Some("slack"), None, Some("team_id")),
+    id(
+        "gcp_service_account",
+        Some("google"),
+        Some("client_email"),
+        Some("client_email"),
+    ),
+    id("azure_client_id", Some("azure"), Some("client_id"), None),
+];
+
+/// What the identity declares for an external id's name.
+pub(crate) fn declared<'a>(id: &'a Identity, name: &str) -> Option<&'a str> {
+    match name {
+        "aws_account_id" => id.aws_account_id.as_deref(),
+        "aws_arn" => id.aws_arn.as_deref(),
+        "github_app_id" => id.github_app_id.as_deref(),
+        "github_login" => id.github_login.as_deref(),
+        "gitlab_user_id" => id.gitlab_user_id.as_deref(),
+        "slack_bot_id" => id.slack_bot_id.as_deref(),
+        "slack_team_id" => id.slack_team_id.as_deref(),
+        "gcp_service_account" => id.gcp_service_account.as_deref(),
+        "azure_client_id" => id.azure_client_id.as_deref(),
+        _ => None,
+    }
+    .map(str::trim)
+    .filter(|v| !v.is_empty())
+}
+
+/// Every (name, value) external id the identity declares.
+pub(crate) fn external_ids(id: &Identity) -> Vec<(&'static str, &str)> {
+    let mut out: Vec<(&'static str, &str)> = Vec::new();
+    for e in &EXTERNAL_IDS {
+        if let Some(v) = declared(id, e.name) {
+            if !out.contains(&(e.name, v)) {
+                out.push((e.name, v));
+            }
         }
-        let field = match (name, f.provider.as_str()) {
-            ("gitlab_user_id", "gitlab") => "user_id",
-            ("github_app_id", "github") => "app_id",
-            ("aws_account_id", "aws") => "account",
-            _ => return None,
-        };
-        v.identity.get(field).cloned()
-    })
+    }
+    out
+}
+
+/// Every (name, value) external id the finding shows: decoded from the
+/// secret or found beside it, or (live credentials only) named by the
+/// provider: a GitLab token's user id, a GitHub token's login or App id,
+/// an AWS key's account and ARN, a Slack token's bot and team.
+pub(crate) fn finding_ids(f: &Finding) -> Vec<(&'static str, String)> {
+    let live = f
+        .verification
+        .as_ref()
+        .filter(|v| v.state == crate::rules::verify::State::Live);
+    let mut out = Vec::new();
+    for e in &EXTERNAL_IDS {
+        if e.provider.is_some_and(|p| p != f.provider) {
+            continue;
+        }
+        let decoded = e.decoded.and_then(|k| f.decoded.get(k)).map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+        let named = e
+            .live
+            .and_then(|k| live.and_then(|v| v.identity.get(k)).cloned());
+        for v in decoded.into_iter().chain(named) {
+            if !out.contains(&(e.name, v.clone())) {
+                out.push((e.name, v));
+            }
+        }
+    }
+    out
 }

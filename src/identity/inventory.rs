@@ -78,8 +78,24 @@ pub struct Identity {
     pub gitlab_user_id: Option<String>,
     #[serde(default, deserialize_with = "id_string")]
     pub github_app_id: Option<String>,
+    /// The AWS principal a live key answers as (`arn:aws:iam::…:user/…`).
+    #[serde(default)]
+    pub aws_arn: Option<String>,
+    /// The GitHub account a live token answers as.
+    #[serde(default)]
+    pub github_login: Option<String>,
+    #[serde(default)]
+    pub slack_bot_id: Option<String>,
+    /// Claims every live token of the Slack workspace.
+    #[serde(default)]
+    pub slack_team_id: Option<String>,
+    /// A Google service account's e-mail: claims its key files, offline.
     #[serde(default)]
     pub gcp_service_account: Option<String>,
+    /// An Entra ID application (client) id: claims the client secrets
+    /// assigned beside it, offline.
+    #[serde(default)]
+    pub azure_client_id: Option<String>,
     #[serde(default)]
     pub credentials: Vec<CredentialRef>,
     /// Keys this version does not know: kept, and warned about.

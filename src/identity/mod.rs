@@ -12,7 +12,7 @@ pub mod risks;
 use serde::Serialize;
 
 use crate::finding::Finding;
-use index::{decoded_id, external_ids};
+use index::{external_ids, finding_ids};
 use inventory::Identity;
 use lint::Issue;
 
@@ -57,9 +57,12 @@ fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
 
 /// An external id of the identity that the secret itself decodes to.
 fn claims_by_external_id(id: &Identity, f: &Finding) -> bool {
-    external_ids(id)
-        .into_iter()
-        .any(|(name, mine)| mine.is_some_and(|m| decoded_id(f, name).as_deref() == Some(m)))
+    let theirs = finding_ids(f);
+    external_ids(id).into_iter().any(|(name, mine)| {
+        theirs
+            .iter()
+            .any(|(n, v)| *n == name && v.eq_ignore_ascii_case(mine))
+    })
 }
 
 /// Sets `identity`, `owner` and `risks` on every finding and returns the

@@ -35,6 +35,8 @@ pub struct VerifyOptions {
     pub budget: Duration,
     /// Requests in flight to one host.
     pub per_host: usize,
+    /// Requests started per second to one host (not positive: no limit).
+    pub rate: f64,
     /// Requests a run sends at most.
     pub max_requests: usize,
     /// Requests in flight in all.
@@ -52,6 +54,7 @@ impl Default for VerifyOptions {
             net: NetOptions::default(),
             budget: Duration::from_secs(300),
             per_host: 4,
+            rate: 10.0,
             max_requests: 10_000,
             threads: 8,
             allow_hosts: Vec::new(),
@@ -200,16 +203,45 @@ pub fn plan(findings: &[Finding], rules: &RuleSet, opts: &VerifyOptions) -> Vec<
     lines.into_values().collect()
 }
 
-/// Per-host slots, and hosts given up on.
+/// Per-host slots and pace, and hosts given up on.
 #[derive(Default)]
 struct Hosts {
     busy: HashMap<String, usize>,
+    /// When the next request to the host may start.
+    next: HashMap<String, Instant>,
     /// Failures to get any reply, in a row.
     failures: HashMap<String, (usize, NetError)>,
 }
 
 /// A host that failed to answer this many times in a row is not tried again.
 const GIVE_UP_AFTER: usize = 3;
+/// The longest a `Retry-After` holds a host back.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+impl Hosts {
+    /// Books the host's next start under the rate: when this one may go.
+    fn book(&mut self, host: &str, rate: f64) -> Instant {
+        let now = Instant::now();
+        let at = self.next.get(host).copied().unwrap_or(now).max(now);
+        let gap = if rate > 0.0 && rate.is_finite() {
+            Duration::from_secs_f64(1.0 / rate)
+        } else {
+            Duration::ZERO
+        };
+        self.next.insert(host.to_string(), at + gap);
+        at
+    }
+
+    /// A 429's `Retry-After` (seconds) holds the host back.
+    fn hold(&mut self, host: &str, retry_after: Option<&str>) {
+        let Some(secs) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) else {
+            return;
+        };
+        let until = Instant::now() + Duration::from_secs(secs).min(MAX_RETRY_AFTER);
+        let next = self.next.entry(host.to_string()).or_insert(until);
+        *next = (*next).max(until);
+    }
+}
 
 /// Checks every verifiable finding and sets its `verification`.
 pub fn run(
@@ -316,6 +348,16 @@ fn check(
     }
     let mut v = None;
     for attempt in 0..2 {
+        // The host's pace: wait for this request's turn, within the budget.
+        let at = lock
+            .lock()
+            .expect("no panic holding it")
+            .book(host, opts.rate);
+        if at >= deadline {
+            v = v.or_else(|| Some(spent()));
+            break;
+        }
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
         if sent.fetch_add(1, Ordering::Relaxed) >= opts.max_requests {
             sent.fetch_sub(1, Ordering::Relaxed);
             v = Some(verdict(
@@ -337,6 +379,9 @@ fn check(
         match reply {
             Ok(reply) => {
                 h.failures.remove(host);
+                if reply.status == 429 {
+                    h.hold(host, reply.header("retry-after"));
+                }
                 drop(h);
                 // One more try for a gateway's passing failure.
                 let again = matches!(reply.status, 502..=504) && attempt == 0;

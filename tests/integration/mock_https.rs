@@ -19,6 +19,8 @@ pub struct Hit {
     /// Lower-case names.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the request was read.
+    pub at: std::time::Instant,
 }
 
 impl Hit {
@@ -191,6 +193,7 @@ fn serve(
         path,
         headers,
         body,
+        at: std::time::Instant::now(),
     };
     hits.lock().unwrap().push(hit.clone());
     // In flight from here until the reply is about to go: the client

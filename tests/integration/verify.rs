@@ -145,7 +145,7 @@ fn rate_limits_server_errors_html_redirects_and_slow_replies_are_indeterminate()
             .position(|x| auth.ends_with(x.as_str()))
             .unwrap_or(99);
         match which {
-            0 => Answer::new(429, r#"{"message":"slow down"}"#).header("retry-after", "60"),
+            0 => Answer::new(429, r#"{"message":"slow down"}"#).header("retry-after", "1"),
             1 => Answer::new(503, "upstream unavailable"),
             2 => Answer::new(401, "<!DOCTYPE html><html><body>Sign in</body></html>")
                 .header("content-type", "text/html"),
@@ -230,6 +230,46 @@ fn requests_to_one_host_stay_under_the_cap() {
     assert_eq!(tally.live, 12);
     let peak = mock.peak.load(std::sync::atomic::Ordering::SeqCst);
     assert!((1..=2).contains(&peak), "peak {peak}");
+}
+
+/// Requests to one host start no faster than `--verify-rate`, and a 429's
+/// `Retry-After` holds the host back.
+#[test]
+fn requests_to_one_host_keep_the_rate_and_honour_retry_after() {
+    let mut fakes = Fakes::new(75);
+    let tokens: Vec<String> = (0..6).map(|_| fakes.github("ghp")).collect();
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let mock = Mock::start(&[GITHUB], move |_| {
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            Answer::new(429, "{}").header("retry-after", "1")
+        } else {
+            Answer::new(200, r#"{"login":"bot"}"#)
+        }
+    });
+    let dir = tree(&tokens);
+    let (mut findings, config) = scan(dir.path());
+    let mut opts = options(&mock, dir.path());
+    opts.per_host = 4;
+    opts.threads = 4;
+    opts.rate = 8.0;
+    verify::run(
+        &mut findings,
+        config.matcher.rules(),
+        &opts,
+        &client(&opts, &[(GITHUB, mock.addr)]),
+    );
+    let mut at: Vec<Instant> = mock.hits().iter().map(|h| h.at).collect();
+    at.sort();
+    assert_eq!(at.len(), 6);
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    // 1/8 s apart at the client; the server reads them within a few ms.
+    assert!(
+        gaps.iter().all(|g| *g >= Duration::from_millis(100)),
+        "{gaps:?}"
+    );
+    // The requests booked before the 429 came back go on; the rest wait
+    // out its second.
+    assert!(at[5] - at[0] >= Duration::from_millis(900), "{gaps:?}");
 }
 
 #[test]

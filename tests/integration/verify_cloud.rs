@@ -313,6 +313,18 @@ fn aws_google_and_entra_checks_sign_and_read_their_replies() {
     )
     .unwrap();
 
+    // The inventory claims by what the checks and the files tell: the
+    // AWS principal (live), the Google account and Entra app (offline).
+    std::fs::write(
+        dir.path().join("agents.yaml"),
+        format!(
+            "agents:\n  - agent: aws-bot\n    owner: infra\n    aws_arn: arn:aws:iam::123456789012:user/deploy-bot\n\
+             \x20 - agent: gcp-deployer\n    owner: data\n    gcp_service_account: deployer@acme-ci-4821.iam.gserviceaccount.com\n\
+             \x20 - agent: entra-app\n    owner: identity\n    azure_client_id: {}\n",
+            app.to_uppercase()
+        ),
+    )
+    .unwrap();
     let mock = {
         let (secrets, keys, apps) = (Arc::new(secrets), Arc::new(keys), Arc::new(apps));
         Mock::start(&[STS, GOOGLE, ENTRA], move |hit| {
@@ -379,6 +391,27 @@ fn aws_google_and_entra_checks_sign_and_read_their_replies() {
     let v = verification(&findings, entra, &lone_secret);
     assert_eq!(v.state, State::Skipped);
     assert!(v.reason.contains("tenant"), "{}", v.reason);
+
+    keytrace::identity::correlate_on(
+        &mut findings,
+        config.inventory.as_ref(),
+        config.risk,
+        1,
+        |_| {},
+    );
+    let holder = |rule: &str, secret: &str| {
+        let f = findings
+            .iter()
+            .find(|f| f.rule == rule && f.raw.expose() == secret.as_bytes())
+            .unwrap();
+        f.identity.as_ref().map(|v| v.to_string())
+    };
+    assert_eq!(holder(aws, &live_secret).as_deref(), Some("\"aws-bot\""));
+    assert_eq!(holder(aws, &wrong_secret), None, "not live: no ARN");
+    assert_eq!(holder(gcp, &live_kid).as_deref(), Some("\"gcp-deployer\""));
+    assert_eq!(holder(gcp, &gone_kid), None, "another account");
+    assert_eq!(holder(entra, &app_secret).as_deref(), Some("\"entra-app\""));
+    assert_eq!(holder(entra, &other_secret), None);
 
     // Only the three literal hosts were asked (never the key file's
     // token_uri), once per credential.
