@@ -343,6 +343,12 @@ pub struct SweepArgs {
     /// the sweep goes on.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub repo_timeout: u64,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+    /// With --verify: a credential checked less than AGE ago is not checked
+    /// again (`30m`, `12h`, `7d`; `0`: every sweep).
+    #[arg(long, value_name = "AGE", default_value = "7d")]
+    pub reverify_after: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -407,6 +413,24 @@ pub enum RulesFormat {
 pub enum ListFormat {
     Human,
     Json,
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `0`: an age.
+pub fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid age {s:?} (try 12h or 7d)"))?;
+    let secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("invalid age {s:?} (units: s, m, h, d)")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(secs)))
 }
 
 /// `64M`, `1G`, `512k`, `4096`: a size in bytes (binary multiples).

@@ -172,5 +172,15 @@ impl Finding {
         }
         self.at_head |= other.at_head;
         self.locations.extend(other.locations);
+        // The latest live check stands (RFC 3339 times sort as text).
+        if let Some(v) = other.verification {
+            if self
+                .verification
+                .as_ref()
+                .is_none_or(|mine| v.checked_at > mine.checked_at)
+            {
+                self.verification = Some(v);
+            }
+        }
     }
 }

@@ -75,6 +75,10 @@ pub struct Totals {
     /// Still present at the HEAD of some repository.
     pub at_head: usize,
     pub locations: usize,
+    /// Findings with a live check in the stores (`sweep --verify`), and
+    /// how many of them were live at their last check.
+    pub verified: usize,
+    pub live: usize,
 }
 
 /// One owner's share of the findings (`owner: None` is the unowned group).
@@ -82,6 +86,8 @@ pub struct Totals {
 pub struct OwnerRollup {
     pub owner: Option<String>,
     pub findings: usize,
+    /// Findings live at their last check (`sweep --verify`).
+    pub live: usize,
     /// (agent, findings it holds) for the identities of this owner that hold any.
     pub identities: Vec<(String, usize)>,
     /// How many of this owner's findings show each risk, in [`RiskMatrix::risks`] order.
@@ -134,9 +140,21 @@ pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::i
         "{} repositories ({} failed), {} findings ({} unowned, {} new since the previous sweep, {} at HEAD)",
         n.repositories, n.failed, n.findings, n.unowned, n.new, n.at_head
     )?;
+    if n.verified > 0 {
+        writeln!(
+            out,
+            "verified: {} of them checked live, {} live at their last check",
+            n.verified, n.live
+        )?;
+    }
     for o in &report.owners {
         let name = o.owner.as_deref().unwrap_or("Unowned");
-        writeln!(out, "\n{}: {} findings", t(name), o.findings)?;
+        let live = if o.live > 0 {
+            format!(" ({} live)", o.live)
+        } else {
+            String::new()
+        };
+        writeln!(out, "\n{}: {} findings{live}", t(name), o.findings)?;
         for (agent, n) in &o.identities {
             writeln!(out, "  {}: {n}", t(agent))?;
         }

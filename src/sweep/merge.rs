@@ -244,6 +244,11 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
         new: findings.iter().filter(|f| f.sweep.new).count(),
         at_head: findings.iter().filter(|f| f.finding.at_head).count(),
         locations: findings.iter().map(|f| f.finding.locations.len()).sum(),
+        verified: findings
+            .iter()
+            .filter(|f| f.finding.verification.is_some())
+            .count(),
+        live: findings.iter().filter(|f| is_live(&f.finding)).count(),
     };
     let (owners, risk_matrix) = rollups(&findings);
     SweepReport {
@@ -258,6 +263,12 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
         repositories: repos,
         errors: contents.problems,
     }
+}
+
+fn is_live(f: &Finding) -> bool {
+    f.verification
+        .as_ref()
+        .is_some_and(|v| v.state == crate::rules::verify::State::Live)
 }
 
 /// Per owner (named owners by name, the unowned last): findings, the
@@ -279,10 +290,12 @@ fn rollups(findings: &[SweptFinding]) -> (Vec<OwnerRollup>, RiskMatrix) {
             .or_insert_with(|| OwnerRollup {
                 owner,
                 findings: 0,
+                live: 0,
                 identities: Vec::new(),
                 risks: vec![0; risks.len()],
             });
         entry.findings += 1;
+        entry.live += usize::from(is_live(f));
         for agent in agents(f) {
             match entry.identities.iter_mut().find(|(a, _)| *a == agent) {
                 Some((_, n)) => *n += 1,

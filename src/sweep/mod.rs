@@ -4,6 +4,7 @@
 //! the commits the store has not seen, scans only blobs it has not scanned,
 //! and records the outcome in one transaction. Hands on a log line per
 //! repository; `merge` turns any number of stores into one report.
+pub mod live;
 pub mod merge;
 pub mod repos;
 pub mod store;
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::cli::{parse_size, SweepArgs};
+use crate::cli::{parse_age, parse_size, SweepArgs};
 use crate::config::{matcher, refs_glob, threads};
 use crate::error::Error;
 use crate::matcher::Matcher;
@@ -43,6 +44,8 @@ pub struct SweepConfig {
     /// Honour what each repository says of its own secrets (allow
     /// comments, its `.keytrace.toml` allow table, its baseline).
     pub trust_repo_config: bool,
+    /// `--verify`: live checks, stored with their time.
+    pub live: Option<live::SweepVerify>,
 }
 
 impl SweepConfig {
@@ -73,6 +76,21 @@ impl SweepConfig {
             },
         )?;
         let refs = refs_glob(args.refs.as_deref())?;
+        if args.verify.verify_plan {
+            return Err(Error::Usage(
+                "--verify-plan is for scans; a sweep takes --verify".into(),
+            ));
+        }
+        let reverify_after = parse_age(&args.reverify_after).map_err(Error::Usage)?;
+        let live = match args.verify.options().filter(|_| args.verify.verify) {
+            Some(options) => Some(live::SweepVerify {
+                client: crate::net::Client::new(&options.net).map_err(Error::Usage)?,
+                deadline: Instant::now() + options.budget,
+                options,
+                reverify_after,
+            }),
+            None => None,
+        };
         Ok(SweepConfig {
             repos: list,
             store: args.store.clone(),
@@ -91,6 +109,7 @@ impl SweepConfig {
                 repository: std::time::Duration::from_secs(args.repo_timeout.max(1)),
             },
             trust_repo_config: args.trust_repo_config,
+            live,
         })
     }
 }
@@ -122,6 +141,9 @@ pub struct SweepSummary {
     pub findings: usize,
     pub new: usize,
     pub seconds: f64,
+    /// With `--verify`: the checks made (not those reused from the store).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<crate::verify::Tally>,
 }
 
 /// The repositories this worker takes, in a stable order, each once.
@@ -154,9 +176,19 @@ pub fn run(
         ..SweepSummary::default()
     };
     let rules = config.matcher.rules().digest();
+    if config.live.is_some() {
+        summary.verified = Some(crate::verify::Tally::default());
+    }
     for (i, spec) in selected(config).into_iter().enumerate() {
         on_start(i, &spec.name);
-        let log = sweep_one(config, &mut store, sweep, &now, spec, &rules)?;
+        let (log, tally) = sweep_one(config, &mut store, sweep, &now, spec, &rules)?;
+        if let (Some(sum), Some(t)) = (&mut summary.verified, tally) {
+            sum.live += t.live;
+            sum.dead += t.dead;
+            sum.indeterminate += t.indeterminate;
+            sum.skipped += t.skipped;
+            sum.requests += t.requests;
+        }
         summary.repositories += 1;
         summary.failed += usize::from(log.error.is_some());
         summary.commits += log.commits;
@@ -178,7 +210,7 @@ fn sweep_one(
     now: &str,
     spec: &RepoSpec,
     rules: &str,
-) -> Result<RepoLog, StoreError> {
+) -> Result<(RepoLog, Option<crate::verify::Tally>), StoreError> {
     let started = Instant::now();
     let source = spec.display_source();
     let mut log = RepoLog {
@@ -195,7 +227,7 @@ fn sweep_one(
         log.seconds = started.elapsed().as_secs_f64();
         store.record_failure(sweep, now, &spec.name, &source, &message, log.seconds)?;
         log.error = Some(message);
-        Ok(log)
+        Ok((log, None))
     };
     let deadline = started + config.limits.repository;
     let path = match repos::acquire(spec, config.cache.as_deref(), &config.limits, deadline) {
@@ -286,6 +318,21 @@ fn sweep_one(
     }
     problems.sort_by(|a, b| (&a.path, &a.message).cmp(&(&b.path, &b.message)));
     problems.dedup();
+    let (checks, tally) = match &config.live {
+        Some(l) => {
+            let (c, t) = live::verify_repo(
+                &config.matcher,
+                config.git.max_blob_size,
+                l,
+                store,
+                &repo,
+                &spec.name,
+                &mut findings,
+            )?;
+            (c, Some(t))
+        }
+        None => (Vec::new(), None),
+    };
     let head = git::head_blobs(&repo);
     log.commits = stats.commits;
     log.blobs = stats.scanned.len() as u64;
@@ -317,7 +364,10 @@ fn sweep_one(
             problems: &problems,
         },
     )?;
-    Ok(log)
+    if !checks.is_empty() {
+        store.set_checks(&spec.name, &checks)?;
+    }
+    Ok((log, tally))
 }
 
 fn error_line(p: &ScanError) -> String {

@@ -294,6 +294,7 @@ fn sample_report() -> SweepReport {
             OwnerRollup {
                 owner: o.clone(),
                 findings: of(o).count(),
+                live: 0,
                 identities,
                 risks: risk_ids
                     .iter()
@@ -358,6 +359,8 @@ fn sample_report() -> SweepReport {
         new: findings.iter().filter(|s| s.sweep.new).count(),
         at_head: findings.iter().filter(|s| s.finding.at_head).count(),
         locations: findings.iter().map(|s| s.finding.locations.len()).sum(),
+        verified: 0,
+        live: 0,
     };
     SweepReport {
         version: 1,

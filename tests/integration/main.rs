@@ -17,6 +17,7 @@ mod mock_https;
 mod planted;
 mod rules;
 mod sweep;
+mod sweep_verify;
 mod verify;
 mod verify_cloud;
 

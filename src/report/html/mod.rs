@@ -253,6 +253,11 @@ fn totals(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         ("New since previous sweep", t.new, t.new > 0),
         ("At HEAD", t.at_head, false),
     ];
+    // Live counts only where the sweep checked (`--verify`).
+    let live = [("Live at last check", t.live, t.live > 0)];
+    let cards = cards
+        .into_iter()
+        .chain(live.into_iter().filter(|_| t.verified > 0));
     writeln!(
         w,
         "<section id=\"totals\"><h2>Totals</h2><div class=\"cards\">"
@@ -316,6 +321,7 @@ fn owners(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         }
         writeln!(w, "</svg></div>")?;
     }
+    let checked = r.totals.verified > 0;
     let table_rows: Vec<Vec<String>> = rows
         .iter()
         .map(|o| {
@@ -328,19 +334,21 @@ fn owners(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
                     .collect::<Vec<_>>()
                     .join("<br>")
             };
-            vec![
-                td_html(owner_html(o.owner.as_deref())),
-                td_num(o.findings),
-                td_html(ids),
-            ]
+            let mut row = vec![td_html(owner_html(o.owner.as_deref())), td_num(o.findings)];
+            if checked {
+                row.push(td_num(o.live));
+            }
+            row.push(td_html(ids));
+            row
         })
         .collect();
     if !table_rows.is_empty() {
-        table(
-            w,
-            &["Owner", "#Findings", "Identities (agent, findings)"],
-            &table_rows,
-        )?;
+        let mut headers = vec!["Owner", "#Findings"];
+        if checked {
+            headers.push("#Live");
+        }
+        headers.push("Identities (agent, findings)");
+        table(w, &headers, &table_rows)?;
     }
     writeln!(w, "</section>")
 }

@@ -78,18 +78,21 @@ fn sample(secrets: &[String]) -> SweepReport {
         OwnerRollup {
             owner: Some("team-a".into()),
             findings: 1,
+            live: 1,
             identities: vec![("deploy-bot".into(), 1)],
             risks: vec![1],
         },
         OwnerRollup {
             owner: Some("<script>alert(1)</script>".into()),
             findings: 1,
+            live: 0,
             identities: vec![],
             risks: vec![1],
         },
         OwnerRollup {
             owner: None,
             findings: 1,
+            live: 0,
             identities: vec![],
             risks: vec![1],
         },
@@ -124,6 +127,8 @@ fn sample(secrets: &[String]) -> SweepReport {
         new: 1,
         at_head: 3,
         locations: 3,
+        verified: 2,
+        live: 1,
     };
     r
 }
@@ -152,6 +157,8 @@ fn empty_report_renders_with_none() {
     assert_eq!(p.matches("<p class=\"none\">none</p>").count(), 7);
     assert!(!p.contains("<svg"));
     assert!(!p.contains("NaN") && !p.contains("inf"));
+    // Nothing was checked live: no live card or column.
+    assert!(!p.contains(">Live<") && !p.contains("Live at last check"));
 }
 
 #[test]
@@ -173,6 +180,9 @@ fn report_draws_sections_and_charts_without_secrets() {
     assert_eq!(p.matches("<rect class=\"cell\"").count(), 10 * 3);
     assert!(p.contains(">Unowned<"));
     assert!(p.contains("deploy-bot, &lt;b&gt;x&lt;/b&gt;"));
+    // Live credentials per owner: team-a's row holds its one.
+    assert!(p.contains("<div class=\"n\">1</div><div class=\"k\">Live at last check</div>"));
+    assert!(p.contains("<th class=\"num\">Live</th>"), "the column");
     assert!(p.contains("clone failed: &lt;timeout&gt;"));
     assert!(!p.contains("<script") && p.contains("&lt;script&gt;"));
     assert!(!p.contains("NaN"));

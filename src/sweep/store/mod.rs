@@ -32,7 +32,8 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 /// Schema migrations, in order: migration `i` takes the store from version
 /// `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sweeps (
     id       INTEGER PRIMARY KEY,
     started  TEXT NOT NULL,
@@ -110,7 +111,11 @@ CREATE TABLE finding_sweeps (
     sweep   INTEGER NOT NULL,
     PRIMARY KEY (finding, sweep)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+ALTER TABLE findings ADD COLUMN verification TEXT;
+"#,
+];
 
 /// The version a store of this build has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -160,6 +165,18 @@ pub struct StoredFinding {
     pub repo: String,
     pub finding: Finding,
     pub sighting: Sighting,
+}
+
+/// A finding of a repository as live verification sees it in the store:
+/// its last check, and a blob to read its secret again from (the store
+/// keeps no secret).
+#[derive(Debug, Clone)]
+pub struct StoredCheck {
+    pub rule: String,
+    pub fingerprint: String,
+    pub verification: Option<crate::verify::Verification>,
+    /// (blob id, path) of one location, the smallest blob id.
+    pub blob: Option<(String, String)>,
 }
 
 /// Everything a store holds, for reports and JSONL export.
@@ -428,6 +445,8 @@ impl Store {
                     f.identity = None;
                     f.owner = None;
                     f.risks.clear();
+                    // Kept in its own column (`set_checks`), re-checked in place.
+                    f.verification = None;
                     let data = serde_json::to_string(&f).expect("findings serialize");
                     tx.execute(
                         "INSERT INTO findings (repo, rule, fingerprint, data, first_seen, last_seen,
@@ -548,6 +567,64 @@ impl Store {
         Ok(new)
     }
 
+    /// Every finding of repository `name`, with its last live check.
+    pub fn checks(&self, name: &str) -> Result<Vec<StoredCheck>> {
+        let Some(repo) = self.repo_id(name)? else {
+            return Ok(Vec::new());
+        };
+        let mut q = self
+            .conn
+            .prepare_cached(
+                "SELECT f.rule, f.fingerprint, f.verification,
+                        (SELECT l.blob || ' ' || l.path FROM locations l
+                         WHERE l.finding = f.id AND l.blob IS NOT NULL ORDER BY l.blob LIMIT 1)
+                 FROM findings f WHERE f.repo = ?1",
+            )
+            .map_err(|e| self.e(e))?;
+        let rows = q
+            .query_map([repo], |r| {
+                let v: Option<String> = r.get(2)?;
+                let blob: Option<String> = r.get(3)?;
+                Ok(StoredCheck {
+                    rule: r.get(0)?,
+                    fingerprint: r.get(1)?,
+                    verification: v.and_then(|v| serde_json::from_str(&v).ok()),
+                    blob: blob.and_then(|b| {
+                        let (oid, path) = b.split_once(' ')?;
+                        Some((oid.to_string(), path.to_string()))
+                    }),
+                })
+            })
+            .map_err(|e| self.e(e))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(|e| self.e(e))
+    }
+
+    /// Records live checks of repository `name`'s findings.
+    pub fn set_checks(
+        &mut self,
+        name: &str,
+        checks: &[(String, String, crate::verify::Verification)],
+    ) -> Result<()> {
+        let Some(repo) = self.repo_id(name)? else {
+            return Ok(());
+        };
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| err(&path, e))?;
+        {
+            let mut upd = tx
+                .prepare_cached(
+                    "UPDATE findings SET verification = ?1
+                     WHERE repo = ?2 AND rule = ?3 AND fingerprint = ?4",
+                )
+                .map_err(|e| err(&path, e))?;
+            for (rule, fingerprint, v) in checks {
+                let json = serde_json::to_string(v).expect("verifications serialize");
+                upd.execute(params![json, repo, rule, fingerprint])
+                    .map_err(|e| err(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| err(&path, e))
+    }
     fn blobs_of(tx: &rusqlite::Transaction, finding: i64) -> rusqlite::Result<Vec<String>> {
         let mut q = tx
             .prepare_cached("SELECT blob FROM locations WHERE finding = ?1 AND blob IS NOT NULL")?;
@@ -655,7 +732,7 @@ impl Store {
         }
         let mut q = c.prepare(
             "SELECT f.id, f.repo, f.data, f.first_seen, f.last_seen, f.first_sweep, f.in_history,
-                    (SELECT COUNT(*) FROM finding_sweeps s WHERE s.finding = f.id)
+                    (SELECT COUNT(*) FROM finding_sweeps s WHERE s.finding = f.id), f.verification
              FROM findings f ORDER BY f.id",
         )?;
         for row in q.query_map([], |r| {
@@ -668,9 +745,11 @@ impl Store {
                 r.get::<_, i64>(5)?,
                 r.get::<_, bool>(6)?,
                 r.get::<_, u32>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })? {
-            let (id, repo, data, first_seen, last_seen, first_sweep, in_history, sweeps) = row?;
+            let (id, repo, data, first_seen, last_seen, first_sweep, in_history, sweeps, checked) =
+                row?;
             let Ok(mut finding) = serde_json::from_str::<Finding>(&data) else {
                 out.problems.push(ScanError::error(
                     self.path.display().to_string(),
@@ -685,6 +764,9 @@ impl Store {
                 l.relative = l.path.clone();
             }
             finding.locations = locs;
+            finding.verification = checked
+                .and_then(|v| serde_json::from_str(&v).ok())
+                .map(Box::new);
             let (first_ok, last_ok) = repo_ok.get(&repo).copied().unwrap_or_default();
             out.findings.push(StoredFinding {
                 repo: name,
@@ -710,31 +792,4 @@ fn err(path: &Path, e: rusqlite::Error) -> StoreError {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn schema_is_versioned_and_newer_stores_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.version().unwrap(), SCHEMA_VERSION);
-        let id = store.begin_sweep("2026-01-01T00:00:00Z", None).unwrap();
-        assert_eq!(id, 1);
-        drop(store);
-        // Opening again migrates nothing and keeps the data.
-        let store = Store::open(&path).unwrap();
-        assert_eq!(store.begin_sweep("2026-01-02T00:00:00Z", None).unwrap(), 2);
-        store
-            .conn
-            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
-            .unwrap();
-        drop(store);
-        let e = Store::open(&path).err().expect("a newer store is refused");
-        assert!(e.message.contains("newer"), "{}", e.message);
-        let e = Store::open_read(&path).err().expect("and not misread");
-        assert!(e.message.contains("schema version"), "{}", e.message);
-        let e = Store::open_read(&dir.path().join("none.db")).err().unwrap();
-        assert!(e.message.contains("no such sweep store"));
-    }
-}
+mod tests;
