@@ -10,7 +10,7 @@ use keytrace::validate::{self, checksums, generic, keys, tokens, Around, Validat
 use keytrace_fuzz::builtin_rules;
 use libfuzzer_sys::fuzz_target;
 
-const ALL: [Validator; 17] = [
+const ALL: [Validator; 20] = [
     Validator::Crc32Base62,
     Validator::Jwt,
     Validator::AwsKeyId,
@@ -28,6 +28,9 @@ const ALL: [Validator; 17] = [
     Validator::OnepasswordServiceAccount,
     Validator::AzureSas,
     Validator::AzureIdentifiable,
+    Validator::JetbrainsPassword,
+    Validator::GcpKeyFile,
+    Validator::EntraClientSecret,
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -95,6 +98,8 @@ fuzz_target!(|data: &[u8]| {
         binding: name,
         line: data,
         at,
+        hay: data,
+        hay_at: at,
     };
     for v in ALL {
         let _ = validate::run(v, data, &around);
