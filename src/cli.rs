@@ -150,6 +150,8 @@ pub struct ScanArgs {
     /// Also report tokens whose embedded checksum fails (marked `checksum: invalid`).
     #[arg(long)]
     pub include_invalid: bool,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     /// Read settings from FILE instead of each root's .keytrace.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -161,6 +163,32 @@ pub struct ScanArgs {
     pub color: String,
     #[command(flatten)]
     pub verify: VerifyArgs,
+}
+
+/// How archives and compressed files are opened.
+#[derive(Debug, Clone, Args)]
+pub struct ArchiveArgs {
+    /// Do not open archives, compressed files or container images.
+    #[arg(long)]
+    pub no_archives: bool,
+    /// Open archives inside archives at most N deep (the outermost is 1).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_archive_depth: usize,
+    /// Stop expanding one archive (all its members, nested ones included)
+    /// past SIZE, with a warning.
+    #[arg(long, value_name = "SIZE", default_value = "1G")]
+    pub max_archive_size: String,
+}
+
+impl ArchiveArgs {
+    pub fn options(&self) -> Result<crate::source::archive::ArchiveOptions, String> {
+        Ok(crate::source::archive::ArchiveOptions {
+            enabled: !self.no_archives && self.max_archive_depth > 0,
+            max_depth: self.max_archive_depth,
+            max_expanded: parse_size(&self.max_archive_size)?,
+            ..Default::default()
+        })
+    }
 }
 
 /// Live verification: off unless asked; without `--verify` nothing is sent.
@@ -321,6 +349,8 @@ pub struct SweepArgs {
     /// Also record tokens whose embedded checksum fails.
     #[arg(long)]
     pub include_invalid: bool,
+    #[command(flatten)]
+    pub archives: ArchiveArgs,
     /// Keep full secrets in the store. Without it no secret is stored.
     #[arg(long)]
     pub show_secrets: bool,

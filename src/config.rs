@@ -251,6 +251,8 @@ pub struct Config {
     pub history: bool,
     pub git: GitOptions,
     pub fs: FsOptions,
+    /// How archives and compressed files are opened.
+    pub archives: crate::source::archive::ArchiveOptions,
     pub matcher: Matcher,
     pub format: Format,
     pub output: Option<PathBuf>,
@@ -484,6 +486,7 @@ impl Config {
                     .filter_map(|f| f.canonicalize().ok())
                     .collect(),
             },
+            archives: args.archives.options().map_err(Error::Usage)?,
             matcher,
             format,
             output: args.output.clone(),

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::finding::collect::{self, Cap, Collector};
 use crate::matcher::{Matcher, Scratch, Suppressed};
 use crate::report::{ScanReport, Stats};
+use crate::source::archive::{self, ArchiveOptions};
 use crate::source::git::{self, Range};
 use crate::source::{self, Chunk, Origin, ScanError, Severity, Sink};
 
@@ -49,6 +50,7 @@ struct Worker<'a> {
     progress: Option<&'a ProgressBar>,
     /// Inputs are git blobs, not files.
     history: bool,
+    archives: &'a ArchiveOptions,
 }
 
 impl Sink for Worker<'_> {
@@ -93,6 +95,15 @@ impl Sink for Worker<'_> {
     }
 
     fn binary(&mut self, origin: &Origin, data: &[u8]) {
+        // An archive's members are inputs of their own; archives inside it
+        // are opened by the expansion itself.
+        let opts = self.archives;
+        if opts.enabled && origin.container.is_none() {
+            if let Some(kind) = archive::detect(data) {
+                archive::expand(origin, kind, data, opts, self);
+                return;
+            }
+        }
         self.counters.binary.fetch_add(1, Ordering::Relaxed);
         let name = origin.path.rsplit(['/', '\\']).next().unwrap_or_default();
         for m in self.matcher.scan_binary(data, name) {
@@ -201,6 +212,7 @@ pub struct Pipeline<'a> {
     counters: Counters,
     shared: Shared,
     progress: Option<ProgressBar>,
+    archives: ArchiveOptions,
 }
 
 /// What a pipeline's workers produced.
@@ -227,7 +239,13 @@ impl<'a> Pipeline<'a> {
             counters: Counters::default(),
             shared: Shared::default(),
             progress: progress.then(progress_bar),
+            archives: ArchiveOptions::default(),
         }
+    }
+
+    /// How far archives are opened (default: [`ArchiveOptions::default`]).
+    pub fn archives(&mut self, opts: ArchiveOptions) {
+        self.archives = opts;
     }
 
     fn worker(&self, history: bool) -> Worker<'_> {
@@ -241,6 +259,7 @@ impl<'a> Pipeline<'a> {
             shared: &self.shared,
             progress: self.progress.as_ref(),
             history,
+            archives: &self.archives,
         }
     }
 
@@ -306,6 +325,7 @@ impl<'a> Pipeline<'a> {
 pub fn run(config: &Config) -> Result<ScanReport> {
     let started = Instant::now();
     let mut pipeline = Pipeline::new(&config.matcher, config.progress);
+    pipeline.archives(config.archives.clone());
     pipeline.trust = config.trust.as_ref();
     pipeline.cap_findings(config.max_findings);
     if config.worktree {

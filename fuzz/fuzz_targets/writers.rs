@@ -104,6 +104,7 @@ fuzz_target!(|data: &[u8]| {
                 binding: Some(s()),
                 encoding: (flags & 32 != 0).then_some(Encoding::Base64),
                 suppression: (flags & 64 != 0).then(&mut s),
+                container: if flags & 8 != 0 { vec![s(), s()] } else { Vec::new() },
                 relative: s(),
             })
             .collect();

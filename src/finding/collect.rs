@@ -250,6 +250,11 @@ impl Collector {
             binding: m.binding,
             encoding: m.encoding,
             suppression: suppression.map(str::to_string),
+            container: origin
+                .container
+                .as_deref()
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
             relative: origin.relative(),
         };
         let key = (m.rule, Secret::new(m.secret));

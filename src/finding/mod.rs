@@ -66,6 +66,11 @@ pub struct Location {
     /// `allow.rules`, `baseline entry`). Not honoured: reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppression: Option<String>,
+    /// Inside archives: the archives that hold it, outer to inner (the
+    /// outermost by its path, the others by their path in their parent);
+    /// `path` joins them and the member's own path with `!`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub container: Vec<String>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,

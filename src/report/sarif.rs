@@ -187,6 +187,20 @@ pub fn document(report: &ScanReport, rules: &RuleSet) -> Value {
                 }],
                 "partialFingerprints": {"keytrace/v1": partial_fingerprint(f, &loc.relative)},
             });
+            if !loc.container.is_empty() {
+                // Inside an archive: the artifact is the outermost archive,
+                // the member is a logical location, and the line and column
+                // are the member's.
+                let outer = loc.relative.split('!').next().unwrap_or(&loc.relative);
+                result["locations"][0]["physicalLocation"] = json!({
+                    "artifactLocation": {"uri": uri_escape(outer), "uriBaseId": "%SRCROOT%"},
+                });
+                result["locations"][0]["logicalLocations"] = json!([{
+                    "fullyQualifiedName": format!("{}:{}:{}", loc.relative, loc.line, loc.column),
+                    "kind": "member",
+                }]);
+                props["container"] = json!(loc.container);
+            }
             props["tags"] = json!(risks);
             if let Some(i) = &f.identity {
                 props["identity"] = i.clone();

@@ -340,7 +340,7 @@ pub fn read_file<S: Sink>(
         if let Err(e) = file.read_to_end(buf) {
             return sink.problem(ScanError::error(&origin.path, io_message(&e)));
         }
-        if is_binary(buf) {
+        if is_binary(buf) || super::magic::detect(buf).is_some() {
             return sink.binary(origin, buf);
         }
         // The ASCII check is the faster one, and most text passes it.
@@ -394,8 +394,10 @@ fn is_binary(data: &[u8]) -> bool {
     memchr::memchr(0, &data[..data.len().min(SNIFF)]).is_some()
 }
 
-fn read_chunks<S: Sink>(
-    file: &mut File,
+/// Hands what `file` holds to the sink in overlapping chunks (the members
+/// of archives too), or its first chunk as binary.
+pub(crate) fn read_chunks<R: Read + ?Sized, S: Sink>(
+    file: &mut R,
     origin: &Origin,
     chunk_size: u64,
     buf: &mut Vec<u8>,
@@ -406,11 +408,7 @@ fn read_chunks<S: Sink>(
     let mut column_base = 0u32;
     loop {
         let have = buf.len();
-        let got = match file
-            .by_ref()
-            .take((chunk_size - have) as u64)
-            .read_to_end(buf)
-        {
+        let got = match Read::take(&mut *file, (chunk_size - have) as u64).read_to_end(buf) {
             Ok(n) => n,
             Err(e) => {
                 sink.problem(ScanError::error(
@@ -421,6 +419,16 @@ fn read_chunks<S: Sink>(
             }
         };
         if first {
+            if super::magic::detect(buf).is_some() && origin.container.is_none() {
+                sink.problem(ScanError::warning(
+                    &origin.path,
+                    format!(
+                        "an archive larger than the size limit: only its first {} MiB were opened",
+                        buf.len() >> 20
+                    ),
+                ));
+                return sink.binary(origin, buf);
+            }
             if is_binary(buf) {
                 return sink.binary(origin, buf);
             }

@@ -4,8 +4,10 @@
 //! per-thread [`Sink`] together with its [`Origin`] (path, commit, whether it
 //! is still at HEAD), and reports per-input problems as [`ScanError`]s; it
 //! knows nothing of rules or findings.
+pub mod archive;
 pub mod fs;
 pub mod git;
+pub mod magic;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +32,9 @@ pub struct Origin {
     pub lines: Option<Arc<[u32]>>,
     /// For git history: the blob this content was read from.
     pub blob: Option<git2::Oid>,
+    /// Inside archives: the archives that hold it, outer to inner (the
+    /// outermost as `path` starts, the others by their path in their parent).
+    pub container: Option<Arc<[String]>>,
 }
 
 /// A commit, as a location in a report shows it.
@@ -56,6 +61,7 @@ impl Origin {
             at_head: true,
             lines: None,
             blob: None,
+            container: None,
         }
     }
     /// The path relative to its scan root, with `/` separators. (On POSIX a

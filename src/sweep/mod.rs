@@ -46,6 +46,7 @@ pub struct SweepConfig {
     pub trust_repo_config: bool,
     /// `--verify`: live checks, stored with their time.
     pub live: Option<live::SweepVerify>,
+    pub archives: crate::source::archive::ArchiveOptions,
 }
 
 impl SweepConfig {
@@ -110,6 +111,7 @@ impl SweepConfig {
             },
             trust_repo_config: args.trust_repo_config,
             live,
+            archives: args.archives.options().map_err(Error::Usage)?,
         })
     }
 }
@@ -299,7 +301,8 @@ fn sweep_one(
         path: path.clone(),
         display_root: PathBuf::new(),
     };
-    let pipeline = Pipeline::new(&config.matcher, false);
+    let mut pipeline = Pipeline::new(&config.matcher, false);
+    pipeline.archives(config.archives.clone());
     let stats = match pipeline.history(&location, &opts) {
         Ok(s) => s,
         Err(e) => return fail(store, log, e.message),

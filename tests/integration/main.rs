@@ -2,6 +2,7 @@
 //! `keytrace` executable on trees built at test time from fake credentials.
 mod accuracy;
 mod agents;
+mod archives;
 mod bad_input;
 mod baseline;
 mod ci;

@@ -68,6 +68,7 @@ pub(super) fn scan_blob<S: Sink>(
         at_head: job.at_head,
         lines: job.lines.clone(),
         blob: Some(job.oid),
+        container: None,
     };
     let (object, blob);
     let Read {
@@ -114,7 +115,9 @@ pub(super) fn scan_blob<S: Sink>(
             },
         }
     };
-    if memchr::memchr(0, &data[..data.len().min(8192)]).is_some() {
+    if memchr::memchr(0, &data[..data.len().min(8192)]).is_some()
+        || crate::source::magic::detect(data).is_some()
+    {
         sink.binary(&origin, data);
         return Outcome::Scanned;
     }

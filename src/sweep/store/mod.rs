@@ -114,6 +114,7 @@ CREATE TABLE finding_sweeps (
 "#,
     r#"
 ALTER TABLE findings ADD COLUMN verification TEXT;
+ALTER TABLE locations ADD COLUMN container TEXT;
 "#,
 ];
 
@@ -167,9 +168,7 @@ pub struct StoredFinding {
     pub sighting: Sighting,
 }
 
-/// A finding of a repository as live verification sees it in the store:
-/// its last check, and a blob to read its secret again from (the store
-/// keeps no secret).
+/// A finding's last live check, and a blob to read its secret back from.
 #[derive(Debug, Clone)]
 pub struct StoredCheck {
     pub rule: String,
@@ -460,8 +459,8 @@ impl Store {
             let mut ins = tx.prepare_cached(
                 "INSERT OR IGNORE INTO locations
                  (finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head,
-                  encoding)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)",
+                  encoding, container)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)",
             )?;
             for l in &locations {
                 ins.execute(params![
@@ -478,6 +477,8 @@ impl Store {
                     l.encoding
                         .and_then(|e| serde_json::to_value(e).ok())
                         .and_then(|v| v.as_str().map(str::to_string)),
+                    (!l.container.is_empty())
+                        .then(|| serde_json::to_string(&l.container).expect("strings serialize")),
                 ])?;
             }
             seen.insert(id);
@@ -598,7 +599,6 @@ impl Store {
             .map_err(|e| self.e(e))?;
         rows.collect::<rusqlite::Result<_>>().map_err(|e| self.e(e))
     }
-
     /// Records live checks of repository `name`'s findings.
     pub fn set_checks(
         &mut self,
@@ -700,7 +700,7 @@ impl Store {
         let mut locations: HashMap<i64, Vec<Location>> = HashMap::new();
         let mut q = c.prepare(
             "SELECT finding, blob, path, line, col, commit_id, author, date, refs, binding, at_head,
-                    encoding
+                    encoding, container
              FROM locations",
         )?;
         for row in q.query_map([], |r| {
@@ -723,6 +723,10 @@ impl Store {
                         .and_then(|e| serde_json::from_value(serde_json::Value::String(e)).ok()),
                     at_head: r.get(10)?,
                     suppression: None,
+                    container: r
+                        .get::<_, Option<String>>(12)?
+                        .and_then(|c| serde_json::from_str(&c).ok())
+                        .unwrap_or_default(),
                     relative: String::new(),
                 },
             ))

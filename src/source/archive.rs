@@ -1,0 +1,382 @@
+//! Inside archives and compressed files: zip and every format built on it
+//! (jar, war, ear, apk, whl, nupkg, vsix, xpi, docx/xlsx/pptx), tar, gzip,
+//! bzip2, xz and zstd, and their combinations (`.tar.gz`, a jar inside a war
+//! inside a tar), found by their magic bytes, not their names. Receives an
+//! input a source read whole (a file or a git blob) that [`detect`] calls an
+//! archive; hands each member to the sink like any other input: text in
+//! overlapping chunks, binary to the key-store check. A member's origin
+//! path is `outer.tar.gz!inner/app.jar!BOOT-INF/application.properties`,
+//! and its `container` lists the archives, outer to inner.
+//!
+//! Bounded, because archives are hostile: members stream through the
+//! decoders (nothing is unpacked to disk, and only a nested zip, which
+//! needs random access, is held in memory, up to a cap); nesting stops at a
+//! depth; expansion stops past a total and past a compression ratio (a zip
+//! bomb, a quine). What stops, and every member that is encrypted or
+//! damaged, is reported as a problem of that input; the rest is scanned.
+use std::cell::Cell;
+use std::io::{self, Cursor, Read};
+use std::sync::Arc;
+
+pub use super::magic::{detect, Kind};
+use super::{Origin, ScanError, Sink};
+
+/// How far archives are opened.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// `--no-archives` turns it off.
+    pub enabled: bool,
+    /// Archives inside archives opened at most this deep (the outermost is 1).
+    pub max_depth: usize,
+    /// Bytes one outermost archive may expand to, all members together.
+    pub max_expanded: u64,
+    /// Past [`RATIO_FLOOR`] expanded bytes, at most this many bytes per
+    /// byte of the outermost archive.
+    pub max_ratio: u64,
+    /// A nested zip is read into memory (it needs random access) up to this.
+    pub max_in_memory: u64,
+    /// Members are scanned in chunks of this size.
+    pub chunk: u64,
+}
+
+impl Default for ArchiveOptions {
+    fn default() -> Self {
+        ArchiveOptions {
+            enabled: true,
+            max_depth: 4,
+            max_expanded: 1 << 30,
+            max_ratio: 100,
+            max_in_memory: 32 << 20,
+            chunk: 8 << 20,
+        }
+    }
+}
+
+/// Expansion below this is never called a bomb, whatever its ratio.
+pub const RATIO_FLOOR: u64 = 64 << 20;
+/// The dictionary an xz stream may ask for, in KiB.
+const XZ_MEMORY_KIB: u32 = 64 * 1024;
+/// Bytes read from a member to tell what it is (a tar header's magic
+/// stands at 257).
+const PEEK: usize = 512;
+
+/// Opens the archive `data` of `origin` and hands its members to `sink`.
+pub fn expand<S: Sink>(
+    origin: &Origin,
+    kind: Kind,
+    data: &[u8],
+    opts: &ArchiveOptions,
+    sink: &mut S,
+) {
+    let budget = Budget {
+        opts,
+        outer: data.len() as u64,
+        expanded: Cell::new(0),
+        stopped: Cell::new(None),
+    };
+    let mut walk = Walk {
+        opts,
+        sink,
+        budget: &budget,
+        top: origin,
+        buf: Vec::new(),
+    };
+    let container = vec![origin.path.clone()];
+    walk.open(&origin.path, &container, kind, Input::Slice(data), 1);
+    if let Some(why) = budget.stopped.get() {
+        sink.problem(ScanError::warning(&origin.path, why));
+    }
+}
+
+/// The expansion of one outermost archive, counted as its members are read.
+struct Budget<'a> {
+    opts: &'a ArchiveOptions,
+    outer: u64,
+    expanded: Cell<u64>,
+    stopped: Cell<Option<&'static str>>,
+}
+
+impl Budget<'_> {
+    fn add(&self, n: u64) -> io::Result<()> {
+        let total = self.expanded.get() + n;
+        self.expanded.set(total);
+        let why = if total > self.opts.max_expanded {
+            "expansion stopped: the archive expands past --max-archive-size; the rest was not scanned"
+        } else if total > RATIO_FLOOR && total > self.outer.saturating_mul(self.opts.max_ratio) {
+            "expansion stopped: the archive expands far past its own size (a zip bomb?); the rest was not scanned"
+        } else {
+            return Ok(());
+        };
+        self.stopped.set(Some(why));
+        Err(io::Error::other(why))
+    }
+
+    fn stopped(&self) -> bool {
+        self.stopped.get().is_some()
+    }
+}
+
+/// A member's bytes, counted against the budget.
+struct Counted<'a, 'b> {
+    inner: &'a mut dyn Read,
+    budget: &'b Budget<'b>,
+}
+
+impl Read for Counted<'_, '_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(why) = self.budget.stopped.get() {
+            return Err(io::Error::other(why));
+        }
+        let n = self.inner.read(out)?;
+        self.budget.add(n as u64)?;
+        Ok(n)
+    }
+}
+
+enum Input<'a> {
+    Slice(&'a [u8]),
+    Stream(&'a mut dyn Read),
+}
+
+struct Walk<'a, S: Sink> {
+    opts: &'a ArchiveOptions,
+    sink: &'a mut S,
+    budget: &'a Budget<'a>,
+    top: &'a Origin,
+    buf: Vec<u8>,
+}
+
+impl<S: Sink> Walk<'_, S> {
+    /// An origin inside the outermost input.
+    fn origin(&self, path: String, container: &[String]) -> Origin {
+        Origin {
+            path,
+            container: Some(Arc::from(container)),
+            lines: None,
+            ..self.top.clone()
+        }
+    }
+
+    /// Opens an archive of `kind` whose members' paths start `prefix!`.
+    fn open(&mut self, prefix: &str, container: &[String], kind: Kind, input: Input, depth: usize) {
+        match (kind, input) {
+            (Kind::Zip, Input::Slice(data)) => self.zip(prefix, container, data, depth),
+            (Kind::Zip, Input::Stream(r)) => {
+                // Random access: into memory, up to the cap.
+                let mut data = Vec::new();
+                let cap = self.opts.max_in_memory;
+                let budget = self.budget;
+                let mut counted = Counted { inner: r, budget };
+                match counted.by_ref().take(cap + 1).read_to_end(&mut data) {
+                    Ok(_) if data.len() as u64 > cap => self.sink.problem(ScanError::warning(
+                        prefix,
+                        format!(
+                            "a zip inside an archive larger than {} MiB: not opened",
+                            cap >> 20
+                        ),
+                    )),
+                    Ok(_) => self.zip(prefix, container, &data, depth),
+                    Err(e) => self.broken(prefix, &e),
+                }
+            }
+            (Kind::Tar, Input::Slice(data)) => {
+                self.tar(prefix, container, &mut Cursor::new(data), depth)
+            }
+            (Kind::Tar, Input::Stream(r)) => self.tar(prefix, container, r, depth),
+            (kind, input) => {
+                let mut slice;
+                let raw: &mut dyn Read = match input {
+                    Input::Slice(data) => {
+                        slice = Cursor::new(data);
+                        &mut slice
+                    }
+                    Input::Stream(r) => r,
+                };
+                let mut decoded = match decoder(kind, raw) {
+                    Ok(d) => d,
+                    Err(e) => return self.broken(prefix, &e),
+                };
+                // `name.gz` holds `name`; `name.tgz` holds `name.tar`.
+                let last = prefix.rsplit(['!', '/']).next().unwrap_or(prefix);
+                let name = inner_name(last);
+                self.stream(prefix, container, &name, &mut *decoded, depth);
+            }
+        }
+    }
+
+    /// A problem that ends the reading of an archive.
+    fn broken(&mut self, path: &str, e: &io::Error) {
+        if !self.budget.stopped() {
+            self.sink.problem(ScanError::error(
+                path,
+                format!("damaged or unsupported archive: {e}; the rest of it was not scanned"),
+            ));
+        }
+    }
+
+    /// The content of a compressed stream: a tar (whose members are this
+    /// archive's), or one member called `name`.
+    fn stream(
+        &mut self,
+        prefix: &str,
+        container: &[String],
+        name: &str,
+        r: &mut dyn Read,
+        depth: usize,
+    ) {
+        let mut peek = Vec::with_capacity(PEEK);
+        if let Err(e) = Read::take(&mut *r, PEEK as u64).read_to_end(&mut peek) {
+            return self.broken(prefix, &e);
+        }
+        let mut chained = Cursor::new(peek.as_slice()).chain(r);
+        if detect(&peek) == Some(Kind::Tar) {
+            self.tar(prefix, container, &mut chained, depth);
+        } else {
+            self.member(prefix, container, name, &mut chained, depth);
+        }
+    }
+
+    fn zip(&mut self, prefix: &str, container: &[String], data: &[u8], depth: usize) {
+        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+            Ok(a) => a,
+            Err(e) => return self.broken(prefix, &io::Error::other(e)),
+        };
+        for i in 0..archive.len() {
+            if self.budget.stopped() {
+                break;
+            }
+            let name = archive
+                .name_for_index(i)
+                .and_then(Result::ok)
+                .map_or_else(|| format!("#{i}"), |n| n.into_owned());
+            let mut file = match archive.by_index(i) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.sink.problem(ScanError::error(
+                        format!("{prefix}!{name}"),
+                        format!("not scanned: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            if !file.is_file() {
+                continue;
+            }
+            self.member(prefix, container, &name, &mut file, depth);
+        }
+    }
+
+    fn tar(&mut self, prefix: &str, container: &[String], r: &mut dyn Read, depth: usize) {
+        let mut archive = tar::Archive::new(r);
+        let entries = match archive.entries() {
+            Ok(e) => e,
+            Err(e) => return self.broken(prefix, &e),
+        };
+        for entry in entries {
+            if self.budget.stopped() {
+                break;
+            }
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => return self.broken(prefix, &e),
+            };
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            self.member(prefix, container, &name, &mut entry, depth);
+        }
+    }
+
+    /// One member: an archive to open (within the depth), else content to
+    /// scan.
+    fn member(
+        &mut self,
+        prefix: &str,
+        container: &[String],
+        name: &str,
+        r: &mut dyn Read,
+        depth: usize,
+    ) {
+        let path = format!("{prefix}!{name}");
+        let budget = self.budget;
+        let mut counted = Counted { inner: r, budget };
+        let mut peek = Vec::with_capacity(PEEK);
+        if let Err(e) = counted.by_ref().take(PEEK as u64).read_to_end(&mut peek) {
+            if !self.budget.stopped() {
+                self.sink
+                    .problem(ScanError::error(&path, format!("not scanned: {e}")));
+            }
+            return;
+        }
+        let mut chained = Cursor::new(peek.as_slice()).chain(counted);
+        if let Some(kind) = detect(&peek) {
+            if depth >= self.opts.max_depth {
+                self.sink.problem(ScanError::warning(
+                    &path,
+                    format!(
+                        "an archive nested deeper than {}: not opened (--max-archive-depth)",
+                        self.opts.max_depth
+                    ),
+                ));
+                return;
+            }
+            let mut inner = container.to_vec();
+            inner.push(name.to_string());
+            return self.open(&path, &inner, kind, Input::Stream(&mut chained), depth + 1);
+        }
+        let origin = self.origin(path, container);
+        let mut buf = std::mem::take(&mut self.buf);
+        super::fs::read_chunks(&mut chained, &origin, self.opts.chunk, &mut buf, self.sink);
+        buf.clear();
+        self.buf = buf;
+    }
+}
+
+/// The decoder of a compressed stream.
+fn decoder<'r>(kind: Kind, r: &'r mut dyn Read) -> io::Result<Box<dyn Read + 'r>> {
+    Ok(match kind {
+        Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+        Kind::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, XZ_MEMORY_KIB)),
+        Kind::Zstd => {
+            Box::new(ruzstd::decoding::StreamingDecoder::new(r).map_err(io::Error::other)?)
+        }
+        Kind::Zip | Kind::Tar => unreachable!("not a compressed stream"),
+    })
+}
+
+/// The name of what a compressed file holds: its name without the
+/// compression's extension (`notes.txt.gz` → `notes.txt`, `chart.tgz` →
+/// `chart.tar`).
+fn inner_name(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    for (ext, instead) in [
+        (".tgz", ".tar"),
+        (".tbz2", ".tar"),
+        (".tbz", ".tar"),
+        (".txz", ".tar"),
+        (".tzst", ".tar"),
+        (".gz", ""),
+        (".bz2", ""),
+        (".xz", ""),
+        (".zst", ""),
+    ] {
+        if lower.ends_with(ext) && name.len() > ext.len() {
+            return format!("{}{instead}", &name[..name.len() - ext.len()]);
+        }
+    }
+    format!("{name}.content")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_names() {
+        assert_eq!(inner_name("notes.txt.gz"), "notes.txt");
+        assert_eq!(inner_name("chart.TGZ"), "chart.tar");
+        assert_eq!(inner_name("blob"), "blob.content");
+    }
+}

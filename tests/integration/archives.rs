@@ -1,0 +1,413 @@
+//! Inside archives and compressed files: every format built here at test
+//! time, with fake credentials planted in members, found with their full
+//! container path in a directory scan and in git history; bombs, deep
+//! nesting, damaged and encrypted members end with a listed problem.
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+use keytrace::testkit::fakes::Fakes;
+use serde_json::Value;
+
+use super::history::{commit, git};
+use super::{keytrace, run, write};
+
+fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in members {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn zip_stored(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, data) in members {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn gz(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn bz2(data: &[u8]) -> Vec<u8> {
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut w =
+        lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(1)).unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap()
+}
+
+fn zst(data: &[u8]) -> Vec<u8> {
+    ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+}
+
+fn env(token: &str) -> Vec<u8> {
+    format!("# service settings\nAPI_URL=https://api.example.org\nGITHUB_TOKEN={token}\n")
+        .into_bytes()
+}
+
+/// Scans `dir` (files only) as JSON: (findings, errors, peak RSS in MiB).
+// The child is reaped by `wait4`, which also reads its peak memory.
+#[allow(clippy::zombie_processes)]
+fn scan_peak(dir: &Path, extra: &[&str]) -> (Vec<Value>, Vec<Value>, u64) {
+    use std::io::Read;
+    let mut c = keytrace();
+    c.args([
+        "scan",
+        dir.to_str().unwrap(),
+        "--no-history",
+        "--format",
+        "json",
+    ])
+    .args(extra)
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    // This child's own peak, not that of other tests' children.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let mut status = 0;
+    // SAFETY: waits for our own child and writes the two values given.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    (
+        v["findings"].as_array().unwrap().clone(),
+        v["errors"].as_array().unwrap().clone(),
+        usage.ru_maxrss as u64 / 1024,
+    )
+}
+
+fn scan(dir: &Path, extra: &[&str]) -> (Vec<Value>, Vec<Value>) {
+    let (f, e, _) = scan_peak(dir, extra);
+    (f, e)
+}
+
+/// (path, line, container) of the finding of `token`.
+fn place(findings: &[Value], token: &str) -> Option<(String, u64, Vec<String>)> {
+    let fp = keytrace::base::secret::fingerprint(token.as_bytes());
+    let f = findings.iter().find(|f| f["fingerprint"] == fp.as_str())?;
+    let l = &f["locations"][0];
+    let container = l["container"]
+        .as_array()
+        .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    Some((
+        l["path"].as_str().unwrap().to_string(),
+        l["line"].as_u64().unwrap(),
+        container,
+    ))
+}
+
+fn strip(dir: &Path, p: &str) -> String {
+    p.strip_prefix(&format!("{}/", dir.display()))
+        .unwrap_or(p)
+        .to_string()
+}
+
+#[test]
+fn every_format_and_nesting_is_opened_with_its_container_path() {
+    let mut fakes = Fakes::new(0xa4c1);
+    let t: Vec<String> = (0..12).map(|_| fakes.github("ghp")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let put = |name: &str, data: &[u8]| std::fs::write(d.join(name), data).unwrap();
+    put(
+        "deploy.zip",
+        &zip(&[("conf/app.env", &env(&t[0])), ("README", b"hello")]),
+    );
+    // A jar inside a war inside a tar.gz.
+    let jar = zip(&[("BOOT-INF/classes/application.properties", &env(&t[1]))]);
+    let war = zip(&[("WEB-INF/lib/app.jar", &jar), ("index.html", b"<html/>")]);
+    put("release.tar.gz", &gz(&tar(&[("dist/app.war", &war)])));
+    put(
+        "chart.tgz",
+        &gz(&tar(&[("chart/values.yaml", &env(&t[2]))])),
+    );
+    put("plain.tar", &tar(&[("etc/app.env", &env(&t[3]))]));
+    put("changelog.gz", &gz(&env(&t[4])));
+    put("notes.txt.bz2", &bz2(&env(&t[5])));
+    put("dump.sql.xz", &xz(&env(&t[6])));
+    put("config.json.zst", &zst(&env(&t[7])));
+    put("backup.tar.xz", &xz(&tar(&[("home/.env", &env(&t[8]))])));
+    // Office files and wheels are zips: found by content, whatever the name.
+    put("report.docx", &zip(&[("word/document.xml", &env(&t[9]))]));
+    put(
+        "pkg-1.0-py3-none-any.whl",
+        &zip(&[("pkg/settings.py", &env(&t[10]))]),
+    );
+    put("no-extension", &bz2(&tar(&[("x/y.env", &env(&t[11]))])));
+
+    let (findings, errors) = scan(d, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
+    let expect: [(&str, &[&str]); 12] = [
+        ("deploy.zip!conf/app.env", &["deploy.zip"]),
+        (
+            "release.tar.gz!dist/app.war!WEB-INF/lib/app.jar!BOOT-INF/classes/application.properties",
+            &["release.tar.gz", "dist/app.war", "WEB-INF/lib/app.jar"],
+        ),
+        ("chart.tgz!chart/values.yaml", &["chart.tgz"]),
+        ("plain.tar!etc/app.env", &["plain.tar"]),
+        ("changelog.gz!changelog", &["changelog.gz"]),
+        ("notes.txt.bz2!notes.txt", &["notes.txt.bz2"]),
+        ("dump.sql.xz!dump.sql", &["dump.sql.xz"]),
+        ("config.json.zst!config.json", &["config.json.zst"]),
+        ("backup.tar.xz!home/.env", &["backup.tar.xz"]),
+        ("report.docx!word/document.xml", &["report.docx"]),
+        ("pkg-1.0-py3-none-any.whl!pkg/settings.py", &["pkg-1.0-py3-none-any.whl"]),
+        ("no-extension!x/y.env", &["no-extension"]),
+    ];
+    for (i, (path, container)) in expect.iter().enumerate() {
+        let (got, line, c) = place(&findings, &t[i]).unwrap_or_else(|| panic!("{path} not found"));
+        assert_eq!(strip(d, &got), *path);
+        assert_eq!(line, 3, "{path}: the member's own line");
+        let c: Vec<String> = c.iter().map(|p| strip(d, p)).collect();
+        assert_eq!(c, *container, "{path}");
+    }
+    // --no-archives: none of them.
+    let (findings, _) = scan(d, &["--no-archives"]);
+    assert!(t.iter().all(|x| place(&findings, x).is_none()));
+    // --max-archive-depth 1: the outermost archives only.
+    let (findings, errors) = scan(d, &["--max-archive-depth", "1"]);
+    assert!(place(&findings, &t[0]).is_some());
+    assert!(
+        place(&findings, &t[1]).is_none(),
+        "the war is a second level"
+    );
+    assert!(errors.iter().any(|e| e["message"]
+        .as_str()
+        .unwrap()
+        .contains("nested deeper than 1")));
+
+    // Human output and SARIF name the member inside its archive.
+    let human = run(
+        &["scan", d.to_str().unwrap(), "--no-history", "--no-progress"],
+        None,
+    );
+    let text = &human.stdout;
+    assert!(text.contains("deploy.zip!conf/app.env:3:"), "{text}");
+    let sarif = run(
+        &[
+            "scan",
+            d.to_str().unwrap(),
+            "--no-history",
+            "--format",
+            "sarif",
+        ],
+        None,
+    );
+    let s: Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let r = s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["properties"]["container"][0]
+                .as_str()
+                .is_some_and(|c| c.ends_with("/deploy.zip"))
+        })
+        .expect("a result inside deploy.zip");
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy.zip"
+    );
+    assert_eq!(
+        r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "deploy.zip!conf/app.env:3:14"
+    );
+}
+
+#[test]
+fn archives_committed_in_history_are_opened() {
+    let mut fakes = Fakes::new(0xa4c2);
+    let token = fakes.github("ghp");
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path();
+    git(repo, &["init", "-q", "-b", "main"], "2025-01-01T00:00:00Z");
+    write(
+        repo,
+        "deploy/bundle.zip",
+        zip(&[("app/.env", &env(&token))]),
+    );
+    let c = commit(repo, "bundle", "2025-01-01T00:00:00Z");
+    std::fs::remove_file(repo.join("deploy/bundle.zip")).unwrap();
+    commit(repo, "remove bundle", "2025-01-02T00:00:00Z");
+    let out = run(&["scan", repo.to_str().unwrap(), "--format", "json"], None);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let fp = keytrace::base::secret::fingerprint(token.as_bytes());
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fingerprint"] == fp.as_str())
+        .expect("found in history");
+    let l = &f["locations"][0];
+    assert!(l["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("deploy/bundle.zip!app/.env"));
+    assert_eq!(l["commit"], c.as_str());
+    assert_eq!(l["at_head"], false);
+    assert!(l["container"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("deploy/bundle.zip"));
+}
+
+#[test]
+fn bombs_deep_nesting_and_broken_members_end_with_a_problem() {
+    let mut fakes = Fakes::new(0xa4c3);
+    let (shallow, deep, after) = (
+        fakes.github("ghp"),
+        fakes.github("ghp"),
+        fakes.github("ghp"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A bomb of a few hundred KB: 64 zips of 16 gzip'd 16 MiB runs of
+    // zeros, 16 GiB expanded.
+    let run_gz = gz(&vec![0u8; 16 << 20]);
+    let inner: Vec<(String, Vec<u8>)> = (0..16)
+        .map(|i| (format!("z{i}.gz"), run_gz.clone()))
+        .collect();
+    let inner_refs: Vec<(&str, &[u8])> = inner
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let level = zip(&inner_refs);
+    let outer: Vec<(String, Vec<u8>)> = (0..64)
+        .map(|i| (format!("l{i}.zip"), level.clone()))
+        .collect();
+    let outer_refs: Vec<(&str, &[u8])> = outer
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let bomb = zip(&outer_refs);
+    assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
+    std::fs::write(d.join("bomb.zip"), &bomb).unwrap();
+    // Ten levels of zips: a credential at level 3 is found, one at 8 is not.
+    let mut nest = zip(&[("deep.env", &env(&deep))]);
+    for level in (1..8).rev() {
+        let name = format!("level{level}.zip");
+        nest = if level == 3 {
+            zip(&[(&name, &nest), ("shallow.env", &env(&shallow))])
+        } else {
+            zip(&[(&name, &nest)])
+        };
+    }
+    std::fs::write(d.join("nested.zip"), &nest).unwrap();
+    // A damaged member (its bytes no longer match their CRC) and an
+    // encrypted one, then a good one.
+    let mut damaged = zip_stored(&[
+        ("bad.env", &env("x".repeat(40).as_str())),
+        ("good.env", &env(&after)),
+    ]);
+    let at = damaged.windows(4).position(|w| w == b"xxxx").unwrap_or(60);
+    damaged[at] ^= 1;
+    std::fs::write(d.join("damaged.zip"), &damaged).unwrap();
+    let mut enc = zip(&[
+        ("secret.env", &env(&fakes.github("ghp"))),
+        ("open.env", b"x=1\n"),
+    ]);
+    enc[6] |= 1; // the local header's "encrypted" flag
+    let cd = enc.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    enc[cd + 8] |= 1; // and the central directory's
+    std::fs::write(d.join("encrypted.zip"), &enc).unwrap();
+
+    let (findings, errors, peak) = scan_peak(d, &[]);
+    assert!(peak < 200, "peak RSS {peak} MiB");
+    let messages: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {}",
+                e["path"].as_str().unwrap(),
+                e["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("bomb.zip: expansion stopped")),
+        "{messages:?}"
+    );
+    assert!(
+        place(&findings, &shallow).is_some(),
+        "level 3 is within the depth"
+    );
+    assert!(place(&findings, &deep).is_none());
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("level3.zip!level4.zip: an archive nested deeper than 4")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("damaged.zip!bad.env")),
+        "{messages:?}"
+    );
+    assert!(
+        place(&findings, &after).is_some(),
+        "the member after the damaged one"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("encrypted.zip!secret.env")),
+        "{messages:?}"
+    );
+}
+
+/// Member names are the archive author's: printed escaped, never as
+/// terminal control sequences.
+#[test]
+fn member_names_cannot_drive_the_terminal() {
+    let mut fakes = Fakes::new(0xa4c4);
+    let token = fakes.github("ghp");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("names.zip"),
+        zip(&[("evil\x1b[2J\x1b]0;pwned\x07.env", &env(&token))]),
+    )
+    .unwrap();
+    let human = run(
+        &[
+            "scan",
+            dir.path().to_str().unwrap(),
+            "--no-history",
+            "--no-progress",
+        ],
+        None,
+    );
+    assert!(human.stdout.contains("names.zip!evil"), "{}", human.stdout);
+    assert!(!human.stdout.contains('\x1b') && !human.stdout.contains('\x07'));
+}
