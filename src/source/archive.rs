@@ -18,6 +18,7 @@ use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 
+use super::image::{self, Hidden};
 pub use super::magic::{detect, Kind};
 use super::{Origin, ScanError, Sink};
 
@@ -80,6 +81,7 @@ pub fn expand<S: Sink>(
         budget: &budget,
         top: origin,
         buf: Vec::new(),
+        present: true,
     };
     let container = vec![origin.path.clone()];
     walk.open(&origin.path, &container, kind, Input::Slice(data), 1);
@@ -144,6 +146,16 @@ struct Walk<'a, S: Sink> {
     budget: &'a Budget<'a>,
     top: &'a Origin,
     buf: Vec<u8>,
+    /// False while walking a layer file that a later layer of its image
+    /// deletes or replaces: not in the final image.
+    present: bool,
+}
+
+/// The layer of an image being walked: what the layers above it hide,
+/// and the paths it holds (for the layers below).
+struct LayerWalk<'h> {
+    hidden: &'h Hidden,
+    seen: Vec<String>,
 }
 
 impl<S: Sink> Walk<'_, S> {
@@ -153,6 +165,7 @@ impl<S: Sink> Walk<'_, S> {
             path,
             container: Some(Arc::from(container)),
             lines: None,
+            at_head: self.top.at_head && self.present,
             ..self.top.clone()
         }
     }
@@ -179,10 +192,11 @@ impl<S: Sink> Walk<'_, S> {
                     Err(e) => self.broken(prefix, &e),
                 }
             }
-            (Kind::Tar, Input::Slice(data)) => {
-                self.tar(prefix, container, &mut Cursor::new(data), depth)
-            }
-            (Kind::Tar, Input::Stream(r)) => self.tar(prefix, container, r, depth),
+            (Kind::Tar, Input::Slice(data)) => match image::read(data) {
+                Some(img) => self.image(prefix, container, img, depth),
+                None => self.tar(prefix, container, &mut Cursor::new(data), depth, None),
+            },
+            (Kind::Tar, Input::Stream(r)) => self.tar(prefix, container, r, depth, None),
             (kind, input) => {
                 let mut slice;
                 let raw: &mut dyn Read = match input {
@@ -230,7 +244,7 @@ impl<S: Sink> Walk<'_, S> {
         }
         let mut chained = Cursor::new(peek.as_slice()).chain(r);
         if detect(&peek) == Some(Kind::Tar) {
-            self.tar(prefix, container, &mut chained, depth);
+            self.tar(prefix, container, &mut chained, depth, None);
         } else {
             self.member(prefix, container, name, &mut chained, depth);
         }
@@ -266,7 +280,76 @@ impl<S: Sink> Walk<'_, S> {
         }
     }
 
-    fn tar(&mut self, prefix: &str, container: &[String], r: &mut dyn Read, depth: usize) {
+    /// A container image: its other files (the config's `Env` may hold a
+    /// secret) as members, then its layers top to bottom, each file marked
+    /// present or not in the final image by the layers above it.
+    fn image(&mut self, prefix: &str, container: &[String], img: image::Image, depth: usize) {
+        for (name, data) in &img.others {
+            if self.budget.stopped() {
+                return;
+            }
+            self.member(prefix, container, name, &mut Cursor::new(*data), depth);
+        }
+        if depth >= self.opts.max_depth {
+            self.sink.problem(ScanError::warning(
+                prefix,
+                format!(
+                    "image layers nested deeper than {}: not opened (--max-archive-depth)",
+                    self.opts.max_depth
+                ),
+            ));
+            return;
+        }
+        let mut hidden = Hidden::default();
+        for layer in img.layers.iter().rev() {
+            if self.budget.stopped() {
+                break;
+            }
+            let path = format!("{prefix}!{}", layer.name);
+            let mut inner = container.to_vec();
+            inner.push(layer.name.clone());
+            let mut cursor = Cursor::new(layer.data);
+            let mut decoded;
+            let r: &mut dyn Read = match detect(layer.data) {
+                Some(Kind::Tar) => &mut cursor,
+                Some(k @ (Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)) => {
+                    decoded = match decoder(k, &mut cursor) {
+                        Ok(d) => d,
+                        Err(e) => {
+                            self.broken(&path, &e);
+                            continue;
+                        }
+                    };
+                    &mut *decoded
+                }
+                _ => {
+                    self.sink.problem(ScanError::error(
+                        &path,
+                        "an image layer that is not a tar: not scanned",
+                    ));
+                    continue;
+                }
+            };
+            let mut walk = LayerWalk {
+                hidden: &hidden,
+                seen: Vec::new(),
+            };
+            self.tar(&path, &inner, r, depth + 1, Some(&mut walk));
+            let seen = walk.seen;
+            for p in seen {
+                hidden.add(&p);
+            }
+        }
+    }
+
+    fn tar(
+        &mut self,
+        prefix: &str,
+        container: &[String],
+        r: &mut dyn Read,
+        depth: usize,
+        mut layer: Option<&mut LayerWalk>,
+    ) {
         let mut archive = tar::Archive::new(r);
         let entries = match archive.entries() {
             Ok(e) => e,
@@ -284,6 +367,17 @@ impl<S: Sink> Walk<'_, S> {
                 continue;
             }
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if let Some(l) = layer.as_deref_mut() {
+                let name = image::normal(&name).to_string();
+                l.seen.push(name.clone());
+                if image::is_whiteout(&name) {
+                    continue;
+                }
+                self.present = !l.hidden.hides(&name);
+                self.member(prefix, container, &name, &mut entry, depth);
+                self.present = true;
+                continue;
+            }
             self.member(prefix, container, &name, &mut entry, depth);
         }
     }

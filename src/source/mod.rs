@@ -7,6 +7,7 @@
 pub mod archive;
 pub mod fs;
 pub mod git;
+pub mod image;
 pub mod magic;
 
 use std::path::PathBuf;

@@ -411,3 +411,136 @@ fn member_names_cannot_drive_the_terminal() {
     assert!(human.stdout.contains("names.zip!evil"), "{}", human.stdout);
     assert!(!human.stdout.contains('\x1b') && !human.stdout.contains('\x07'));
 }
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An image tarball written here, layer by layer (no container runtime):
+/// a file a later layer deletes (whiteout) or replaces is reported as not
+/// in the final image; one still there, and the config's `Env`, are.
+#[test]
+fn image_layers_are_scanned_and_deleted_files_marked() {
+    let mut fakes = Fakes::new(0xa4c5);
+    let t: Vec<String> = (0..5).map(|_| fakes.github("ghp")).collect();
+    let lower = gz(&tar(&[
+        ("app/.env", &env(&t[0])),
+        ("app/config.yaml", &env(&t[1])),
+        ("./etc/old.env", &env(&t[2])),
+    ]));
+    let upper = tar(&[
+        ("app/.wh..env", b""),
+        ("etc/old.env", b"# rotated\n"),
+        ("opt/new.env", &env(&t[3])),
+    ]);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Env":["PATH=/usr/bin","GITHUB_TOKEN={}"]}}}}"#,
+        t[4]
+    );
+    let (l1, l2, cfg) = (
+        sha256_hex(&lower),
+        sha256_hex(&upper),
+        sha256_hex(config.as_bytes()),
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{cfg}","size":{}}},
+"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:{l1}","size":{}}},
+{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:{l2}","size":{}}}]}}"#,
+        config.len(),
+        lower.len(),
+        upper.len()
+    );
+    let m = sha256_hex(manifest.as_bytes());
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{m}","size":{}}}]}}"#,
+        manifest.len()
+    );
+    let blob = |h: &str| format!("blobs/sha256/{h}");
+    let (b1, b2, bc, bm) = (blob(&l1), blob(&l2), blob(&cfg), blob(&m));
+    let oci = tar(&[
+        (
+            "oci-layout",
+            br#"{"imageLayoutVersion":"1.0.0"}"#.as_slice(),
+        ),
+        ("index.json", index.as_bytes()),
+        (&bm, manifest.as_bytes()),
+        (&bc, config.as_bytes()),
+        (&b1, &lower),
+        (&b2, &upper),
+    ]);
+    // The same image as an older `docker save` writes it.
+    let docker = tar(&[
+        ("aaaa/layer.tar", &lower),
+        ("bbbb/layer.tar", &upper),
+        (&format!("{cfg}.json"), config.as_bytes()),
+        (
+            "manifest.json",
+            format!(
+                r#"[{{"Config":"{cfg}.json","RepoTags":["acme/app:1.0"],"Layers":["aaaa/layer.tar","bbbb/layer.tar"]}}]"#
+            )
+            .as_bytes(),
+        ),
+    ]);
+    for (file, data, lower_name, upper_name, config_name) in [
+        (
+            "oci.tar",
+            &oci,
+            format!("sha256:{l1}"),
+            format!("sha256:{l2}"),
+            bc.clone(),
+        ),
+        (
+            "docker.tar",
+            &docker,
+            "aaaa/layer.tar".to_string(),
+            "bbbb/layer.tar".to_string(),
+            format!("{cfg}.json"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), data).unwrap();
+        let (findings, errors) = scan(dir.path(), &[]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let at = |token: &str| {
+            let fp = keytrace::base::secret::fingerprint(token.as_bytes());
+            let f = findings
+                .iter()
+                .find(|f| f["fingerprint"] == fp.as_str())
+                .unwrap_or_else(|| panic!("{file}: not found"));
+            let l = &f["locations"][0];
+            (
+                strip(dir.path(), l["path"].as_str().unwrap()),
+                l["at_head"].as_bool().unwrap(),
+                l["container"].as_array().unwrap().len(),
+            )
+        };
+        assert_eq!(
+            at(&t[0]),
+            (format!("{file}!{lower_name}!app/.env"), false, 2),
+            "whiteout"
+        );
+        assert_eq!(
+            at(&t[1]),
+            (format!("{file}!{lower_name}!app/config.yaml"), true, 2)
+        );
+        assert_eq!(
+            at(&t[2]),
+            (format!("{file}!{lower_name}!etc/old.env"), false, 2),
+            "replaced"
+        );
+        assert_eq!(
+            at(&t[3]),
+            (format!("{file}!{upper_name}!opt/new.env"), true, 2)
+        );
+        assert_eq!(
+            at(&t[4]),
+            (format!("{file}!{config_name}"), true, 1),
+            "the config's Env"
+        );
+    }
+}
