@@ -9,7 +9,7 @@ use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use super::history::{commit, git};
-use super::{keytrace, run, write};
+use super::{keytrace, run};
 
 fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -133,12 +133,9 @@ fn strip(dir: &Path, p: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn every_format_and_nesting_is_opened_with_its_container_path() {
-    let mut fakes = Fakes::new(0xa4c1);
-    let t: Vec<String> = (0..12).map(|_| fakes.github("ghp")).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Writes one archive of each format below `d`, holding `t[i]`; returns
+/// each one's expected (member path, container list).
+fn plant_all(d: &Path, t: &[String]) -> Vec<(&'static str, Vec<&'static str>)> {
     let put = |name: &str, data: &[u8]| std::fs::write(d.join(name), data).unwrap();
     put(
         "deploy.zip",
@@ -166,9 +163,7 @@ fn every_format_and_nesting_is_opened_with_its_container_path() {
     );
     put("no-extension", &bz2(&tar(&[("x/y.env", &env(&t[11]))])));
 
-    let (findings, errors) = scan(d, &[]);
-    assert!(errors.is_empty(), "{errors:?}");
-    let expect: [(&str, &[&str]); 12] = [
+    let expect: [(&'static str, &[&'static str]); 12] = [
         ("deploy.zip!conf/app.env", &["deploy.zip"]),
         (
             "release.tar.gz!dist/app.war!WEB-INF/lib/app.jar!BOOT-INF/classes/application.properties",
@@ -185,6 +180,18 @@ fn every_format_and_nesting_is_opened_with_its_container_path() {
         ("pkg-1.0-py3-none-any.whl!pkg/settings.py", &["pkg-1.0-py3-none-any.whl"]),
         ("no-extension!x/y.env", &["no-extension"]),
     ];
+    expect.iter().map(|(p, c)| (*p, c.to_vec())).collect()
+}
+
+#[test]
+fn every_format_and_nesting_is_opened_with_its_container_path() {
+    let mut fakes = Fakes::new(0xa4c1);
+    let t: Vec<String> = (0..12).map(|_| fakes.github("ghp")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let expect = plant_all(d, &t);
+    let (findings, errors) = scan(d, &[]);
+    assert!(errors.is_empty(), "{errors:?}");
     for (i, (path, container)) in expect.iter().enumerate() {
         let (got, line, c) = place(&findings, &t[i]).unwrap_or_else(|| panic!("{path} not found"));
         assert_eq!(strip(d, &got), *path);
@@ -248,38 +255,39 @@ fn every_format_and_nesting_is_opened_with_its_container_path() {
 #[test]
 fn archives_committed_in_history_are_opened() {
     let mut fakes = Fakes::new(0xa4c2);
-    let token = fakes.github("ghp");
+    let t: Vec<String> = (0..12).map(|_| fakes.github("ghp")).collect();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path();
     git(repo, &["init", "-q", "-b", "main"], "2025-01-01T00:00:00Z");
-    write(
-        repo,
-        "deploy/bundle.zip",
-        zip(&[("app/.env", &env(&token))]),
-    );
-    let c = commit(repo, "bundle", "2025-01-01T00:00:00Z");
-    std::fs::remove_file(repo.join("deploy/bundle.zip")).unwrap();
-    commit(repo, "remove bundle", "2025-01-02T00:00:00Z");
+    let expect = plant_all(repo, &t);
+    let c = commit(repo, "bundles", "2025-01-01T00:00:00Z");
+    // Gone from the working tree and HEAD: history alone holds them.
+    for (path, _) in &expect {
+        let file = path.split('!').next().unwrap();
+        std::fs::remove_file(repo.join(file)).unwrap();
+    }
+    commit(repo, "remove bundles", "2025-01-02T00:00:00Z");
     let out = run(&["scan", repo.to_str().unwrap(), "--format", "json"], None);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let fp = keytrace::base::secret::fingerprint(token.as_bytes());
-    let f = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["fingerprint"] == fp.as_str())
-        .expect("found in history");
-    let l = &f["locations"][0];
-    assert!(l["path"]
-        .as_str()
-        .unwrap()
-        .ends_with("deploy/bundle.zip!app/.env"));
-    assert_eq!(l["commit"], c.as_str());
-    assert_eq!(l["at_head"], false);
-    assert!(l["container"][0]
-        .as_str()
-        .unwrap()
-        .ends_with("deploy/bundle.zip"));
+    let findings = v["findings"].as_array().unwrap();
+    for (i, (path, container)) in expect.iter().enumerate() {
+        let fp = keytrace::base::secret::fingerprint(t[i].as_bytes());
+        let f = findings
+            .iter()
+            .find(|f| f["fingerprint"] == fp.as_str())
+            .unwrap_or_else(|| panic!("{path}: not found in history"));
+        let l = &f["locations"][0];
+        assert_eq!(strip(repo, l["path"].as_str().unwrap()), *path);
+        assert_eq!(l["commit"], c.as_str(), "{path}");
+        assert_eq!(l["at_head"], false, "{path}");
+        let got: Vec<String> = l["container"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| strip(repo, x.as_str().unwrap()))
+            .collect();
+        assert_eq!(got, *container, "{path}");
+    }
 }
 
 #[test]
