@@ -100,7 +100,8 @@ impl Sink for Worker<'_> {
         let opts = self.archives;
         if opts.enabled && origin.container.is_none() {
             if let Some(kind) = archive::detect(data) {
-                archive::expand(origin, kind, data, opts, self);
+                let mut input = std::io::Cursor::new(data);
+                archive::expand(origin, kind, &mut input, data.len() as u64, opts, self);
                 return;
             }
         }
@@ -123,6 +124,26 @@ impl Sink for Worker<'_> {
             if files % 64 == 0 {
                 self.show(pb, total);
             }
+        }
+    }
+
+    fn seekable(&mut self, origin: &Origin, input: &mut dyn source::ReadSeek, len: u64) -> bool {
+        use std::io::Read;
+        let opts = self.archives;
+        if !opts.enabled || origin.container.is_some() {
+            return false;
+        }
+        let mut head = Vec::with_capacity(512);
+        let kind = match Read::take(&mut *input, 512).read_to_end(&mut head) {
+            Ok(_) => archive::detect(&head),
+            Err(_) => None,
+        };
+        match kind {
+            Some(kind) if input.rewind().is_ok() => {
+                archive::expand(origin, kind, input, len, opts, self);
+                true
+            }
+            _ => false,
         }
     }
 

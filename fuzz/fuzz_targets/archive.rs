@@ -54,5 +54,6 @@ fuzz_target!(|data: &[u8]| {
     };
     let origin = Origin::file("in.bin".into(), std::path::PathBuf::from("."));
     let mut sink = Check { opts: opts.clone(), bytes: 0 };
-    archive::expand(&origin, kind, data, &opts, &mut sink);
+    let mut input = std::io::Cursor::new(data);
+    archive::expand(&origin, kind, &mut input, data.len() as u64, &opts, &mut sink);
 });

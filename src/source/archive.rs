@@ -18,9 +18,11 @@ use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 
-use super::image::{self, Hidden};
+use std::io::SeekFrom;
+
+use super::image::{self, Hidden, Span};
 pub use super::magic::{detect, Kind};
-use super::{Origin, ScanError, Sink};
+use super::{Origin, ReadSeek, ScanError, Sink};
 
 /// How far archives are opened.
 #[derive(Debug, Clone)]
@@ -61,17 +63,19 @@ const XZ_MEMORY_KIB: u32 = 64 * 1024;
 /// stands at 257).
 const PEEK: usize = 512;
 
-/// Opens the archive `data` of `origin` and hands its members to `sink`.
+/// Opens the archive `input` (`len` bytes) of `origin` and hands its
+/// members to `sink`.
 pub fn expand<S: Sink>(
     origin: &Origin,
     kind: Kind,
-    data: &[u8],
+    input: &mut dyn ReadSeek,
+    len: u64,
     opts: &ArchiveOptions,
     sink: &mut S,
 ) {
     let budget = Budget {
         opts,
-        outer: data.len() as u64,
+        outer: len,
         expanded: Cell::new(0),
         stopped: Cell::new(None),
     };
@@ -84,7 +88,7 @@ pub fn expand<S: Sink>(
         present: true,
     };
     let container = vec![origin.path.clone()];
-    walk.open(&origin.path, &container, kind, Input::Slice(data), 1);
+    walk.open(&origin.path, &container, kind, Input::Seek(input), 1);
     if let Some(why) = budget.stopped.get() {
         sink.problem(ScanError::warning(&origin.path, why));
     }
@@ -136,7 +140,9 @@ impl Read for Counted<'_, '_> {
 }
 
 enum Input<'a> {
-    Slice(&'a [u8]),
+    /// Read from anywhere: the outermost input, or a nested zip in memory.
+    Seek(&'a mut dyn ReadSeek),
+    /// Read once, front to back: a member, a decoder's output.
     Stream(&'a mut dyn Read),
 }
 
@@ -173,7 +179,7 @@ impl<S: Sink> Walk<'_, S> {
     /// Opens an archive of `kind` whose members' paths start `prefix!`.
     fn open(&mut self, prefix: &str, container: &[String], kind: Kind, input: Input, depth: usize) {
         match (kind, input) {
-            (Kind::Zip, Input::Slice(data)) => self.zip(prefix, container, data, depth),
+            (Kind::Zip, Input::Seek(r)) => self.zip(prefix, container, r, depth),
             (Kind::Zip, Input::Stream(r)) => {
                 // Random access: into memory, up to the cap.
                 let mut data = Vec::new();
@@ -188,22 +194,21 @@ impl<S: Sink> Walk<'_, S> {
                             cap >> 20
                         ),
                     )),
-                    Ok(_) => self.zip(prefix, container, &data, depth),
+                    Ok(_) => self.zip(prefix, container, &mut Cursor::new(data), depth),
                     Err(e) => self.broken(prefix, &e),
                 }
             }
-            (Kind::Tar, Input::Slice(data)) => match image::read(data) {
-                Some(img) => self.image(prefix, container, img, depth),
-                None => self.tar(prefix, container, &mut Cursor::new(data), depth, None),
+            (Kind::Tar, Input::Seek(r)) => match image::read(r) {
+                Some(img) => self.image(prefix, container, r, img, depth),
+                None => match r.rewind() {
+                    Ok(()) => self.tar(prefix, container, r, depth, None),
+                    Err(e) => self.broken(prefix, &e),
+                },
             },
             (Kind::Tar, Input::Stream(r)) => self.tar(prefix, container, r, depth, None),
             (kind, input) => {
-                let mut slice;
                 let raw: &mut dyn Read = match input {
-                    Input::Slice(data) => {
-                        slice = Cursor::new(data);
-                        &mut slice
-                    }
+                    Input::Seek(r) => r,
                     Input::Stream(r) => r,
                 };
                 let mut decoded = match decoder(kind, raw) {
@@ -250,8 +255,8 @@ impl<S: Sink> Walk<'_, S> {
         }
     }
 
-    fn zip(&mut self, prefix: &str, container: &[String], data: &[u8], depth: usize) {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(data)) {
+    fn zip(&mut self, prefix: &str, container: &[String], r: &mut dyn ReadSeek, depth: usize) {
+        let mut archive = match zip::ZipArchive::new(r) {
             Ok(a) => a,
             Err(e) => return self.broken(prefix, &io::Error::other(e)),
         };
@@ -283,12 +288,27 @@ impl<S: Sink> Walk<'_, S> {
     /// A container image: its other files (the config's `Env` may hold a
     /// secret) as members, then its layers top to bottom, each file marked
     /// present or not in the final image by the layers above it.
-    fn image(&mut self, prefix: &str, container: &[String], img: image::Image, depth: usize) {
-        for (name, data) in &img.others {
+    fn image(
+        &mut self,
+        prefix: &str,
+        container: &[String],
+        input: &mut dyn ReadSeek,
+        img: image::Image,
+        depth: usize,
+    ) {
+        // The part of the tarball a file's bytes fill.
+        fn part(input: &mut dyn ReadSeek, s: Span) -> io::Result<io::Take<&mut dyn ReadSeek>> {
+            input.seek(SeekFrom::Start(s.at))?;
+            Ok(Read::take(input, s.size))
+        }
+        for (name, span) in &img.others {
             if self.budget.stopped() {
                 return;
             }
-            self.member(prefix, container, name, &mut Cursor::new(*data), depth);
+            match part(input, *span) {
+                Ok(mut r) => self.member(prefix, container, name, &mut r, depth),
+                Err(e) => return self.broken(prefix, &e),
+            }
         }
         if depth >= self.opts.max_depth {
             self.sink.problem(ScanError::warning(
@@ -308,12 +328,21 @@ impl<S: Sink> Walk<'_, S> {
             let path = format!("{prefix}!{}", layer.name);
             let mut inner = container.to_vec();
             inner.push(layer.name.clone());
-            let mut cursor = Cursor::new(layer.data);
+            let mut raw = match part(input, layer.span) {
+                Ok(r) => r,
+                Err(e) => return self.broken(prefix, &e),
+            };
+            let mut peek = Vec::with_capacity(PEEK);
+            if let Err(e) = Read::take(&mut raw, PEEK as u64).read_to_end(&mut peek) {
+                self.broken(&path, &e);
+                continue;
+            }
+            let mut chained = Cursor::new(peek.as_slice()).chain(raw);
             let mut decoded;
-            let r: &mut dyn Read = match detect(layer.data) {
-                Some(Kind::Tar) => &mut cursor,
+            let r: &mut dyn Read = match detect(&peek) {
+                Some(Kind::Tar) => &mut chained,
                 Some(k @ (Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)) => {
-                    decoded = match decoder(k, &mut cursor) {
+                    decoded = match decoder(k, &mut chained) {
                         Ok(d) => d,
                         Err(e) => {
                             self.broken(&path, &e);

@@ -364,6 +364,19 @@ pub fn read_file<S: Sink>(
         });
         sink.input_done(origin, buf.len() as u64);
     } else {
+        // A large archive is opened as it lies on disk.
+        let mut head = Vec::with_capacity(512);
+        let _ = Read::take(&mut file, 512).read_to_end(&mut head);
+        use std::io::Seek;
+        if super::magic::detect(&head).is_some()
+            && file.rewind().is_ok()
+            && sink.seekable(origin, &mut file, len)
+        {
+            return;
+        }
+        if let Err(e) = file.rewind() {
+            return sink.problem(ScanError::error(&origin.path, io_message(&e)));
+        }
         read_chunks(
             &mut file,
             origin,
@@ -419,16 +432,6 @@ pub(crate) fn read_chunks<R: Read + ?Sized, S: Sink>(
             }
         };
         if first {
-            if super::magic::detect(buf).is_some() && origin.container.is_none() {
-                sink.problem(ScanError::warning(
-                    &origin.path,
-                    format!(
-                        "an archive larger than the size limit: only its first {} MiB were opened",
-                        buf.len() >> 20
-                    ),
-                ));
-                return sink.binary(origin, buf);
-            }
             if is_binary(buf) {
                 return sink.binary(origin, buf);
             }

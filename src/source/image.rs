@@ -6,37 +6,51 @@
 //! still in the final image (not deleted by a whiteout, not hidden by an
 //! opaque directory, not replaced). [`super::archive`] walks them.
 use std::collections::{HashMap, HashSet};
-use std::io::Cursor;
+use std::io::{Read, SeekFrom};
 
 use serde_json::Value;
 
+use super::ReadSeek;
+
+/// Where a file lies in the tarball: offset and size of its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Span {
+    pub at: u64,
+    pub size: u64,
+}
+
 /// One layer: its name in locations (`sha256:<hex>`, or its path in the
-/// tarball), and its bytes (a tar, or a compressed one).
-pub struct Layer<'a> {
+/// tarball), and where its bytes (a tar, or a compressed one) lie.
+pub struct Layer {
     pub name: String,
-    pub data: &'a [u8],
+    pub span: Span,
 }
 
 /// An image tarball's layers, bottom first, and its other files.
-pub struct Image<'a> {
-    pub layers: Vec<Layer<'a>>,
-    pub others: Vec<(String, &'a [u8])>,
+pub struct Image {
+    pub layers: Vec<Layer>,
+    pub others: Vec<(String, Span)>,
 }
 
-/// Files of a tarball by path, as slices of it.
-fn entries(tar: &[u8]) -> Option<Vec<(String, &[u8])>> {
-    let mut archive = tar::Archive::new(Cursor::new(tar));
+/// The most of a manifest or index read (they are a few KB).
+const MAX_JSON: u64 = 4 << 20;
+
+/// Files of a tarball by path, with where they lie; headers only are read.
+fn entries(tar: &mut dyn ReadSeek) -> Option<Vec<(String, Span)>> {
+    tar.rewind().ok()?;
+    let mut archive = tar::Archive::new(&mut *tar);
     let mut out = Vec::new();
-    for e in archive.entries().ok()? {
+    for e in archive.entries_with_seek().ok()? {
         let e = e.ok()?;
         if !e.header().entry_type().is_file() {
             continue;
         }
-        let at = e.raw_file_position() as usize;
-        let size = e.size() as usize;
-        let data = tar.get(at..at.checked_add(size)?)?;
+        let span = Span {
+            at: e.raw_file_position(),
+            size: e.size(),
+        };
         let path = String::from_utf8_lossy(&e.path_bytes()).into_owned();
-        out.push((normal(&path).to_string(), data));
+        out.push((normal(&path).to_string(), span));
     }
     Some(out)
 }
@@ -72,10 +86,21 @@ fn layer_name(path: &str) -> String {
 
 /// The image in a tarball, or None when it is not one (no `manifest.json`
 /// naming layers, and no OCI `index.json`).
-pub fn read(tar: &[u8]) -> Option<Image<'_>> {
+pub fn read(tar: &mut dyn ReadSeek) -> Option<Image> {
     let files = entries(tar)?;
-    let by_path: HashMap<&str, &[u8]> = files.iter().map(|(p, d)| (p.as_str(), *d)).collect();
-    let json = |p: &str| -> Option<Value> { serde_json::from_slice(by_path.get(p)?).ok() };
+    let by_path: HashMap<&str, Span> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
+    if !by_path.contains_key("manifest.json") && !by_path.contains_key("index.json") {
+        return None;
+    }
+    let mut json = |p: &str| -> Option<Value> {
+        let span = by_path.get(p)?;
+        tar.seek(SeekFrom::Start(span.at)).ok()?;
+        let mut text = Vec::new();
+        Read::take(&mut *tar, span.size.min(MAX_JSON))
+            .read_to_end(&mut text)
+            .ok()?;
+        serde_json::from_slice(&text).ok()
+    };
     let mut paths: Vec<String> = Vec::new();
     if let Some(Value::Array(list)) = json("manifest.json") {
         // docker save: [{"Config": …, "RepoTags": […], "Layers": [paths]}].
@@ -101,14 +126,14 @@ pub fn read(tar: &[u8]) -> Option<Image<'_>> {
     for p in &paths {
         layers.push(Layer {
             name: layer_name(p),
-            data: by_path.get(p.as_str())?,
+            span: *by_path.get(p.as_str())?,
         });
     }
     let layer_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
     let others = files
         .iter()
         .filter(|(p, _)| !layer_set.contains(p.as_str()))
-        .map(|(p, d)| (p.clone(), *d))
+        .map(|(p, s)| (p.clone(), *s))
         .collect();
     Some(Image { layers, others })
 }

@@ -143,6 +143,11 @@ impl ScanError {
     }
 }
 
+/// An input that can be read from anywhere (a file, or bytes in memory):
+/// what a zip needs, and what lets an image's layers be read in its order.
+pub trait ReadSeek: std::io::Read + std::io::Seek {}
+impl<T: std::io::Read + std::io::Seek + ?Sized> ReadSeek for T {}
+
 /// What a source hands to the per-thread sink.
 pub trait Sink {
     fn chunk(&mut self, chunk: Chunk<'_>);
@@ -155,6 +160,13 @@ pub trait Sink {
     fn input_done(&mut self, origin: &Origin, bytes: u64);
     /// History planning has walked this many more commits.
     fn commits_walked(&mut self, _n: u64) {}
+    /// A file larger than the size limit whose first bytes are an
+    /// archive's, to be opened as it lies (streamed, not read whole).
+    /// False when the sink does not open archives: the source then reads
+    /// it in chunks.
+    fn seekable(&mut self, _origin: &Origin, _input: &mut dyn ReadSeek, _len: u64) -> bool {
+        false
+    }
 }
 
 /// Where the next chunk, starting at `done[..]`'s end, stands on its line:

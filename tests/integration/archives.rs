@@ -199,6 +199,14 @@ fn every_format_and_nesting_is_opened_with_its_container_path() {
         let c: Vec<String> = c.iter().map(|p| strip(d, p)).collect();
         assert_eq!(c, *container, "{path}");
     }
+    // Archives above the size limit are opened as they lie on disk
+    // (streamed, a zip by seeking), with the same results.
+    let (streamed, errors) = scan(d, &["--max-file-size", "200"]);
+    assert!(errors.is_empty(), "{errors:?}");
+    for (i, (path, _)) in expect.iter().enumerate() {
+        let got = place(&streamed, &t[i]).unwrap_or_else(|| panic!("{path}: streamed"));
+        assert_eq!(strip(d, &got.0), *path);
+    }
     // --no-archives: none of them.
     let (findings, _) = scan(d, &["--no-archives"]);
     assert!(t.iter().all(|x| place(&findings, x).is_none()));
@@ -512,7 +520,10 @@ fn image_layers_are_scanned_and_deleted_files_marked() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(file), data).unwrap();
-        let (findings, errors) = scan(dir.path(), &[]);
+        // Read whole, and (over the size limit) read by seeking in the file.
+        let (whole, _) = scan(dir.path(), &[]);
+        let (findings, errors) = scan(dir.path(), &["--max-file-size", "1k"]);
+        assert_eq!(whole.len(), findings.len());
         assert!(errors.is_empty(), "{errors:?}");
         let at = |token: &str| {
             let fp = keytrace::base::secret::fingerprint(token.as_bytes());
