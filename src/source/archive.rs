@@ -160,7 +160,7 @@ struct Walk<'a, S: Sink> {
 /// The layer of an image being walked: what the layers above it hide,
 /// and the paths it holds (for the layers below).
 struct LayerWalk<'h> {
-    hidden: &'h Hidden,
+    hides: &'h dyn Fn(&str) -> bool,
     seen: Vec<String>,
 }
 
@@ -208,7 +208,15 @@ impl<S: Sink> Walk<'_, S> {
             (Kind::Tar, Input::Stream(r)) => self.tar(prefix, container, r, depth, None),
             (kind, input) => {
                 let raw: &mut dyn Read = match input {
-                    Input::Seek(r) => r,
+                    Input::Seek(r) => {
+                        if self.compressed_image(prefix, container, kind, r, depth) {
+                            return;
+                        }
+                        if let Err(e) = r.rewind() {
+                            return self.broken(prefix, &e);
+                        }
+                        r
+                    }
                     Input::Stream(r) => r,
                 };
                 let mut decoded = match decoder(kind, raw) {
@@ -221,6 +229,133 @@ impl<S: Sink> Walk<'_, S> {
                 self.stream(prefix, container, &name, &mut *decoded, depth);
             }
         }
+    }
+
+    /// A compressed image tarball (`docker save | gzip`), read in three
+    /// passes through the decoder, as a compressed stream allows no more:
+    /// the manifest, then the paths each layer holds, then every file with
+    /// what the layers above it do to it. False when it is no image.
+    fn compressed_image(
+        &mut self,
+        prefix: &str,
+        container: &[String],
+        kind: Kind,
+        input: &mut dyn ReadSeek,
+        depth: usize,
+    ) -> bool {
+        /// The decoded tarball, from its start.
+        fn pass<'r>(kind: Kind, input: &'r mut dyn ReadSeek) -> io::Result<Box<dyn Read + 'r>> {
+            input.rewind()?;
+            decoder(kind, input)
+        }
+        let Some(layers) = pass(kind, input)
+            .ok()
+            .and_then(|mut d| image::layers_of_stream(&mut *d))
+        else {
+            return false;
+        };
+        let index: std::collections::HashMap<&str, usize> = layers
+            .iter()
+            .enumerate()
+            .map(|(i, (_, p))| (p.as_str(), i))
+            .collect();
+        // Each layer, decoded (it may be compressed itself) into a tar.
+        fn layer_tar<'e>(
+            entry: &'e mut dyn Read,
+            peek: &'e mut Vec<u8>,
+        ) -> io::Result<Box<dyn Read + 'e>> {
+            Read::take(&mut *entry, PEEK as u64).read_to_end(peek)?;
+            let kind = detect(peek);
+            let chained = Cursor::new(peek.as_slice()).chain(entry);
+            match kind {
+                Some(Kind::Tar) => Ok(Box::new(chained)),
+                Some(k @ (Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)) => {
+                    Ok(Box::new(DecodeOwned::new(k, chained)?))
+                }
+                _ => Err(io::Error::other("an image layer that is not a tar")),
+            }
+        }
+        // Pass 2: what each layer holds.
+        let mut touches = image::Touches::default();
+        let listed = (|| -> io::Result<()> {
+            let mut outer = tar::Archive::new(pass(kind, input)?);
+            for e in outer.entries()? {
+                let mut e = e?;
+                let path = image::normal(&String::from_utf8_lossy(&e.path_bytes())).to_string();
+                let Some(&i) = index.get(path.as_str()) else {
+                    continue;
+                };
+                let mut peek = Vec::new();
+                let mut layer = tar::Archive::new(layer_tar(&mut e, &mut peek)?);
+                for f in layer.entries()? {
+                    let f = f?;
+                    touches.add(i, &String::from_utf8_lossy(&f.path_bytes()));
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = listed {
+            self.broken(prefix, &e);
+            return true;
+        }
+        // Pass 3: every file.
+        let scanned = (|| -> io::Result<()> {
+            let mut outer = tar::Archive::new(pass(kind, input)?);
+            for e in outer.entries()? {
+                if self.budget.stopped() {
+                    break;
+                }
+                let mut e = e?;
+                if !e.header().entry_type().is_file() {
+                    continue;
+                }
+                let path = image::normal(&String::from_utf8_lossy(&e.path_bytes())).to_string();
+                let Some(&i) = index.get(path.as_str()) else {
+                    self.member(prefix, container, &path, &mut e, depth);
+                    continue;
+                };
+                if depth >= self.opts.max_depth {
+                    continue;
+                }
+                let name = &layers[i].0;
+                let mut inner = container.to_vec();
+                inner.push(name.clone());
+                let mut peek = Vec::new();
+                let mut r = match layer_tar(&mut e, &mut peek) {
+                    Ok(r) => r,
+                    Err(err) => {
+                        self.broken(&format!("{prefix}!{name}"), &err);
+                        continue;
+                    }
+                };
+                let hides = |p: &str| touches.hides(i, p);
+                let mut walk = LayerWalk {
+                    hides: &hides,
+                    seen: Vec::new(),
+                };
+                self.tar(
+                    &format!("{prefix}!{name}"),
+                    &inner,
+                    &mut *r,
+                    depth + 1,
+                    Some(&mut walk),
+                );
+            }
+            Ok(())
+        })();
+        if let Err(e) = scanned {
+            self.broken(prefix, &e);
+        }
+        if depth >= self.opts.max_depth {
+            self.sink.problem(ScanError::warning(
+                prefix,
+                format!(
+                    "image layers nested deeper than {}: not opened (--max-archive-depth)",
+                    self.opts.max_depth
+                ),
+            ));
+        }
+        true
     }
 
     /// A problem that ends the reading of an archive.
@@ -359,8 +494,9 @@ impl<S: Sink> Walk<'_, S> {
                     continue;
                 }
             };
+            let hides = |p: &str| hidden.hides(p);
             let mut walk = LayerWalk {
-                hidden: &hidden,
+                hides: &hides,
                 seen: Vec::new(),
             };
             self.tar(&path, &inner, r, depth + 1, Some(&mut walk));
@@ -402,7 +538,7 @@ impl<S: Sink> Walk<'_, S> {
                 if image::is_whiteout(&name) {
                     continue;
                 }
-                self.present = !l.hidden.hides(&name);
+                self.present = !(l.hides)(&name);
                 self.member(prefix, container, &name, &mut entry, depth);
                 self.present = true;
                 continue;
@@ -453,6 +589,30 @@ impl<S: Sink> Walk<'_, S> {
         super::fs::read_chunks(&mut chained, &origin, self.opts.chunk, &mut buf, self.sink);
         buf.clear();
         self.buf = buf;
+    }
+}
+
+/// A decoder that owns its input (a layer's chained reader).
+struct DecodeOwned<'r>(Box<dyn Read + 'r>);
+
+impl<'r> DecodeOwned<'r> {
+    fn new<R: Read + 'r>(kind: Kind, r: R) -> io::Result<DecodeOwned<'r>> {
+        let r: Box<dyn Read + 'r> = match kind {
+            Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+            Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
+            Kind::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, XZ_MEMORY_KIB)),
+            Kind::Zstd => {
+                Box::new(ruzstd::decoding::StreamingDecoder::new(r).map_err(io::Error::other)?)
+            }
+            Kind::Zip | Kind::Tar => unreachable!("not a compressed stream"),
+        };
+        Ok(DecodeOwned(r))
+    }
+}
+
+impl Read for DecodeOwned<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.0.read(out)
     }
 }
 

@@ -101,6 +101,26 @@ pub fn read(tar: &mut dyn ReadSeek) -> Option<Image> {
             .ok()?;
         serde_json::from_slice(&text).ok()
     };
+    let paths = layer_paths(&mut json)?;
+    let mut layers = Vec::new();
+    for p in &paths {
+        layers.push(Layer {
+            name: layer_name(p),
+            span: *by_path.get(p.as_str())?,
+        });
+    }
+    let layer_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
+    let others = files
+        .iter()
+        .filter(|(p, _)| !layer_set.contains(p.as_str()))
+        .map(|(p, s)| (p.clone(), *s))
+        .collect();
+    Some(Image { layers, others })
+}
+
+/// The layers' paths in the tarball, bottom first, from its manifest
+/// (`docker save`) or its OCI index; `json` reads a file of the tarball.
+fn layer_paths(json: &mut dyn FnMut(&str) -> Option<Value>) -> Option<Vec<String>> {
     let mut paths: Vec<String> = Vec::new();
     if let Some(Value::Array(list)) = json("manifest.json") {
         // docker save: [{"Config": …, "RepoTags": […], "Layers": [paths]}].
@@ -122,20 +142,105 @@ pub fn read(tar: &mut dyn ReadSeek) -> Option<Image> {
             paths.push(blob_path(l.get("digest")?.as_str()?)?);
         }
     }
-    let mut layers = Vec::new();
-    for p in &paths {
-        layers.push(Layer {
-            name: layer_name(p),
-            span: *by_path.get(p.as_str())?,
-        });
+    Some(paths)
+}
+
+/// JSON files kept from a tarball read front to back, at most this much.
+const MAX_KEPT: u64 = 16 << 20;
+
+/// The layers of an image tarball read once, front to back (a compressed
+/// one): (path, name) bottom first, or None when it is not an image. Its
+/// small JSON files are kept to resolve the manifest, whatever their order.
+pub fn layers_of_stream(r: &mut dyn Read) -> Option<Vec<(String, String)>> {
+    let mut archive = tar::Archive::new(r);
+    let mut kept: HashMap<String, Value> = HashMap::new();
+    let mut total = 0;
+    for (n, e) in archive.entries().ok()?.enumerate() {
+        let mut e = e.ok()?;
+        // An image tarball starts with its blobs, its layout files, or
+        // (older docker save) a layer directory named by its hex id: any
+        // other tarball is left at its first entry, not read through.
+        if n == 0 {
+            let first = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let first = normal(&first);
+            let top = first.split(['/', '.']).next().unwrap_or_default();
+            let hex = top.len() == 64 && top.bytes().all(|b| b.is_ascii_hexdigit());
+            let known = ["blobs", "manifest", "index", "oci-layout", "repositories"];
+            if !hex && !known.contains(&top) {
+                return None;
+            }
+        }
+        let size = e.size();
+        if !e.header().entry_type().is_file() || size > MAX_JSON || total + size > MAX_KEPT {
+            continue;
+        }
+        let path = normal(&String::from_utf8_lossy(&e.path_bytes())).to_string();
+        if path != "manifest.json" && path != "index.json" && !path.starts_with("blobs/") {
+            continue;
+        }
+        let mut text = Vec::new();
+        e.read_to_end(&mut text).ok()?;
+        if matches!(text.first(), Some(b'{' | b'[')) {
+            total += size;
+            if let Ok(v) = serde_json::from_slice(&text) {
+                kept.insert(path, v);
+            }
+        }
     }
-    let layer_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
-    let others = files
-        .iter()
-        .filter(|(p, _)| !layer_set.contains(p.as_str()))
-        .map(|(p, s)| (p.clone(), *s))
-        .collect();
-    Some(Image { layers, others })
+    if !kept.contains_key("manifest.json") && !kept.contains_key("index.json") {
+        return None;
+    }
+    let paths = layer_paths(&mut |p: &str| kept.get(p).cloned())?;
+    Some(paths.into_iter().map(|p| (layer_name(&p), p)).collect())
+}
+
+/// The files every layer of an image holds, deletes or makes opaque, by
+/// the highest layer that does: whether a file of layer `i` is in the final
+/// image, without keeping the layers above it in view.
+#[derive(Debug, Default)]
+pub struct Touches {
+    files: HashMap<String, usize>,
+    deleted: HashMap<String, usize>,
+    opaque: HashMap<String, usize>,
+}
+
+impl Touches {
+    /// Takes in an entry of layer `i`.
+    pub fn add(&mut self, i: usize, path: &str) {
+        let path = normal(path);
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let (map, key) = if name == OPAQUE {
+            (&mut self.opaque, dir.to_string())
+        } else if let Some(gone) = name.strip_prefix(WHITEOUT) {
+            let full = if dir.is_empty() {
+                gone.to_string()
+            } else {
+                format!("{dir}/{gone}")
+            };
+            (&mut self.deleted, full)
+        } else {
+            (&mut self.files, path.to_string())
+        };
+        let top = map.entry(key).or_insert(i);
+        *top = (*top).max(i);
+    }
+
+    /// Whether a file at `path` of layer `i` is gone from the final image.
+    pub fn hides(&self, i: usize, path: &str) -> bool {
+        let above = |m: &HashMap<String, usize>, k: &str| m.get(k).is_some_and(|&j| j > i);
+        let path = normal(path);
+        if above(&self.files, path) || above(&self.deleted, path) {
+            return true;
+        }
+        let mut dir = path;
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if above(&self.deleted, parent) || above(&self.opaque, parent) {
+                return true;
+            }
+            dir = parent;
+        }
+        above(&self.opaque, "")
+    }
 }
 
 /// What the layers above one do to its files: files they hold (which
@@ -224,6 +329,17 @@ mod tests {
         assert!(!h.hides("variable"));
         assert!(is_whiteout("a/.wh.b") && !is_whiteout("a/b.wh.c"));
         assert_eq!(layer_name("blobs/sha256/ab12"), "sha256:ab12");
+        let mut t = Touches::default();
+        for (i, p) in [
+            (0, "app/.env"),
+            (0, "app/keep"),
+            (1, "app/.wh..env"),
+            (1, "etc/x"),
+        ] {
+            t.add(i, p);
+        }
+        assert!(t.hides(0, "app/.env") && !t.hides(0, "app/keep"));
+        assert!(!t.hides(1, "etc/x") && t.hides(0, "etc/x"));
         assert_eq!(blob_path("sha256:../x"), None);
     }
 }

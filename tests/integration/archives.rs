@@ -490,36 +490,43 @@ fn image_layers_are_scanned_and_deleted_files_marked() {
         (&b2, &upper),
     ]);
     // The same image as an older `docker save` writes it.
+    let (d1, d2) = (format!("{l1}/layer.tar"), format!("{l2}/layer.tar"));
     let docker = tar(&[
-        ("aaaa/layer.tar", &lower),
-        ("bbbb/layer.tar", &upper),
+        (&d1, &lower),
+        (&d2, &upper),
         (&format!("{cfg}.json"), config.as_bytes()),
         (
             "manifest.json",
             format!(
-                r#"[{{"Config":"{cfg}.json","RepoTags":["acme/app:1.0"],"Layers":["aaaa/layer.tar","bbbb/layer.tar"]}}]"#
+                r#"[{{"Config":"{cfg}.json","RepoTags":["acme/app:1.0"],"Layers":["{d1}","{d2}"]}}]"#
             )
             .as_bytes(),
         ),
     ]);
-    for (file, data, lower_name, upper_name, config_name) in [
+    let mut images = vec![
         (
-            "oci.tar",
-            &oci,
+            "oci.tar".to_string(),
+            oci.clone(),
             format!("sha256:{l1}"),
             format!("sha256:{l2}"),
             bc.clone(),
         ),
         (
-            "docker.tar",
-            &docker,
-            "aaaa/layer.tar".to_string(),
-            "bbbb/layer.tar".to_string(),
+            "docker.tar".to_string(),
+            docker.clone(),
+            d1.clone(),
+            d2.clone(),
             format!("{cfg}.json"),
         ),
-    ] {
+    ];
+    // `docker save | gzip`: the same, through the decoder.
+    for i in 0..2 {
+        let (f, data, a, b, c) = images[i].clone();
+        images.push((format!("{f}.gz"), gz(&data), a, b, c));
+    }
+    for (file, data, lower_name, upper_name, config_name) in images {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(file), data).unwrap();
+        std::fs::write(dir.path().join(&file), &data).unwrap();
         // Read whole, and (over the size limit) read by seeking in the file.
         let (whole, _) = scan(dir.path(), &[]);
         let (findings, errors) = scan(dir.path(), &["--max-file-size", "1k"]);
