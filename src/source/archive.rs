@@ -139,6 +139,23 @@ impl Read for Counted<'_, '_> {
     }
 }
 
+/// A decoder's output, counted against a budget.
+struct CountedBox<'a> {
+    inner: Box<dyn Read + 'a>,
+    budget: &'a Budget<'a>,
+}
+
+impl Read for CountedBox<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(why) = self.budget.stopped.get() {
+            return Err(io::Error::other(why));
+        }
+        let n = self.inner.read(out)?;
+        self.budget.add(n as u64)?;
+        Ok(n)
+    }
+}
+
 enum Input<'a> {
     /// Read from anywhere: the outermost input, or a nested zip in memory.
     Seek(&'a mut dyn ReadSeek),
@@ -243,12 +260,29 @@ impl<S: Sink> Walk<'_, S> {
         input: &mut dyn ReadSeek,
         depth: usize,
     ) -> bool {
+        // The first two passes read under budgets of their own (one each):
+        // a bomb dressed as an image stops there as anywhere.
+        let fresh = || Budget {
+            opts: self.opts,
+            outer: self.budget.outer,
+            expanded: Cell::new(0),
+            stopped: Cell::new(None),
+        };
+        let (first, listing) = (fresh(), fresh());
         /// The decoded tarball, from its start.
-        fn pass<'r>(kind: Kind, input: &'r mut dyn ReadSeek) -> io::Result<Box<dyn Read + 'r>> {
+        fn pass<'r>(
+            kind: Kind,
+            input: &'r mut dyn ReadSeek,
+            budget: Option<&'r Budget<'r>>,
+        ) -> io::Result<Box<dyn Read + 'r>> {
             input.rewind()?;
-            decoder(kind, input)
+            let d = decoder(kind, input)?;
+            Ok(match budget {
+                Some(budget) => Box::new(CountedBox { inner: d, budget }),
+                None => d,
+            })
         }
-        let Some(layers) = pass(kind, input)
+        let Some(layers) = pass(kind, input, Some(&first))
             .ok()
             .and_then(|mut d| image::layers_of_stream(&mut *d))
         else {
@@ -278,7 +312,7 @@ impl<S: Sink> Walk<'_, S> {
         // Pass 2: what each layer holds.
         let mut touches = image::Touches::default();
         let listed = (|| -> io::Result<()> {
-            let mut outer = tar::Archive::new(pass(kind, input)?);
+            let mut outer = tar::Archive::new(pass(kind, input, Some(&listing))?);
             for e in outer.entries()? {
                 let mut e = e?;
                 let path = image::normal(&String::from_utf8_lossy(&e.path_bytes())).to_string();
@@ -295,16 +329,16 @@ impl<S: Sink> Walk<'_, S> {
             Ok(())
         })();
         if let Err(e) = listed {
-            self.broken(prefix, &e);
+            match listing.stopped.get() {
+                Some(why) => self.sink.problem(ScanError::warning(prefix, why)),
+                None => self.broken(prefix, &e),
+            }
             return true;
         }
         // Pass 3: every file.
         let scanned = (|| -> io::Result<()> {
-            let mut outer = tar::Archive::new(pass(kind, input)?);
+            let mut outer = tar::Archive::new(pass(kind, input, None)?);
             for e in outer.entries()? {
-                if self.budget.stopped() {
-                    break;
-                }
                 let mut e = e?;
                 if !e.header().entry_type().is_file() {
                     continue;
@@ -312,6 +346,9 @@ impl<S: Sink> Walk<'_, S> {
                 let path = image::normal(&String::from_utf8_lossy(&e.path_bytes())).to_string();
                 let Some(&i) = index.get(path.as_str()) else {
                     self.member(prefix, container, &path, &mut e, depth);
+                    if self.budget.stopped() {
+                        break;
+                    }
                     continue;
                 };
                 if depth >= self.opts.max_depth {
@@ -340,6 +377,9 @@ impl<S: Sink> Walk<'_, S> {
                     depth + 1,
                     Some(&mut walk),
                 );
+                if self.budget.stopped() {
+                    break;
+                }
             }
             Ok(())
         })();
@@ -521,9 +561,6 @@ impl<S: Sink> Walk<'_, S> {
             Err(e) => return self.broken(prefix, &e),
         };
         for entry in entries {
-            if self.budget.stopped() {
-                break;
-            }
             let mut entry = match entry {
                 Ok(e) => e,
                 Err(e) => return self.broken(prefix, &e),
@@ -541,9 +578,14 @@ impl<S: Sink> Walk<'_, S> {
                 self.present = !(l.hides)(&name);
                 self.member(prefix, container, &name, &mut entry, depth);
                 self.present = true;
-                continue;
+            } else {
+                self.member(prefix, container, &name, &mut entry, depth);
             }
-            self.member(prefix, container, &name, &mut entry, depth);
+            // Before the next entry: reaching it would read (and inflate)
+            // the rest of this one.
+            if self.budget.stopped() {
+                break;
+            }
         }
     }
 
@@ -655,6 +697,94 @@ fn inner_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reads of the input, counted.
+    struct Metered<'a> {
+        inner: Cursor<&'a [u8]>,
+        read: u64,
+    }
+
+    impl Read for Metered<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(out)?;
+            self.read += n as u64;
+            Ok(n)
+        }
+    }
+
+    impl std::io::Seek for Metered<'_> {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.inner.seek(to)
+        }
+    }
+
+    struct Problems(Vec<ScanError>);
+
+    impl Sink for Problems {
+        fn chunk(&mut self, _: super::super::Chunk<'_>) {}
+        fn problem(&mut self, e: ScanError) {
+            self.0.push(e);
+        }
+        fn binary(&mut self, _: &Origin, _: &[u8]) {}
+        fn input_done(&mut self, _: &Origin, _: u64) {}
+    }
+
+    fn tar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// A bomb dressed as a compressed image: the passes that list it stop
+    /// at the budget like any other read, rather than inflating it whole
+    /// twice before the scan stops.
+    #[test]
+    fn a_bomb_dressed_as_an_image_is_not_read_through() {
+        use std::io::Write;
+        let zeros = tar_of(&[("zeros", &vec![0u8; 64 << 20])]);
+        let image = tar_of(&[
+            ("blobs/sha256/00", &zeros),
+            ("index.json", br#"{"manifests":[{"digest":"sha256:01"}]}"#),
+            ("blobs/sha256/01", br#"{"layers":[{"digest":"sha256:00"}]}"#),
+        ]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&image).unwrap();
+        let data = gz.finish().unwrap();
+        let opts = ArchiveOptions {
+            max_expanded: 4 << 20,
+            ..ArchiveOptions::default()
+        };
+        let mut input = Metered {
+            inner: Cursor::new(&data),
+            read: 0,
+        };
+        let mut sink = Problems(Vec::new());
+        let origin = Origin::file("image.tar.gz".into(), ".".into());
+        expand(
+            &origin,
+            Kind::Gzip,
+            &mut input,
+            data.len() as u64,
+            &opts,
+            &mut sink,
+        );
+        assert!(sink
+            .0
+            .iter()
+            .any(|e| e.message.contains("expansion stopped")));
+        assert!(
+            input.read < data.len() as u64,
+            "read {} bytes of a {}-byte input",
+            input.read,
+            data.len()
+        );
+    }
 
     #[test]
     fn inner_names() {

@@ -358,6 +358,29 @@ fn bombs_deep_nesting_and_broken_members_end_with_a_problem() {
     enc[cd + 8] |= 1; // and the central directory's
     std::fs::write(d.join("encrypted.zip"), &enc).unwrap();
 
+    // A bomb dressed as a compressed image: its layer listing stops too.
+    let zeros = tar(&[("zeros", &vec![0u8; 32 << 20])]);
+    let fake_image = gz(&tar(&[
+        ("blobs/sha256/00", &zeros),
+        (
+            "index.json",
+            br#"{"manifests":[{"digest":"sha256:01"}]}"#.as_slice(),
+        ),
+        (
+            "blobs/sha256/01",
+            br#"{"layers":[{"digest":"sha256:00"}]}"#.as_slice(),
+        ),
+    ]));
+    let image_dir = tempfile::tempdir().unwrap();
+    std::fs::write(image_dir.path().join("image.tar.gz"), &fake_image).unwrap();
+    let (_, errors) = scan(image_dir.path(), &["--max-archive-size", "8M"]);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains("expansion stopped")),
+        "{errors:?}"
+    );
+
     let (findings, errors, peak) = scan_peak(d, &[]);
     assert!(peak < 200, "peak RSS {peak} MiB");
     let messages: Vec<String> = errors
