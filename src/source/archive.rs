@@ -122,30 +122,13 @@ impl Budget<'_> {
     }
 }
 
-/// A member's bytes, counted against the budget.
-struct Counted<'a, 'b> {
-    inner: &'a mut dyn Read,
+/// A reader's bytes (a member's, a decoder's), counted against a budget.
+struct Counted<'b, R> {
+    inner: R,
     budget: &'b Budget<'b>,
 }
 
-impl Read for Counted<'_, '_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if let Some(why) = self.budget.stopped.get() {
-            return Err(io::Error::other(why));
-        }
-        let n = self.inner.read(out)?;
-        self.budget.add(n as u64)?;
-        Ok(n)
-    }
-}
-
-/// A decoder's output, counted against a budget.
-struct CountedBox<'a> {
-    inner: Box<dyn Read + 'a>,
-    budget: &'a Budget<'a>,
-}
-
-impl Read for CountedBox<'_> {
+impl<R: Read> Read for Counted<'_, R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if let Some(why) = self.budget.stopped.get() {
             return Err(io::Error::other(why));
@@ -278,7 +261,7 @@ impl<S: Sink> Walk<'_, S> {
             input.rewind()?;
             let d = decoder(kind, input)?;
             Ok(match budget {
-                Some(budget) => Box::new(CountedBox { inner: d, budget }),
+                Some(budget) => Box::new(Counted { inner: d, budget }),
                 None => d,
             })
         }
@@ -303,9 +286,7 @@ impl<S: Sink> Walk<'_, S> {
             let chained = Cursor::new(peek.as_slice()).chain(entry);
             match kind {
                 Some(Kind::Tar) => Ok(Box::new(chained)),
-                Some(k @ (Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)) => {
-                    Ok(Box::new(DecodeOwned::new(k, chained)?))
-                }
+                Some(k @ (Kind::Gzip | Kind::Zstd | Kind::Xz | Kind::Bzip2)) => decoder(k, chained),
                 _ => Err(io::Error::other("an image layer that is not a tar")),
             }
         }
@@ -634,32 +615,8 @@ impl<S: Sink> Walk<'_, S> {
     }
 }
 
-/// A decoder that owns its input (a layer's chained reader).
-struct DecodeOwned<'r>(Box<dyn Read + 'r>);
-
-impl<'r> DecodeOwned<'r> {
-    fn new<R: Read + 'r>(kind: Kind, r: R) -> io::Result<DecodeOwned<'r>> {
-        let r: Box<dyn Read + 'r> = match kind {
-            Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-            Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
-            Kind::Xz => Box::new(lzma_rust2::XzReader::new_mem_limit(r, true, XZ_MEMORY_KIB)),
-            Kind::Zstd => {
-                Box::new(ruzstd::decoding::StreamingDecoder::new(r).map_err(io::Error::other)?)
-            }
-            Kind::Zip | Kind::Tar => unreachable!("not a compressed stream"),
-        };
-        Ok(DecodeOwned(r))
-    }
-}
-
-impl Read for DecodeOwned<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.0.read(out)
-    }
-}
-
 /// The decoder of a compressed stream.
-fn decoder<'r>(kind: Kind, r: &'r mut dyn Read) -> io::Result<Box<dyn Read + 'r>> {
+fn decoder<'r, R: Read + 'r>(kind: Kind, r: R) -> io::Result<Box<dyn Read + 'r>> {
     Ok(match kind {
         Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
         Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
