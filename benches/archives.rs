@@ -1,6 +1,8 @@
 //! Archives: MB/s of archive content (a `.tar.gz` and a `.zip` of
 //! generated source and config text with planted fake credentials, built
-//! here), against the same text as plain files; and peak memory. Every run
+//! here), against the same text as plain files; and peak memory. First, a
+//! zip bomb (a few hundred KB declaring 16 GiB): how long until it stops,
+//! and the peak memory of that scan alone (at most 200 MiB, asserted). Every run
 //! checks the finding count. The cost of archive detection on a tree
 //! without archives is the `scan` bench's (`--no-archives` there changes
 //! nothing else).
@@ -16,7 +18,7 @@ use keytrace::config::Config;
 use keytrace::testkit::fakes::Fakes;
 
 mod common;
-use common::{peak_rss_mib, quick, size, text};
+use common::{peak_rss_mib, quick, reset_peak_rss, size, text};
 
 const EXT: [&str; 5] = ["py", "ts", "go", "yaml", "md"];
 
@@ -53,7 +55,64 @@ fn config(dir: &Path, threads: usize) -> Config {
     Config::from_scan_args(&args).unwrap()
 }
 
+/// A zip of `members`, deflated.
+fn zip_of(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in members {
+        z.start_file(name.as_str(), opts).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// Scans a zip bomb: 64 zips of 16 gzip'd 16 MiB runs of zeros.
+fn bomb() {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 16 << 20]).unwrap();
+    let run = gz.finish().unwrap();
+    let level = zip_of(
+        &(0..16)
+            .map(|i| (format!("z{i}.gz"), run.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let bomb = zip_of(
+        &(0..64)
+            .map(|i| (format!("l{i}.zip"), level.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bomb.zip"), &bomb).unwrap();
+    let cfg = config(dir.path(), 1);
+    let before = peak_rss_mib();
+    let reset = reset_peak_rss();
+    let report = keytrace::scan::run(&cfg).unwrap();
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.message.contains("expansion stopped")),
+        "{:?}",
+        report.errors
+    );
+    let peak = peak_rss_mib();
+    println!(
+        "zip bomb: {} KiB declaring 16 GiB, stopped after {:.2} s; peak RSS {} MiB{}",
+        bomb.len() >> 10,
+        report.stats.seconds,
+        peak,
+        if reset {
+            format!(" (the process held {before} MiB before)")
+        } else {
+            " (the process's peak so far: it could not be reset)".into()
+        }
+    );
+    assert!(peak < 200, "a bomb's scan peaked at {peak} MiB");
+}
+
 fn main() {
+    bomb();
     let quick = quick();
     let mb = size("KEYTRACE_BENCH_MB", 2, 64);
     let reps = if quick { 1 } else { 3 };

@@ -463,6 +463,7 @@ impl Config {
                 "--fail-on live needs --verify: without it nothing is known to be live".into(),
             ));
         }
+        let archives = args.archives.options().map_err(Error::Usage)?;
         Ok(Config {
             roots: args.paths.clone(),
             worktree: !args.history_only && !incremental,
@@ -485,8 +486,9 @@ impl Config {
                     .iter()
                     .filter_map(|f| f.canonicalize().ok())
                     .collect(),
+                image_layouts: archives.enabled,
             },
-            archives: args.archives.options().map_err(Error::Usage)?,
+            archives,
             matcher,
             format,
             output: args.output.clone(),

@@ -147,6 +147,13 @@ impl Sink for Worker<'_> {
         }
     }
 
+    fn layout(&mut self, origin: &Origin, dir: &std::path::Path) {
+        let opts = self.archives;
+        if opts.enabled {
+            archive::expand_layout(origin, dir, opts, self);
+        }
+    }
+
     fn commits_walked(&mut self, n: u64) {
         self.counters.commits.fetch_add(n, Ordering::Relaxed);
         if let Some(pb) = self.progress {

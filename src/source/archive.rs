@@ -18,9 +18,9 @@ use std::cell::Cell;
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 
-use std::io::SeekFrom;
+use std::path::Path;
 
-use super::image::{self, Hidden, Span};
+use super::image::{self, Hidden};
 pub use super::magic::{detect, Kind};
 use super::{Origin, ReadSeek, ScanError, Sink};
 
@@ -73,6 +73,30 @@ pub fn expand<S: Sink>(
     opts: &ArchiveOptions,
     sink: &mut S,
 ) {
+    walk(origin, len, opts, sink, |walk, container| {
+        walk.open(&origin.path, container, kind, Input::Seek(input), 1)
+    });
+}
+
+/// Opens the OCI image layout directory of `origin` (at `dir`) as an image
+/// tarball is opened: layer by layer, each file marked present or not in
+/// the final image.
+pub fn expand_layout<S: Sink>(origin: &Origin, dir: &Path, opts: &ArchiveOptions, sink: &mut S) {
+    let (img, mut files, len) = image::layout(dir);
+    walk(origin, len, opts, sink, |walk, container| {
+        walk.image(&origin.path, container, &mut files, img, 1)
+    });
+}
+
+/// Walks one outermost archive (`len` bytes) of `origin` with `f`, under
+/// one budget, and reports where the budget stopped it.
+fn walk<S: Sink>(
+    origin: &Origin,
+    len: u64,
+    opts: &ArchiveOptions,
+    sink: &mut S,
+    f: impl FnOnce(&mut Walk<'_, S>, &[String]),
+) {
     let budget = Budget {
         opts,
         outer: len,
@@ -87,8 +111,7 @@ pub fn expand<S: Sink>(
         buf: Vec::new(),
         present: true,
     };
-    let container = vec![origin.path.clone()];
-    walk.open(&origin.path, &container, kind, Input::Seek(input), 1);
+    f(&mut walk, std::slice::from_ref(&origin.path));
     if let Some(why) = budget.stopped.get() {
         sink.problem(ScanError::warning(&origin.path, why));
     }
@@ -199,7 +222,7 @@ impl<S: Sink> Walk<'_, S> {
                 }
             }
             (Kind::Tar, Input::Seek(r)) => match image::read(r) {
-                Some(img) => self.image(prefix, container, r, img, depth),
+                Some((img, mut files)) => self.image(prefix, container, &mut files, img, depth),
                 None => match r.rewind() {
                     Ok(()) => self.tar(prefix, container, r, depth, None),
                     Err(e) => self.broken(prefix, &e),
@@ -448,22 +471,17 @@ impl<S: Sink> Walk<'_, S> {
         &mut self,
         prefix: &str,
         container: &[String],
-        input: &mut dyn ReadSeek,
+        files: &mut dyn image::Files,
         img: image::Image,
         depth: usize,
     ) {
-        // The part of the tarball a file's bytes fill.
-        fn part(input: &mut dyn ReadSeek, s: Span) -> io::Result<io::Take<&mut dyn ReadSeek>> {
-            input.seek(SeekFrom::Start(s.at))?;
-            Ok(Read::take(input, s.size))
-        }
-        for (name, span) in &img.others {
+        for name in &img.others {
             if self.budget.stopped() {
                 return;
             }
-            match part(input, *span) {
+            match files.open(name) {
                 Ok(mut r) => self.member(prefix, container, name, &mut r, depth),
-                Err(e) => return self.broken(prefix, &e),
+                Err(e) => self.broken(&format!("{prefix}!{name}"), &e),
             }
         }
         if depth >= self.opts.max_depth {
@@ -484,9 +502,12 @@ impl<S: Sink> Walk<'_, S> {
             let path = format!("{prefix}!{}", layer.name);
             let mut inner = container.to_vec();
             inner.push(layer.name.clone());
-            let mut raw = match part(input, layer.span) {
+            let mut raw = match files.open(&layer.path) {
                 Ok(r) => r,
-                Err(e) => return self.broken(prefix, &e),
+                Err(e) => {
+                    self.broken(&path, &e);
+                    continue;
+                }
             };
             let mut peek = Vec::with_capacity(PEEK);
             if let Err(e) = Read::take(&mut raw, PEEK as u64).read_to_end(&mut peek) {
@@ -670,7 +691,7 @@ mod tests {
     }
 
     impl std::io::Seek for Metered<'_> {
-        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        fn seek(&mut self, to: std::io::SeekFrom) -> io::Result<u64> {
             self.inner.seek(to)
         }
     }

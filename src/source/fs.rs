@@ -30,6 +30,9 @@ pub struct FsOptions {
     pub skip: Vec<(PathBuf, GlobSet)>,
     /// Files not to scan, canonicalised (the agent inventory's own files).
     pub exclude: Vec<PathBuf>,
+    /// An OCI image layout directory is handed to the sink as an image
+    /// ([`Sink::layout`]), its `blobs/` not walked as files.
+    pub image_layouts: bool,
 }
 
 impl Default for FsOptions {
@@ -41,6 +44,7 @@ impl Default for FsOptions {
             threads: 1,
             skip: Vec::new(),
             exclude: Vec::new(),
+            image_layouts: false,
         }
     }
 }
@@ -196,8 +200,16 @@ fn walk_entries<S, F>(
         // back through a channel.
         let (tx, rx) = std::sync::mpsc::channel();
         let check = ignore && skipped.is_some();
+        let layouts = opts.image_layouts;
         builder.filter_entry(move |e| {
             if e.file_name() == ".git" {
+                return false;
+            }
+            // An image layout's blobs are read as its image, from `oci-layout`.
+            if layouts
+                && e.file_name() == "blobs"
+                && e.path().parent().is_some_and(super::image::is_layout)
+            {
                 return false;
             }
             if check && e.file_type().is_some_and(|t| t.is_dir()) {
@@ -236,6 +248,15 @@ fn walk_entries<S, F>(
                                     .is_ok_and(|c| opts.exclude.contains(&c));
                             if !excluded && !skipped_by_config(opts, &origin) {
                                 read_file(entry.path(), &origin, opts, &mut buf, &mut sink);
+                                // An image layout is opened from its `oci-layout` file.
+                                let dir = entry.path().parent().unwrap_or(Path::new("."));
+                                if opts.image_layouts
+                                    && entry.file_name() == "oci-layout"
+                                    && super::image::is_layout(dir)
+                                {
+                                    let origin = Origin::file(display_path(dir), root_of(dir));
+                                    sink.layout(&origin, dir);
+                                }
                             }
                         }
                     }

@@ -1,12 +1,14 @@
 //! Container images: a `docker save` tarball or an OCI image layout in a
 //! tar, read from its manifest into its layers, bottom to top, and what a
 //! layer's files become in the final image. [`read`] finds the layers and
-//! the other files (the config, whose `Env` may hold a secret);
+//! the other files of a tarball, [`layout`] those of an OCI image layout
+//! directory (the config, whose `Env` may hold a secret);
 //! [`Hidden`] tells, from the layers above one, whether a file of it is
 //! still in the final image (not deleted by a whiteout, not hidden by an
 //! opaque directory, not replaced). [`super::archive`] walks them.
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, SeekFrom};
+use std::io::{self, Read, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -20,20 +22,81 @@ pub struct Span {
 }
 
 /// One layer: its name in locations (`sha256:<hex>`, or its path in the
-/// tarball), and where its bytes (a tar, or a compressed one) lie.
+/// tarball), and the path of its bytes (a tar, or a compressed one) among
+/// the image's files.
 pub struct Layer {
     pub name: String,
-    pub span: Span,
+    pub path: String,
 }
 
-/// An image tarball's layers, bottom first, and its other files.
+/// An image's layers, bottom first, and its other files (by path).
 pub struct Image {
     pub layers: Vec<Layer>,
-    pub others: Vec<(String, Span)>,
+    pub others: Vec<String>,
+}
+
+/// Where an image's files are read from: a tarball, or an OCI image
+/// layout directory.
+pub trait Files {
+    /// The bytes of the file at `path` (a path [`Image`] names).
+    fn open(&mut self, path: &str) -> io::Result<Box<dyn Read + '_>>;
+}
+
+/// The files of an image tarball, read where they lie in it.
+pub struct Tarball<'a> {
+    input: &'a mut dyn ReadSeek,
+    spans: HashMap<String, Span>,
+}
+
+impl Files for Tarball<'_> {
+    fn open(&mut self, path: &str) -> io::Result<Box<dyn Read + '_>> {
+        let span = *self
+            .spans
+            .get(path)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not in the tarball"))?;
+        self.input.seek(SeekFrom::Start(span.at))?;
+        Ok(Box::new(Read::take(&mut *self.input, span.size)))
+    }
+}
+
+/// The files of an OCI image layout directory (`oci-layout`, `index.json`,
+/// `blobs/<alg>/<hex>`): regular files only, never through a link.
+pub struct Layout {
+    dir: PathBuf,
+}
+
+impl Files for Layout {
+    fn open(&mut self, path: &str) -> io::Result<Box<dyn Read + '_>> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // A FIFO opens at once and is refused below; a link is not followed.
+            opts.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+        }
+        let file = opts.open(self.dir.join(path))?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::other("not a regular file; not read"));
+        }
+        Ok(Box::new(file))
+    }
 }
 
 /// The most of a manifest or index read (they are a few KB).
 const MAX_JSON: u64 = 4 << 20;
+
+/// A JSON file of an image, read whole (up to [`MAX_JSON`]).
+fn json_of(files: &mut dyn Files, path: &str) -> Option<Value> {
+    let mut text = Vec::new();
+    files
+        .open(path)
+        .ok()?
+        .take(MAX_JSON)
+        .read_to_end(&mut text)
+        .ok()?;
+    serde_json::from_slice(&text).ok()
+}
 
 /// Files of a tarball by path, with where they lie; headers only are read.
 fn entries(tar: &mut dyn ReadSeek) -> Option<Vec<(String, Span)>> {
@@ -84,38 +147,98 @@ fn layer_name(path: &str) -> String {
     }
 }
 
-/// The image in a tarball, or None when it is not one (no `manifest.json`
-/// naming layers, and no OCI `index.json`).
-pub fn read(tar: &mut dyn ReadSeek) -> Option<Image> {
-    let files = entries(tar)?;
-    let by_path: HashMap<&str, Span> = files.iter().map(|(p, s)| (p.as_str(), *s)).collect();
-    if !by_path.contains_key("manifest.json") && !by_path.contains_key("index.json") {
+/// Splits `files` into the image's layers (in `paths`' order) and the
+/// rest; None when a layer is not among them.
+fn split(paths: Vec<String>, files: &[String]) -> Option<Image> {
+    let have: HashSet<&str> = files.iter().map(String::as_str).collect();
+    if !paths.iter().all(|p| have.contains(p.as_str())) {
         return None;
-    }
-    let mut json = |p: &str| -> Option<Value> {
-        let span = by_path.get(p)?;
-        tar.seek(SeekFrom::Start(span.at)).ok()?;
-        let mut text = Vec::new();
-        Read::take(&mut *tar, span.size.min(MAX_JSON))
-            .read_to_end(&mut text)
-            .ok()?;
-        serde_json::from_slice(&text).ok()
-    };
-    let paths = layer_paths(&mut json)?;
-    let mut layers = Vec::new();
-    for p in &paths {
-        layers.push(Layer {
-            name: layer_name(p),
-            span: *by_path.get(p.as_str())?,
-        });
     }
     let layer_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
     let others = files
         .iter()
-        .filter(|(p, _)| !layer_set.contains(p.as_str()))
-        .map(|(p, s)| (p.clone(), *s))
+        .filter(|p| !layer_set.contains(p.as_str()))
+        .cloned()
+        .collect();
+    let layers = paths
+        .into_iter()
+        .map(|path| Layer {
+            name: layer_name(&path),
+            path,
+        })
         .collect();
     Some(Image { layers, others })
+}
+
+/// The image in a tarball, and its files, or None when it is not one (no
+/// `manifest.json` naming layers, and no OCI `index.json`).
+pub fn read(tar: &mut dyn ReadSeek) -> Option<(Image, Tarball<'_>)> {
+    let files = entries(tar)?;
+    let spans: HashMap<String, Span> = files.iter().cloned().collect();
+    if !spans.contains_key("manifest.json") && !spans.contains_key("index.json") {
+        return None;
+    }
+    let mut tarball = Tarball { input: tar, spans };
+    let paths = layer_paths(&mut |p: &str| json_of(&mut tarball, p))?;
+    let names: Vec<String> = files.into_iter().map(|(p, _)| p).collect();
+    let img = split(paths, &names)?;
+    Some((img, tarball))
+}
+
+/// Whether `dir` is an OCI image layout: `oci-layout` and `index.json`
+/// beside a `blobs` directory (none of them links).
+pub fn is_layout(dir: &Path) -> bool {
+    let is = |name: &str, want_dir: bool| {
+        std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| {
+            if want_dir {
+                m.is_dir()
+            } else {
+                m.is_file()
+            }
+        })
+    };
+    is("oci-layout", false) && is("index.json", false) && is("blobs", true)
+}
+
+/// The image in an OCI image layout directory, its files, and the bytes
+/// its blobs hold. Every blob (`blobs/<alg>/<hex>`, a regular file) is
+/// among the image's files: when the index names no layers that are
+/// there, each blob is an "other" file, so nothing goes unread.
+pub fn layout(dir: &Path) -> (Image, Layout, u64) {
+    let mut files = Layout {
+        dir: dir.to_path_buf(),
+    };
+    let (mut blobs, mut total) = (Vec::new(), 0);
+    for alg in std::fs::read_dir(dir.join("blobs"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if !alg.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let alg_name = alg.file_name().to_string_lossy().into_owned();
+        for blob in std::fs::read_dir(alg.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            // `DirEntry::metadata` does not follow a link.
+            if let Some(m) = blob.metadata().ok().filter(|m| m.is_file()) {
+                total += m.len();
+                let name = blob.file_name().to_string_lossy().into_owned();
+                blobs.push(format!("blobs/{alg_name}/{name}"));
+            }
+        }
+    }
+    blobs.sort();
+    let img = layer_paths(&mut |p: &str| json_of(&mut files, p))
+        .and_then(|paths| split(paths, &blobs))
+        .unwrap_or(Image {
+            layers: Vec::new(),
+            others: blobs,
+        });
+    (img, files, total)
 }
 
 /// The layers' paths in the tarball, bottom first, from its manifest

@@ -167,6 +167,10 @@ pub trait Sink {
     fn seekable(&mut self, _origin: &Origin, _input: &mut dyn ReadSeek, _len: u64) -> bool {
         false
     }
+    /// An OCI image layout directory at `dir` (see
+    /// [`image::is_layout`]), to be opened as an image; the walker passes
+    /// over its `blobs/` when [`fs::FsOptions::image_layouts`] is set.
+    fn layout(&mut self, _origin: &Origin, _dir: &std::path::Path) {}
 }
 
 /// Where the next chunk, starting at `done[..]`'s end, stands on its line:

@@ -529,7 +529,16 @@ fn image_layers_are_scanned_and_deleted_files_marked() {
             .as_bytes(),
         ),
     ]);
+    // The OCI image layout as a directory (the tarball unpacked), then as
+    // tarballs.
     let mut images = vec![
+        (
+            "oci".to_string(),
+            oci.clone(),
+            format!("sha256:{l1}"),
+            format!("sha256:{l2}"),
+            bc.clone(),
+        ),
         (
             "oci.tar".to_string(),
             oci.clone(),
@@ -546,13 +555,22 @@ fn image_layers_are_scanned_and_deleted_files_marked() {
         ),
     ];
     // `docker save | gzip`: the same, through the decoder.
-    for i in 0..2 {
+    for i in 1..3 {
         let (f, data, a, b, c) = images[i].clone();
         images.push((format!("{f}.gz"), gz(&data), a, b, c));
     }
     for (file, data, lower_name, upper_name, config_name) in images {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(&file), &data).unwrap();
+        if file == "oci" {
+            let root = dir.path().join(&file);
+            tar::Archive::new(data.as_slice()).unpack(&root).unwrap();
+            // A blob that is a link out of the layout is not followed.
+            let outside = dir.path().join("outside.txt");
+            std::fs::write(&outside, b"not part of the image\n").unwrap();
+            std::os::unix::fs::symlink(&outside, root.join("blobs/sha256/0123")).unwrap();
+        } else {
+            std::fs::write(dir.path().join(&file), &data).unwrap();
+        }
         // Read whole, and (over the size limit) read by seeking in the file.
         let (whole, _) = scan(dir.path(), &[]);
         let (findings, errors) = scan(dir.path(), &["--max-file-size", "1k"]);
