@@ -165,6 +165,112 @@ pub struct ScanArgs {
     pub verify: VerifyArgs,
 }
 
+/// Repositories a sweep lists from a forge's API. Tokens come from the
+/// environment only: GITHUB_TOKEN (or GH_TOKEN), GITLAB_TOKEN,
+/// BITBUCKET_TOKEN (or BITBUCKET_USERNAME with BITBUCKET_APP_PASSWORD),
+/// AZURE_DEVOPS_TOKEN.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListingArgs {
+    /// Sweep every repository of a GitHub organisation (repeatable).
+    #[arg(
+        long,
+        value_name = "ORG",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub github_org: Vec<String>,
+    /// Sweep every repository a GitHub user owns (repeatable).
+    #[arg(
+        long,
+        value_name = "USER",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub github_user: Vec<String>,
+    /// Sweep every project of a GitLab group and its subgroups (repeatable).
+    #[arg(
+        long,
+        value_name = "GROUP",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub gitlab_group: Vec<String>,
+    /// Sweep every repository of a Bitbucket Cloud workspace (repeatable).
+    #[arg(
+        long,
+        value_name = "WS",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub bitbucket_workspace: Vec<String>,
+    /// Sweep every Git repository of an Azure DevOps organisation, all
+    /// its projects (repeatable).
+    #[arg(
+        long,
+        value_name = "ORG",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub azure_devops_org: Vec<String>,
+    /// GitHub's API (GitHub Enterprise Server: https://HOST/api/v3).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.github.com",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub github_api_url: String,
+    /// GitLab's address (self-managed: https://HOST).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://gitlab.com",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub gitlab_url: String,
+    /// Bitbucket's API.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.bitbucket.org/2.0",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub bitbucket_api_url: String,
+    /// Azure DevOps' address (Azure DevOps Server: https://HOST/tfs).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://dev.azure.com",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub azure_devops_url: String,
+    /// Also sweep forks (left out by default: mostly others' code).
+    #[arg(long, help_heading = "Repositories listed from an API")]
+    pub include_forks: bool,
+    /// Leave out archived repositories (swept by default: what they
+    /// leaked is still readable).
+    #[arg(long, help_heading = "Repositories listed from an API")]
+    pub exclude_archived: bool,
+    /// Only listed repositories whose full name (`org/repo`,
+    /// `group/sub/project`) matches GLOB (repeatable: any of them).
+    #[arg(
+        long,
+        value_name = "GLOB",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub repo_include: Vec<String>,
+    /// Leave out listed repositories whose full name matches GLOB (repeatable).
+    #[arg(
+        long,
+        value_name = "GLOB",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub repo_exclude: Vec<String>,
+    /// Only listed repositories with this topic (repeatable: any of them;
+    /// GitHub and GitLab, which have topics).
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        help_heading = "Repositories listed from an API"
+    )]
+    pub topic: Vec<String>,
+}
+
 /// How archives and compressed files are opened.
 #[derive(Debug, Clone, Args)]
 pub struct ArchiveArgs {
@@ -321,6 +427,8 @@ pub struct SweepArgs {
     /// Sweep every repository below DIR (work trees and bare; repeatable).
     #[arg(long, value_name = "DIR")]
     pub repos_dir: Vec<PathBuf>,
+    #[command(flatten)]
+    pub listing: ListingArgs,
     /// The SQLite store this worker writes (created if missing).
     #[arg(long, value_name = "PATH")]
     pub store: PathBuf,

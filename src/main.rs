@@ -216,7 +216,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 /// sweep ran, whatever it found or failed to reach: both are in the store.
 fn sweep(args: &keytrace::cli::SweepArgs) -> anyhow::Result<u8> {
     use std::io::IsTerminal;
-    let config = keytrace::sweep::SweepConfig::from_args(args)?;
+    let mut config = keytrace::sweep::SweepConfig::from_args(args)?;
+    config.list(&mut |message| eprintln!("keytrace: {message}"))?;
     let total = keytrace::sweep::selected(&config).len() as u64;
     let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
         let pb = indicatif::ProgressBar::new(total);

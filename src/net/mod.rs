@@ -1,13 +1,15 @@
-//! The one HTTP client of the program (live verification; later the
-//! listing of an organisation's repositories). Nothing else opens a
-//! connection, and nothing builds a [`Client`] unless the user asked for
-//! the network (`--verify`).
+//! The one HTTP client of the program (live verification, and the listing
+//! of an organisation's repositories). Nothing else opens a connection,
+//! and nothing builds a [`Client`] unless the user asked for the network
+//! (`--verify`, or an org-listing flag of `keytrace sweep`).
 //!
 //! Safe by construction: HTTPS only, TLS verified by rustls against the
 //! Mozilla roots (or the user's own CA file), no redirect followed, no body
 //! read past a cap, connect and whole-request timeouts, and after DNS no
 //! address in loopback, private, link-local, CGNAT, multicast or reserved
-//! ranges ([`is_public`]). `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` are
+//! ranges ([`is_public`]), except for the hosts of API base URLs the user
+//! gave ([`Client::for_hosts`]: a self-hosted server on a private network;
+//! plain `http://` only to a loopback address). `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY` are
 //! honoured; the proxy is the user's choice, so its own address is not
 //! checked. Errors are [`NetError`]s: a class and a fixed text, never a
 //! URL, header or body (which may hold a secret).
@@ -81,6 +83,8 @@ impl Default for NetOptions {
 pub struct Client {
     agent: ureq::Agent,
     body_cap: usize,
+    /// `host:port` pairs `http://` may reach: loopback ones the user named.
+    plain: Vec<String>,
 }
 
 /// The resolver: the system's, then [`is_public`] on every address.
@@ -89,6 +93,8 @@ struct Policy {
     inner: DefaultResolver,
     /// The proxy's host: the user's own, not checked.
     proxy_host: Option<String>,
+    /// Hosts of base URLs the user gave: their addresses are not checked.
+    trusted: Vec<String>,
     /// Test builds: names answered without DNS. Loopback addresses among
     /// them are let through (the tests' mock servers); others are checked
     /// like any.
@@ -114,7 +120,7 @@ impl Resolver for Policy {
             return Ok(out);
         }
         let found = self.inner.resolve(uri, config, timeout)?;
-        if self.proxy_host.as_deref() == Some(host) {
+        if self.proxy_host.as_deref() == Some(host) || self.trusted.iter().any(|t| t == host) {
             return Ok(found);
         }
         let mut out = self.empty();
@@ -140,7 +146,34 @@ impl Client {
     /// A client with the system's DNS and the given settings. Fails only on
     /// an unreadable CA file.
     pub fn new(opts: &NetOptions) -> Result<Client, String> {
-        Self::build(opts, Vec::new(), ureq::Proxy::try_from_env())
+        Self::build(opts, Vec::new(), ureq::Proxy::try_from_env(), &[])
+    }
+
+    /// A client for the API servers at `bases` (base URLs the user gave or
+    /// the defaults): their hosts may resolve to private addresses (a
+    /// self-hosted server), and one given as `http://` must be a loopback
+    /// address (a local mirror, a test), checked here. Every other URL is
+    /// held to the rules of [`Client::new`].
+    pub fn for_hosts(opts: &NetOptions, bases: &[&str]) -> Result<Client, String> {
+        let mut plain = Vec::new();
+        for base in bases {
+            let uri: ureq::http::Uri = base.parse().map_err(|_| format!("{base}: not a URL"))?;
+            match uri.scheme_str() {
+                Some("https") => {}
+                Some("http") if uri.host().is_some_and(is_loopback_host) => {
+                    let port = uri.port_u16().unwrap_or(80);
+                    plain.push(format!("{}:{port}", uri.host().unwrap_or_default()));
+                }
+                _ => {
+                    return Err(format!(
+                        "{base}: an API URL must be https:// (http:// only to a loopback address)"
+                    ))
+                }
+            }
+        }
+        let mut client = Self::build(opts, Vec::new(), ureq::Proxy::try_from_env(), bases)?;
+        client.plain = plain;
+        Ok(client)
     }
 
     /// A client whose resolver answers `fixed` names itself: the tests'
@@ -152,7 +185,7 @@ impl Client {
         fixed: Vec<(String, SocketAddr)>,
     ) -> Result<Client, String> {
         // The tests' own: a proxy in the environment would take them elsewhere.
-        Self::build(opts, fixed, None)
+        Self::build(opts, fixed, None, &[])
     }
 
     #[allow(unused_variables)]
@@ -160,6 +193,7 @@ impl Client {
         opts: &NetOptions,
         fixed: Vec<(String, SocketAddr)>,
         proxy: Option<ureq::Proxy>,
+        bases: &[&str],
     ) -> Result<Client, String> {
         use ureq::tls::{Certificate, RootCerts, TlsConfig};
         let mut tls = TlsConfig::builder();
@@ -177,8 +211,18 @@ impl Client {
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
         let proxy_host = proxy.as_ref().map(|p| p.host().to_string());
+        let trusted: Vec<String> = bases
+            .iter()
+            .filter_map(|b| {
+                b.parse::<ureq::http::Uri>()
+                    .ok()?
+                    .host()
+                    .map(str::to_string)
+            })
+            .collect();
         let config = ureq::Agent::config_builder()
-            .https_only(true)
+            // `send` holds plain http:// to the loopback hosts allowed.
+            .https_only(bases.is_empty())
             .max_redirects(0)
             .http_status_as_error(false)
             .save_redirect_history(false)
@@ -192,12 +236,14 @@ impl Client {
         let resolver = Policy {
             inner: DefaultResolver::default(),
             proxy_host,
+            trusted,
             #[cfg(any(test, feature = "testkit"))]
             fixed,
         };
         Ok(Client {
             agent: ureq::Agent::with_parts(config, DefaultConnector::default(), resolver),
             body_cap: opts.body_cap,
+            plain: Vec::new(),
         })
     }
 
@@ -209,7 +255,7 @@ impl Client {
         headers: &[(String, String)],
         body: Option<&[u8]>,
     ) -> Result<Reply, NetError> {
-        if !url.starts_with("https://") {
+        if !url.starts_with("https://") && !self.plain_allowed(url) {
             return Err(NetError::NotHttps);
         }
         REQUESTS.fetch_add(1, Ordering::Relaxed);
@@ -254,6 +300,36 @@ impl Client {
             body,
         })
     }
+}
+
+impl Client {
+    /// Whether `url` is `http://` to a loopback host:port this client
+    /// was built to allow.
+    fn plain_allowed(&self, url: &str) -> bool {
+        let Some(rest) = url.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
+            return false;
+        }
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        self.plain.contains(&with_port)
+    }
+}
+
+/// `localhost`, or a loopback IP literal (`127.0.0.0/8`, `[::1]`).
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn read_ca(path: &Path) -> Result<Vec<u8>, String> {
@@ -377,6 +453,25 @@ mod tests {
         assert_eq!(
             c.send("GET", "http://api.github.com/", &[], None)
                 .unwrap_err(),
+            NetError::NotHttps
+        );
+        assert_eq!(requests_begun(), before);
+    }
+
+    #[test]
+    fn plain_http_only_to_a_loopback_base() {
+        let opts = NetOptions::default();
+        assert!(Client::for_hosts(&opts, &["http://10.0.0.5/api"]).is_err());
+        assert!(Client::for_hosts(&opts, &["ftp://127.0.0.1/"]).is_err());
+        let c =
+            Client::for_hosts(&opts, &["http://127.0.0.1:8080/api", "https://ghe.corp"]).unwrap();
+        assert!(c.plain_allowed("http://127.0.0.1:8080/api/v3/orgs"));
+        assert!(!c.plain_allowed("http://127.0.0.1:8081/"));
+        assert!(!c.plain_allowed("http://user@127.0.0.1:8080/"));
+        assert!(!c.plain_allowed("http://ghe.corp/"));
+        let before = requests_begun();
+        assert_eq!(
+            c.send("GET", "http://example.com/", &[], None).unwrap_err(),
             NetError::NotHttps
         );
         assert_eq!(requests_begun(), before);

@@ -60,6 +60,17 @@ pub struct RepoSummary {
     pub known_blobs: u64,
     /// Findings recorded in it (all sweeps).
     pub findings: u64,
+    /// First given by the latest org listing (not by the one before it).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub added: bool,
+    /// Given by the org listing before the latest, not by the latest:
+    /// deleted, renamed, moved, or filtered out since.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removed: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// Counts over the whole report.
@@ -79,6 +90,10 @@ pub struct Totals {
     /// how many of them were live at their last check.
     pub verified: usize,
     pub live: usize,
+    /// Repositories the latest org listing gave and the one before did
+    /// not, and the other way round.
+    pub added: usize,
+    pub removed: usize,
 }
 
 /// One owner's share of the findings (`owner: None` is the unowned group).
@@ -187,6 +202,26 @@ pub fn write_human(report: &SweepReport, out: &mut dyn std::io::Write) -> std::i
         .iter()
         .filter(|r| r.error.is_some())
         .collect();
+    for (flag, label) in [
+        (true, "added since the previous listing"),
+        (
+            false,
+            "removed since the previous listing (deleted, renamed or filtered out)",
+        ),
+    ] {
+        let names: Vec<&str> = report
+            .repositories
+            .iter()
+            .filter(|r| if flag { r.added } else { r.removed })
+            .map(|r| r.name.as_str())
+            .collect();
+        if !names.is_empty() {
+            writeln!(out, "\nRepositories {label}:")?;
+            for n in names {
+                writeln!(out, "  {}", t(n))?;
+            }
+        }
+    }
     if !failed.is_empty() {
         writeln!(out, "\nRepositories that failed:")?;
         for r in failed {

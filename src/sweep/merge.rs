@@ -236,6 +236,8 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
     let totals = Totals {
         repositories: repos.len(),
         failed: repos.iter().filter(|r| r.error.is_some()).count(),
+        added: repos.iter().filter(|r| r.added).count(),
+        removed: repos.iter().filter(|r| r.removed).count(),
         findings: findings.len(),
         unowned: findings
             .iter()

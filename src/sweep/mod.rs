@@ -4,6 +4,7 @@
 //! the commits the store has not seen, scans only blobs it has not scanned,
 //! and records the outcome in one transaction. Hands on a log line per
 //! repository; `merge` turns any number of stores into one report.
+pub mod listing;
 pub mod live;
 pub mod merge;
 pub mod repos;
@@ -47,14 +48,31 @@ pub struct SweepConfig {
     /// `--verify`: live checks, stored with their time.
     pub live: Option<live::SweepVerify>,
     pub archives: crate::source::archive::ArchiveOptions,
+    /// The org listings to add to `repos` ([`SweepConfig::list`]).
+    pub listing: Option<listing::Listing>,
 }
 
 impl SweepConfig {
+    /// Adds the repositories the org listings give to `repos` (the
+    /// network: only when a listing flag was given). `tell` hears of rate
+    /// limits waited out and repositories left out.
+    pub fn list(&mut self, tell: &mut dyn FnMut(&str)) -> crate::error::Result<()> {
+        if let Some(l) = &self.listing {
+            let listed = l.list(tell)?;
+            self.repos.extend(listed);
+        }
+        Ok(())
+    }
+
     /// The frozen configuration of a sweep, from its raw arguments.
     pub fn from_args(args: &SweepArgs) -> crate::error::Result<SweepConfig> {
-        if args.repos.is_empty() && args.repos_dir.is_empty() {
+        let network = std::time::Duration::from_secs(args.network_timeout.max(1));
+        let listing = listing::Listing::from_args(&args.listing, network)?;
+        if args.repos.is_empty() && args.repos_dir.is_empty() && listing.is_none() {
             return Err(Error::Usage(
-                "keytrace sweep needs --repos FILE or --repos-dir DIR".into(),
+                "keytrace sweep needs --repos FILE, --repos-dir DIR or an org listing \
+                 (--github-org ORG, --gitlab-group GROUP, ...)"
+                    .into(),
             ));
         }
         let mut list = Vec::new();
@@ -112,6 +130,7 @@ impl SweepConfig {
             trust_repo_config: args.trust_repo_config,
             live,
             archives: args.archives.options().map_err(Error::Usage)?,
+            listing,
         })
     }
 }
@@ -173,6 +192,14 @@ pub fn run(
     let mut store = Store::open(&config.store)?;
     let now = crate::base::time::now();
     let sweep = store.begin_sweep(&now, config.shard.map(|s| s.to_string()))?;
+    if config.listing.is_some() {
+        let names: Vec<&str> = selected(config)
+            .into_iter()
+            .filter(|r| r.listed)
+            .map(|r| r.name.as_str())
+            .collect();
+        store.record_listing(sweep, &names)?;
+    }
     let mut summary = SweepSummary {
         sweep,
         ..SweepSummary::default()
@@ -234,6 +261,12 @@ fn sweep_one(
     let deadline = started + config.limits.repository;
     let path = match repos::acquire(spec, config.cache.as_deref(), &config.limits, deadline) {
         Ok(p) => p,
+        Err(message) if spec.listed && repos::is_not_found(&message) => {
+            let message = format!(
+                "vanished since it was listed (deleted, renamed or made private): {message}"
+            );
+            return fail(store, log, message);
+        }
         Err(message) => return fail(store, log, message),
     };
     let repo = match git2::Repository::open(&path) {

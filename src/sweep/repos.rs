@@ -33,6 +33,19 @@ pub struct RepoSpec {
     /// Stable across machines and runs: what shards hash and stores key by.
     pub name: String,
     pub source: Source,
+    /// Given by an org listing (not a list or a directory).
+    pub listed: bool,
+    /// The listing's token, to clone with (when `KEYTRACE_GIT_TOKEN` is
+    /// not set): named, never held.
+    pub credential: Option<Credential>,
+}
+
+/// A user name and the environment variable that holds the password (a
+/// token) to clone a listed repository with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub username: String,
+    pub env: &'static str,
 }
 
 impl RepoSpec {
@@ -44,12 +57,16 @@ impl RepoSpec {
             RepoSpec {
                 name: url_name(line),
                 source: Source::Remote(line.to_string()),
+                listed: false,
+                credential: None,
             }
         } else {
             let trimmed = line.trim_end_matches('/');
             RepoSpec {
                 name: trimmed.to_string(),
                 source: Source::Local(PathBuf::from(trimmed)),
+                listed: false,
+                credential: None,
             }
         }
     }
@@ -148,6 +165,8 @@ pub fn below(dir: &Path) -> Result<Vec<RepoSpec>> {
             out.push(RepoSpec {
                 name: crate::source::display_path(&d),
                 source: Source::Local(d),
+                listed: false,
+                credential: None,
             });
             continue;
         }
@@ -274,11 +293,23 @@ pub fn acquire(
             if is_ssh(url) {
                 fetch_with_git(url, &dir, limits, deadline).map_err(|e| scrub(&e, url))?;
             } else {
-                fetch(url, &dir, deadline).map_err(|e| scrub(e.message(), url))?;
+                fetch(url, &dir, deadline, spec.credential.as_ref())
+                    .map_err(|e| scrub(e.message(), url))?;
             }
             Ok(dir)
         }
     }
+}
+
+/// Whether a fetch's error says the repository is not there (an HTTP 404,
+/// a path or repository that does not exist).
+pub fn is_not_found(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("404")
+        || m.contains("not found")
+        || m.contains("does not exist")
+        || m.contains("could not find repository")
+        || m.contains("failed to resolve path")
 }
 
 /// Takes credentials out of a transport's message: the URL as given, and
@@ -317,11 +348,16 @@ fn bare(dir: &Path) -> std::result::Result<git2::Repository, git2::Error> {
 /// Clones `url` bare into `dir`, or fetches into the clone already there.
 /// An anonymous remote: the URL is not written into the clone's config.
 /// Past `deadline` the transfer is cancelled.
-fn fetch(url: &str, dir: &Path, deadline: Instant) -> std::result::Result<(), git2::Error> {
+fn fetch(
+    url: &str,
+    dir: &Path,
+    deadline: Instant,
+    credential: Option<&Credential>,
+) -> std::result::Result<(), git2::Error> {
     let repo = bare(dir)?;
     let mut remote = repo.remote_anonymous(url)?;
     let mut options = FetchOptions::new();
-    let mut cb = callbacks();
+    let mut cb = callbacks(credential.cloned());
     cb.transfer_progress(move |_| Instant::now() < deadline);
     cb.sideband_progress(move |_| Instant::now() < deadline);
     options.remote_callbacks(cb);
@@ -464,7 +500,7 @@ fn run_git(
 
 /// Credentials from the environment or git's credential helpers, tried a
 /// bounded number of times so that a wrong token fails instead of looping.
-fn callbacks() -> RemoteCallbacks<'static> {
+fn callbacks(listed: Option<Credential>) -> RemoteCallbacks<'static> {
     let mut cb = RemoteCallbacks::new();
     let mut attempts = 0;
     cb.credentials(move |url, username, allowed| {
@@ -477,6 +513,12 @@ fn callbacks() -> RemoteCallbacks<'static> {
                 let user = std::env::var("KEYTRACE_GIT_USERNAME")
                     .unwrap_or_else(|_| "x-access-token".to_string());
                 return Cred::userpass_plaintext(&user, &token);
+            }
+            // The token the repository was listed with.
+            if let Some(c) = &listed {
+                if let Ok(token) = std::env::var(c.env) {
+                    return Cred::userpass_plaintext(&c.username, &token);
+                }
             }
             if let Ok(config) = git2::Config::open_default() {
                 if let Ok(c) = Cred::credential_helper(&config, url, username) {

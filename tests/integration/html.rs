@@ -361,6 +361,8 @@ fn sample_report() -> SweepReport {
         locations: findings.iter().map(|s| s.finding.locations.len()).sum(),
         verified: 0,
         live: 0,
+        added: 0,
+        removed: 0,
     };
     SweepReport {
         version: 1,

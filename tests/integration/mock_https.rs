@@ -104,7 +104,21 @@ impl Mock {
                 PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
             )
             .unwrap();
-        let config = Arc::new(config);
+        let mut mock = Self::listen(Some(Arc::new(config)), handler);
+        mock.ca_pem = ca_cert.pem();
+        mock
+    }
+
+    /// Serves plain HTTP on 127.0.0.1 with `handler` (a local mirror of an
+    /// API, which keytrace reaches over `http://` only on loopback).
+    pub fn start_plain(handler: impl Fn(&Hit) -> Answer + Send + Sync + 'static) -> Mock {
+        Self::listen(None, handler)
+    }
+
+    fn listen(
+        config: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Hit) -> Answer + Send + Sync + 'static,
+    ) -> Mock {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(Mutex::new(Vec::new()));
@@ -131,7 +145,7 @@ impl Mock {
         }
         Mock {
             addr,
-            ca_pem: ca_cert.pem(),
+            ca_pem: String::new(),
             hits,
             peak,
         }
@@ -145,14 +159,30 @@ impl Mock {
 /// One connection, one request (the reply closes it).
 fn serve(
     stream: TcpStream,
-    config: Arc<rustls::ServerConfig>,
+    config: Option<Arc<rustls::ServerConfig>>,
     hits: &Mutex<Vec<Hit>>,
     handler: &Handler,
     (open, peak): (&AtomicUsize, &AtomicUsize),
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let Some(config) = config else {
+        return answer(stream, hits, handler, (open, peak));
+    };
     let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
     let mut tls = rustls::StreamOwned::new(conn, stream);
+    answer(&mut tls, hits, handler, (open, peak))?;
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+    Ok(())
+}
+
+/// Reads one request from `tls` (or a plain stream) and writes the answer.
+fn answer(
+    mut tls: impl Read + Write,
+    hits: &Mutex<Vec<Hit>>,
+    handler: &Handler,
+    (open, peak): (&AtomicUsize, &AtomicUsize),
+) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -213,8 +243,5 @@ fn serve(
         answer.body
     ));
     tls.write_all(out.as_bytes())?;
-    tls.flush()?;
-    tls.conn.send_close_notify();
-    let _ = tls.flush();
-    Ok(())
+    tls.flush()
 }

@@ -255,9 +255,15 @@ fn totals(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     ];
     // Live counts only where the sweep checked (`--verify`).
     let live = [("Live at last check", t.live, t.live > 0)];
+    // Listing changes only where a sweep listed an organisation twice.
+    let listing = [
+        ("Added to the listing", t.added, false),
+        ("Gone from the listing", t.removed, t.removed > 0),
+    ];
     let cards = cards
         .into_iter()
-        .chain(live.into_iter().filter(|_| t.verified > 0));
+        .chain(live.into_iter().filter(|_| t.verified > 0))
+        .chain(listing.into_iter().filter(|_| t.added + t.removed > 0));
     writeln!(
         w,
         "<section id=\"totals\"><h2>Totals</h2><div class=\"cards\">"

@@ -129,6 +129,8 @@ fn sample(secrets: &[String]) -> SweepReport {
         locations: 3,
         verified: 2,
         live: 1,
+        added: 0,
+        removed: 0,
     };
     r
 }

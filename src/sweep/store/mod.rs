@@ -30,96 +30,11 @@ pub struct StoreError {
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// Schema migrations, in order: migration `i` takes the store from version
-/// `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE sweeps (
-    id       INTEGER PRIMARY KEY,
-    started  TEXT NOT NULL,
-    finished TEXT,
-    shard    TEXT,
-    version  TEXT NOT NULL
-);
-CREATE TABLE repos (
-    id           INTEGER PRIMARY KEY,
-    name         TEXT NOT NULL UNIQUE,
-    source       TEXT NOT NULL,
-    sweeps       INTEGER NOT NULL DEFAULT 0,
-    first_ok     INTEGER,
-    last_ok      INTEGER,
-    last_sweep   INTEGER,
-    error        TEXT,
-    rules        TEXT
-);
-CREATE TABLE repo_sweeps (
-    repo     INTEGER NOT NULL REFERENCES repos(id),
-    sweep    INTEGER NOT NULL REFERENCES sweeps(id),
-    at       TEXT NOT NULL,
-    commits  INTEGER NOT NULL,
-    blobs    INTEGER NOT NULL,
-    bytes    INTEGER NOT NULL,
-    findings INTEGER NOT NULL,
-    seconds  REAL NOT NULL,
-    error    TEXT,
-    problems TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (repo, sweep)
-);
-CREATE TABLE tips (
-    repo   INTEGER NOT NULL REFERENCES repos(id),
-    ref    TEXT NOT NULL,
-    commit_id TEXT NOT NULL,
-    PRIMARY KEY (repo, ref)
-) WITHOUT ROWID;
-CREATE TABLE blobs (
-    repo INTEGER NOT NULL,
-    oid  BLOB NOT NULL,
-    PRIMARY KEY (repo, oid)
-) WITHOUT ROWID;
-CREATE TABLE findings (
-    id          INTEGER PRIMARY KEY,
-    repo        INTEGER NOT NULL REFERENCES repos(id),
-    rule        TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    data        TEXT NOT NULL,
-    first_seen  TEXT NOT NULL,
-    last_seen   TEXT NOT NULL,
-    first_sweep INTEGER NOT NULL,
-    last_sweep  INTEGER NOT NULL,
-    at_head     INTEGER NOT NULL,
-    in_history  INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (repo, rule, fingerprint)
-);
-CREATE TABLE locations (
-    finding   INTEGER NOT NULL REFERENCES findings(id),
-    blob      TEXT,
-    path      TEXT NOT NULL,
-    line      INTEGER NOT NULL,
-    col       INTEGER NOT NULL,
-    commit_id TEXT,
-    author    TEXT,
-    date      TEXT,
-    refs      TEXT NOT NULL,
-    binding   TEXT,
-    at_head   INTEGER NOT NULL,
-    encoding  TEXT,
-    UNIQUE (finding, path, line, col, commit_id)
-);
-CREATE INDEX locations_by_finding ON locations(finding);
-CREATE TABLE finding_sweeps (
-    finding INTEGER NOT NULL,
-    sweep   INTEGER NOT NULL,
-    PRIMARY KEY (finding, sweep)
-) WITHOUT ROWID;
-"#,
-    r#"
-ALTER TABLE findings ADD COLUMN verification TEXT;
-ALTER TABLE locations ADD COLUMN container TEXT;
-"#,
-];
-
 /// The version a store of this build has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+mod schema;
+use schema::MIGRATIONS;
 
 pub struct Store {
     conn: Connection,
@@ -277,6 +192,38 @@ impl Store {
             )
             .map_err(|e| self.e(e))?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records the repositories an org listing gave this sweep.
+    pub fn record_listing(&mut self, sweep: i64, names: &[&str]) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| err(&path, e))?;
+        {
+            let mut q = tx
+                .prepare("INSERT OR IGNORE INTO listings (sweep, name) VALUES (?1, ?2)")
+                .map_err(|e| err(&path, e))?;
+            for n in names {
+                q.execute(params![sweep, n]).map_err(|e| err(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| err(&path, e))
+    }
+
+    /// The names the latest two listings gave: (latest, the one before).
+    fn listings(c: &Connection) -> rusqlite::Result<Option<(Vec<String>, Vec<String>)>> {
+        let ids: Vec<i64> = c
+            .prepare("SELECT DISTINCT sweep FROM listings ORDER BY sweep DESC LIMIT 2")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let names = |sweep: i64| -> rusqlite::Result<Vec<String>> {
+            c.prepare("SELECT name FROM listings WHERE sweep = ?1")?
+                .query_map([sweep], |r| r.get(0))?
+                .collect()
+        };
+        match ids[..] {
+            [last, before] => Ok(Some((names(last)?, names(before)?))),
+            _ => Ok(None),
+        }
     }
 
     pub fn finish_sweep(&self, sweep: i64, now: &str) -> Result<()> {
@@ -646,6 +593,10 @@ impl Store {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut out = Contents::default();
+        let listed = Self::listings(c)?.map(|(last, before)| {
+            let set = |v: Vec<String>| v.into_iter().collect::<std::collections::HashSet<_>>();
+            (set(last), set(before))
+        });
         let mut repo_names: HashMap<i64, String> = HashMap::new();
         // (first_ok, last_ok, swept_ok_before) per repo, for `new`.
         let mut repo_ok: HashMap<i64, (Option<i64>, Option<i64>)> = HashMap::new();
@@ -680,6 +631,7 @@ impl Store {
                     seconds: r.get::<_, Option<f64>>(11)?.unwrap_or(0.0),
                     known_blobs: r.get::<_, i64>(13)? as u64,
                     findings: r.get::<_, i64>(14)? as u64,
+                    ..RepoSummary::default()
                 },
                 problems,
             ))
@@ -695,6 +647,11 @@ impl Store {
             }
             repo_names.insert(id, summary.name.clone());
             repo_ok.insert(id, (first_ok, last_ok));
+            let mut summary = summary;
+            if let Some((last, before)) = &listed {
+                summary.added = last.contains(&summary.name) && !before.contains(&summary.name);
+                summary.removed = before.contains(&summary.name) && !last.contains(&summary.name);
+            }
             out.repos.push(summary);
         }
         let mut locations: HashMap<i64, Vec<Location>> = HashMap::new();
