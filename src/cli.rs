@@ -432,7 +432,8 @@ pub struct SweepArgs {
     /// The SQLite store this worker writes (created if missing).
     #[arg(long, value_name = "PATH")]
     pub store: PathBuf,
-    /// Where bare clones of remote repositories are kept between sweeps.
+    /// Where bare clones of remote repositories are kept between sweeps
+    /// (with an org listing, default: STORE.clones beside the store).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
     /// Take only shard K of N (0-based), by a stable hash of each

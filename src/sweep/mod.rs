@@ -113,7 +113,15 @@ impl SweepConfig {
         Ok(SweepConfig {
             repos: list,
             store: args.store.clone(),
-            cache: args.cache.clone(),
+            // Listed repositories are remote: without --cache their clones
+            // go beside the store (`sweep.db` → `sweep.db.clones/`).
+            cache: args.cache.clone().or_else(|| {
+                listing.as_ref().map(|_| {
+                    let mut p = args.store.clone().into_os_string();
+                    p.push(".clones");
+                    PathBuf::from(p)
+                })
+            }),
             shard: args.shard.as_deref().map(repos::Shard::parse).transpose()?,
             matcher,
             git: GitOptions {

@@ -12,6 +12,7 @@ use serde_json::Value;
 use serde_yaml_ng::Value as Yaml;
 
 use crate::history::{commit, git};
+use crate::mock_https::{Answer, Mock};
 use crate::write;
 
 const DATE: &str = "2025-06-01T00:00:00Z";
@@ -24,11 +25,17 @@ fn docs(rel: &str) -> Vec<Yaml> {
         .collect()
 }
 
-/// Five repositories with a secret each, listed in `list`.
-fn repos(root: &Path, list: &Path) -> Vec<String> {
+/// The token the examples' GitHub API mock wants, made up here.
+const TOKEN: &str = "gh-test-token-not-a-real-one";
+
+/// Five repositories with a secret each: the first listed in `list` (the
+/// examples' optional extra list), the other four in an organisation
+/// `acme` that the returned mock of GitHub's API lists over two pages.
+fn repos(root: &Path, list: &Path) -> (Vec<String>, Mock) {
     let mut f = Fakes::new(2024);
     let mut fps = Vec::new();
     let mut lines = String::new();
+    let mut listed = Vec::new();
     for i in 0..5 {
         let r = root.join(format!("repos/svc{i}"));
         std::fs::create_dir_all(&r).unwrap();
@@ -37,11 +44,50 @@ fn repos(root: &Path, list: &Path) -> Vec<String> {
         fps.push(keytrace::base::secret::fingerprint(secret.as_bytes()));
         write(&r, "deploy.env", format!("RELEASE_BOT_TOKEN={secret}\n"));
         commit(&r, "one", DATE);
-        lines.push_str(&format!("{}\n", r.display()));
+        if i == 0 {
+            lines.push_str(&format!("{}\n", r.display()));
+        } else {
+            listed.push(serde_json::json!({
+                "full_name": format!("acme/svc{i}"),
+                "clone_url": format!("file://{}", r.display()),
+                "fork": false, "archived": false, "topics": []
+            }));
+        }
     }
     std::fs::write(list, lines).unwrap();
     fps.sort();
-    fps
+    let mock = Mock::start_plain(move |hit| {
+        if hit.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+            return Answer::new(401, "{}");
+        }
+        let first = "/api/orgs/acme/repos?per_page=100&type=all";
+        let (page, next) = if hit.path == first {
+            (&listed[..2], true)
+        } else if hit.path == format!("{first}&page=2") {
+            (&listed[2..], false)
+        } else {
+            return Answer::new(404, "{}");
+        };
+        let answer = Answer::new(200, &Value::Array(page.to_vec()).to_string());
+        if next {
+            let host = hit.header("host").unwrap_or_default().to_string();
+            answer.header(
+                "link",
+                &format!("<http://{host}{first}&page=2>; rel=\"next\""),
+            )
+        } else {
+            answer
+        }
+    });
+    (fps, mock)
+}
+
+/// What the platform's settings give the examples: the organisation, the
+/// API (the mock) and the token.
+fn github_env(mock: &Mock, env: &mut BTreeMap<String, String>) {
+    env.insert("GITHUB_ORG".into(), "acme".into());
+    env.insert("GITHUB_API_URL".into(), format!("http://{}/api", mock.addr));
+    env.insert("GITHUB_TOKEN".into(), TOKEN.into());
 }
 
 /// Runs a shell script with `env`, keytrace first on PATH.
@@ -98,9 +144,10 @@ fn kubernetes_indexed_job_and_merge_step_run_as_written() {
     let data = tmp.path().join("data");
     let config = tmp.path().join("config");
     std::fs::create_dir_all(&config).unwrap();
-    let fps = repos(tmp.path(), &config.join("repos.txt"));
+    let (fps, mock) = repos(tmp.path(), &config.join("repos.txt"));
     // The inventory of the shipped ConfigMap, as the pods mount it.
     let cm = &docs("deploy/kubernetes/configmap.yaml")[0];
+    assert!(cm["data"]["github-org"].as_str().is_some());
     std::fs::write(
         config.join("agents.yaml"),
         cm["data"]["agents.yaml"].as_str().unwrap(),
@@ -118,6 +165,8 @@ fn kubernetes_indexed_job_and_merge_step_run_as_written() {
     let script = c["args"][0].as_str().unwrap();
     env.insert("DATA".into(), data.display().to_string());
     env.insert("CONFIG".into(), config.display().to_string());
+    // The ConfigMap's keys and the Secret, as the pod's env takes them.
+    github_env(&mock, &mut env);
     for k in 0..shards {
         env.insert("JOB_COMPLETION_INDEX".into(), k.to_string());
         sh(script, &env, tmp.path());
@@ -174,7 +223,7 @@ fn github_workflow_matrix_and_merge_job_run_as_written() {
     let tmp = tempfile::tempdir().unwrap();
     let workspace = tmp.path().join("ws");
     std::fs::create_dir_all(workspace.join("sweep")).unwrap();
-    let fps = repos(tmp.path(), &workspace.join("sweep/repos.txt"));
+    let (fps, mock) = repos(tmp.path(), &workspace.join("sweep/repos.txt"));
     write(&workspace, ".keytrace/agents/bot.yaml", "agent: release-bot\nowner: ci-team\nidentity_type: ci_job\nauth: static_api_key\ncredentials:\n  - env: RELEASE_BOT_TOKEN\n");
     let runner_temp = tmp.path().join("runner");
     // What "Install keytrace" leaves: the binary in $RUNNER_TEMP/keytrace/bin.
@@ -219,7 +268,10 @@ fn github_workflow_matrix_and_merge_job_run_as_written() {
     for shard in 0..shards {
         // Each matrix job has its own checkout; its cache holds its store.
         for (env, run) in runs("sweep") {
-            sh(&expand(&run, shard), &base_env(&env, shard), &workspace);
+            let mut env = base_env(&env, shard);
+            // The organisation, API and token the step's expressions give.
+            github_env(&mock, &mut env);
+            sh(&expand(&run, shard), &env, &workspace);
         }
         let artifact = format!("shard-{shard}.jsonl");
         // upload-artifact, then download-artifact with merge-multiple.

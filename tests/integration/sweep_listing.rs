@@ -488,14 +488,12 @@ fn listing_filters_and_shards() {
     let swept = |extra: &[&str]| -> BTreeSet<String> {
         let store = root.path().join(format!("s{}.db", extra.len()));
         let _ = std::fs::remove_file(&store);
-        let cache = root.path().join("cache");
+        // No --cache: the clones go beside the store.
         let mut a = vec![
             "sweep",
             "--no-progress",
             "--store",
             s(&store),
-            "--cache",
-            s(&cache),
             "--github-org",
             "acme",
             "--github-api-url",
@@ -504,6 +502,11 @@ fn listing_filters_and_shards() {
         a.extend_from_slice(extra);
         let r = run_with(&a, &tokens);
         assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(root
+            .path()
+            .join(format!("s{}.db.clones", extra.len()))
+            .is_dir());
+        assert!(!r.stderr.contains("\"error\":\""), "{}", r.stderr);
         r.stderr
             .lines()
             .filter(|l| l.starts_with('{'))
