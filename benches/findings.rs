@@ -70,6 +70,7 @@ fn main() {
     let opts = ReportOptions {
         color: false,
         threads: config.fs.threads,
+        all_locations: false,
     };
     report::write(
         report::Format::Json,

@@ -1,5 +1,7 @@
-//! Command-line arguments as raw values. Nothing here touches the file
-//! system: [`crate::config::Config`] turns them into a frozen configuration.
+//! Command-line arguments as raw values, and the shell completion scripts
+//! and man pages generated from their definition. Nothing here touches the
+//! file system: [`crate::config::Config`] turns them into a frozen
+//! configuration.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -41,6 +43,69 @@ pub enum Command {
     /// Check one secret, read on stdin, live by a rule's check:
     /// `keytrace verify --rule github-pat < token`.
     Verify(VerifyOneArgs),
+    /// Print the shell completion script for SHELL.
+    ///
+    /// Generated from these commands and flags, e.g.
+    /// `keytrace completions bash > ~/.local/share/bash-completion/completions/keytrace`
+    /// or `keytrace completions zsh > "${fpath[1]}/_keytrace"`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page of keytrace, or of one subcommand (roff).
+    ///
+    /// `keytrace man | man -l -` reads it; `keytrace man scan > keytrace-scan.1`.
+    Man {
+        /// The subcommand whose page to print (`scan`, `rules list`);
+        /// without it, the top page, which lists them all.
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+    },
+}
+
+/// The completion script of `shell` for the whole command line.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "keytrace", &mut out);
+    out
+}
+
+/// The roff man page of `keytrace` (no `path`), or of the subcommand that
+/// `path` names (`["rules", "list"]`: the page `keytrace-rules-list(1)`).
+/// An error names the subcommands there are.
+pub fn man_page(path: &[String]) -> Result<Vec<u8>, String> {
+    use clap::CommandFactory;
+    // Built, subcommands know their full names (`keytrace-scan`) and usage
+    // lines (`keytrace scan [OPTIONS]`); `help` is no page of its own.
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut page = &cmd;
+    for name in path {
+        page = page.find_subcommand(name).ok_or_else(|| {
+            let here = page.get_display_name().unwrap_or(page.get_name());
+            let known: Vec<&str> = page
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name())
+                .collect();
+            if known.is_empty() {
+                format!("{here} has no subcommands (no page for {name:?})")
+            } else {
+                format!(
+                    "{here} has no subcommand {name:?}: one of {}",
+                    known.join(", ")
+                )
+            }
+        })?;
+    }
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page.clone())
+        .source(concat!("keytrace ", env!("CARGO_PKG_VERSION")))
+        .render(&mut out)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +136,8 @@ pub enum FormatArg {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Files or directories to scan.
+    /// Files or directories to scan; `-` reads standard input (one input,
+    /// named `<stdin>` in the report).
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Skip git history even where PATH holds a repository.
@@ -129,6 +195,11 @@ pub struct ScanArgs {
     /// Write full secrets in reports. Without it no full secret is written anywhere.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Human output: list every location, not only where each secret was
+    /// introduced, where it is now and a count of the versions between
+    /// (JSON, JSONL and SARIF always list them all).
+    #[arg(long)]
+    pub all_locations: bool,
     /// Worker threads (default: the number of CPUs).
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
@@ -604,6 +675,24 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("M").is_err());
+    }
+
+    #[test]
+    fn man_pages_and_completions() {
+        let top = String::from_utf8(man_page(&[]).unwrap()).unwrap();
+        assert!(top.contains(".TH keytrace 1"), "{top}");
+        assert!(top.contains("keytrace\\-scan(1)"), "{top}");
+        let scan = String::from_utf8(man_page(&["scan".into()]).unwrap()).unwrap();
+        assert!(scan.contains(".TH keytrace-scan 1"), "{scan}");
+        let list = man_page(&["rules".into(), "list".into()]).unwrap();
+        assert!(String::from_utf8(list)
+            .unwrap()
+            .contains("keytrace-rules-list"));
+        let err = man_page(&["nope".into()]).unwrap_err();
+        assert!(err.contains("scan") && err.contains("nope"), "{err}");
+        assert!(man_page(&["fingerprint".into(), "x".into()]).is_err());
+        let bash = String::from_utf8(completions(clap_complete::Shell::Bash)).unwrap();
+        assert!(bash.contains("--max-file-size") && bash.contains("completions"));
     }
 
     #[test]

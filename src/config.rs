@@ -243,8 +243,69 @@ fn text_at_base(file: &Path, range: &Range) -> Option<Option<String>> {
     Some(Some(String::from_utf8_lossy(blob.content()).into_owned()))
 }
 
+/// The paths of the command line as roots to scan, and whether `-`
+/// (standard input, read once however often named) is among them. A path
+/// that does not exist is a usage error; a FIFO, device or socket (or a
+/// link to one) is never opened, as reading it could block or never end:
+/// it is reported as not read.
+fn roots(
+    paths: &[PathBuf],
+    errors: &mut Vec<crate::source::ScanError>,
+) -> Result<(Vec<PathBuf>, bool)> {
+    let (mut roots, mut stdin) = (Vec::new(), false);
+    for p in paths {
+        if p.as_os_str() == "-" {
+            stdin = true;
+            continue;
+        }
+        if std::fs::symlink_metadata(p).is_err() {
+            return Err(Error::Usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+        // A dangling link is left to the walker, which reports it.
+        if let Some(kind) = std::fs::metadata(p).ok().and_then(|m| special_kind(&m)) {
+            errors.push(crate::source::ScanError::error(
+                crate::source::display_path(p),
+                format!("{kind}, not a file or directory: not read (to scan what it holds, pipe it to `keytrace scan -`)"),
+            ));
+            continue;
+        }
+        roots.push(p.clone());
+    }
+    Ok((roots, stdin))
+}
+
+/// What a path that is neither a file nor a directory is.
+fn special_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    if meta.is_file() || meta.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+    }
+    Some("neither a regular file nor a directory")
+}
+
 pub struct Config {
+    /// The files and directories to scan (without `-`, and without the
+    /// FIFOs, devices and sockets named, which are reported, not read).
     pub roots: Vec<PathBuf>,
+    /// `-` was given: scan standard input too, as one input named
+    /// [`crate::source::stdin::NAME`].
+    pub stdin: bool,
     /// Scan the files under the roots.
     pub worktree: bool,
     /// Scan the history of the repositories at or below the roots.
@@ -257,6 +318,8 @@ pub struct Config {
     pub format: Format,
     pub output: Option<PathBuf>,
     pub show_secrets: bool,
+    /// Human output lists every location (`--all-locations`).
+    pub all_locations: bool,
     pub progress: bool,
     pub color: bool,
     pub baseline: Option<crate::baseline::Baseline>,
@@ -266,7 +329,7 @@ pub struct Config {
     /// The agent inventory, when one was given or found.
     pub inventory: Option<Inventory>,
     /// Problems to report that were found while building the configuration
-    /// (a discovered inventory that did not parse).
+    /// (a discovered inventory that did not parse, a FIFO named as a path).
     pub warnings: Vec<crate::source::ScanError>,
     pub risk: RiskOptions,
     /// Look up CODEOWNERS and Backstage owners of findings' locations.
@@ -283,13 +346,12 @@ impl Config {
     pub fn from_scan_args(args: &ScanArgs) -> Result<Config> {
         let max_file_size = parse_size(&args.max_file_size).map_err(Error::Usage)?;
         let threads = threads(args.threads)?;
-        for p in &args.paths {
-            if std::fs::symlink_metadata(p).is_err() {
-                return Err(Error::Usage(format!(
-                    "{}: no such file or directory",
-                    p.display()
-                )));
-            }
+        let mut warnings = Vec::new();
+        let (roots, stdin) = roots(&args.paths, &mut warnings)?;
+        if stdin && (args.history_only || args.since.is_some() || args.staged) {
+            return Err(Error::Usage(
+                "`-` (standard input) has no git history: not with --history-only, --since or --staged".into(),
+            ));
         }
         let range = if args.staged {
             Range::Staged
@@ -316,13 +378,10 @@ impl Config {
         let mut trust = RangeTrust::default();
         let mut disabled_at_base: Vec<String> = Vec::new();
         let project_files: Vec<(PathBuf, PathBuf)> = match &args.config {
-            Some(file) => args
-                .paths
-                .iter()
-                .map(|r| (r.clone(), file.clone()))
-                .collect(),
-            None => args
-                .paths
+            // Standard input alone has no root, and reads the file all the same.
+            Some(file) if roots.is_empty() => vec![(PathBuf::from("-"), file.clone())],
+            Some(file) => roots.iter().map(|r| (r.clone(), file.clone())).collect(),
+            None => roots
                 .iter()
                 .map(|r| (r.clone(), r.join(PROJECT_FILE)))
                 .filter(|(r, f)| r.is_dir() && f.is_file())
@@ -388,13 +447,12 @@ impl Config {
             return Err(Error::Usage("--max-age takes a number of days".into()));
         }
         let today = Date::today();
-        let mut warnings = Vec::new();
         let inventory = if !agent_paths.is_empty() {
             Some(Inventory::load(&agent_paths, today)?)
         } else if args.no_agent_discovery {
             None
         } else {
-            discover_inventory(&args.paths, today, &mut agent_paths, &mut warnings)
+            discover_inventory(&roots, today, &mut agent_paths, &mut warnings)
         };
         // A range scan runs the rules switched off only since its base, to
         // report their matches as suppressions.
@@ -465,7 +523,8 @@ impl Config {
         }
         let archives = args.archives.options().map_err(Error::Usage)?;
         Ok(Config {
-            roots: args.paths.clone(),
+            roots,
+            stdin,
             worktree: !args.history_only && !incremental,
             history: !args.no_history,
             git: GitOptions {
@@ -493,6 +552,7 @@ impl Config {
             format,
             output: args.output.clone(),
             show_secrets: args.show_secrets,
+            all_locations: args.all_locations,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
             baseline,

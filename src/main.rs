@@ -1,7 +1,7 @@
 //! The `keytrace` binary: parses arguments, calls the library, and maps the
 //! outcome to an exit code (0 clean, 1 findings, 2 error).
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -80,6 +80,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Scan(args) => {
             keytrace::source::git::init_offline();
             let config = Config::from_scan_args(&args)?;
+            if config.stdin && io::stdin().is_terminal() {
+                eprintln!("keytrace: reading standard input to scan (end it with Ctrl-D)");
+            }
             let report = scan::run(&config)?;
             if config.verify_plan {
                 let v = config.verify.clone().unwrap_or_default();
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let opts = ReportOptions {
                 color: config.color,
                 threads: config.fs.threads,
+                all_locations: config.all_locations,
             };
             let rules = config.matcher.rules();
             // Decided before writing: a reader that stops early (`| head`)
@@ -208,14 +212,28 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", fingerprint(&read_secret()?));
             Ok(CLEAN)
         }
+        Command::Completions { shell } => {
+            print_all(&keytrace::cli::completions(shell))?;
+            Ok(CLEAN)
+        }
+        Command::Man { subcommand } => {
+            let page = keytrace::cli::man_page(&subcommand).map_err(|e| anyhow::anyhow!(e))?;
+            print_all(&page)?;
+            Ok(CLEAN)
+        }
     }
+}
+
+/// Writes generated text (a completion script, a man page) to stdout.
+fn print_all(text: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    unless_pipe_closed(out.write_all(text).and_then(|()| out.flush()))
 }
 
 /// `keytrace sweep`: a bar per repository on a terminal, else one JSON line
 /// per repository on stderr; the summary as JSON on stdout. Exits 0 once the
 /// sweep ran, whatever it found or failed to reach: both are in the store.
 fn sweep(args: &keytrace::cli::SweepArgs) -> anyhow::Result<u8> {
-    use std::io::IsTerminal;
     let mut config = keytrace::sweep::SweepConfig::from_args(args)?;
     config.list(&mut |message| eprintln!("keytrace: {message}"))?;
     let total = keytrace::sweep::selected(&config).len() as u64;
@@ -385,7 +403,6 @@ fn read_secret() -> anyhow::Result<Vec<u8>> {
 }
 
 fn read_stdin(input: &mut Vec<u8>) -> io::Result<()> {
-    use std::io::IsTerminal;
     let stdin = io::stdin();
     if !stdin.is_terminal() {
         stdin.lock().read_to_end(input)?;

@@ -291,6 +291,16 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    /// Scans standard input, to its end, as one input named
+    /// [`source::stdin::NAME`] (`max_file_size`: read in chunks past it).
+    pub fn stdin(&self, max_file_size: u64) {
+        let mut sink = self.worker(false);
+        let origin = source::stdin::origin();
+        let spool = self.archives.enabled;
+        let mut input = std::io::stdin().lock();
+        source::stdin::read(&mut input, &origin, max_file_size, spool, &mut sink);
+    }
+
     /// Scans the files under `roots`.
     pub fn files(&self, roots: &[std::path::PathBuf], opts: &source::fs::FsOptions) {
         source::fs::walk(roots, opts, || self.worker(false));
@@ -356,6 +366,9 @@ pub fn run(config: &Config) -> Result<ScanReport> {
     pipeline.archives(config.archives.clone());
     pipeline.trust = config.trust.as_ref();
     pipeline.cap_findings(config.max_findings);
+    if config.stdin {
+        pipeline.stdin(config.fs.max_file_size);
+    }
     if config.worktree {
         pipeline.files(&config.roots, &config.fs);
     }
@@ -431,7 +444,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         config.fs.threads,
         |part| {
             if config.code_owners {
-                crate::identity::owners::Owners::default().assign(part);
+                assign_code_owners(part, config.stdin);
             }
         },
     );
@@ -464,4 +477,36 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         fatal,
         verified,
     })
+}
+
+/// Sets the code owners of findings from their places in the scanned
+/// trees. What was read from standard input lies in no tree: its locations
+/// are set aside meanwhile, lest the CODEOWNERS of the working directory
+/// claim `<stdin>`.
+fn assign_code_owners(part: &mut [crate::finding::Finding], stdin: bool) {
+    let mut owners = crate::identity::owners::Owners::default();
+    if !stdin {
+        return owners.assign(part);
+    }
+    let from_stdin = |l: &crate::finding::Location| {
+        l.commit.is_none()
+            && l.container
+                .first()
+                .map_or(l.path == source::stdin::NAME, |c| c == source::stdin::NAME)
+    };
+    let mut aside = Vec::new();
+    for f in part.iter_mut() {
+        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut f.locations)
+            .into_iter()
+            .enumerate()
+            .partition(|(_, l)| from_stdin(l));
+        f.locations = kept.into_iter().map(|(_, l)| l).collect();
+        aside.push(taken);
+    }
+    owners.assign(part);
+    for (f, taken) in part.iter_mut().zip(aside) {
+        for (i, l) in taken {
+            f.locations.insert(i, l);
+        }
+    }
 }

@@ -105,6 +105,7 @@ fuzz_target!(|data: &[u8]| {
                 encoding: (flags & 32 != 0).then_some(Encoding::Base64),
                 suppression: (flags & 64 != 0).then(&mut s),
                 container: if flags & 8 != 0 { vec![s(), s()] } else { Vec::new() },
+                introduced: (flags & 4 != 0).then_some(l == 0),
                 relative: s(),
             })
             .collect();
@@ -195,7 +196,11 @@ fuzz_target!(|data: &[u8]| {
     };
     for color in [false, true] {
         let mut out = Vec::new();
-        let opts = ReportOptions { color, threads: 1 };
+        let opts = ReportOptions {
+            color,
+            threads: 1,
+            all_locations: flags & 2 != 0,
+        };
         report::write(Format::Human, &report, rules, opts, &mut out).expect("human writes");
         check_human(&out, color);
     }

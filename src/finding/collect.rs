@@ -134,6 +134,7 @@ fn finish_one(rule: &Rule, mut f: Finding, show_secrets: bool) -> Finding {
         (&a.path, a.line, a.column, &a.commit).cmp(&(&b.path, b.line, b.column, &b.commit))
     });
     f.locations.dedup();
+    super::mark_introduced(&mut f.locations);
     f.binding = f.locations.iter().find_map(|l| l.binding.clone());
     if f.locations.iter().all(|l| is_test_path(&l.relative)) {
         f.doubt = doubt(rule, f.checksum, f.raw.expose());
@@ -255,6 +256,7 @@ impl Collector {
                 .as_deref()
                 .map(<[String]>::to_vec)
                 .unwrap_or_default(),
+            introduced: None,
             relative: origin.relative(),
         };
         let key = (m.rule, Secret::new(m.secret));

@@ -71,6 +71,11 @@ pub struct Location {
     /// `path` joins them and the member's own path with `!`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub container: Vec<String>,
+    /// History locations: whether this is where the secret entered this
+    /// path (the earliest commit of the versions of the file that hold it),
+    /// or a later version that merely carries it. See [`mark_introduced`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introduced: Option<bool>,
     /// The path relative to its scan root (SARIF URIs).
     #[serde(skip)]
     pub relative: String,
@@ -187,5 +192,35 @@ impl Finding {
                 self.verification = Some(v);
             }
         }
+    }
+}
+
+/// Marks each history location `introduced`: per repository and path, the
+/// location of the earliest commit (by its date, then its place in the
+/// list) is where the secret entered that path; every other version of the
+/// file holding it is `introduced: false`. Locations outside history keep
+/// `None`.
+pub fn mark_introduced(locations: &mut [Location]) {
+    use std::collections::HashMap;
+    // Commit dates are UTC RFC 3339 (`…Z`): their text sorts as time does.
+    let when = |l: &Location| l.date.clone().unwrap_or_else(|| "~".into());
+    let mut first: HashMap<(Option<&str>, &str), (String, usize)> = HashMap::new();
+    for (i, l) in locations.iter().enumerate() {
+        if l.commit.is_none() {
+            continue;
+        }
+        let t = when(l);
+        first
+            .entry((l.repo.as_deref(), l.path.as_str()))
+            .and_modify(|e| {
+                if t < e.0 {
+                    *e = (t.clone(), i);
+                }
+            })
+            .or_insert((t, i));
+    }
+    let chosen: std::collections::HashSet<usize> = first.values().map(|&(_, i)| i).collect();
+    for (i, l) in locations.iter_mut().enumerate() {
+        l.introduced = l.commit.is_some().then(|| chosen.contains(&i));
     }
 }

@@ -36,7 +36,11 @@ impl Inventory {
                         .map(|f| format!("fp:{}", f.trim().to_ascii_lowercase())),
                 );
                 keys.extend(c.key_id.as_ref().map(|k| format!("key:{}", k.trim())));
-                keys.extend(c.env.as_ref().map(|e| format!("env:{e}")));
+                keys.extend(
+                    c.env
+                        .as_ref()
+                        .map(|e| format!("env:{}", inventory::binding_key(e))),
+                );
             }
             for (name, value) in external_ids(id) {
                 keys.push(format!("{name}:{}", value.to_ascii_lowercase()));
@@ -64,7 +68,7 @@ impl Inventory {
             .binding
             .iter()
             .chain(f.locations.iter().filter_map(|l| l.binding.as_ref()));
-        keys.extend(bindings.map(|b| format!("env:{b}")));
+        keys.extend(bindings.map(|b| format!("env:{}", inventory::binding_key(b))));
         for (name, value) in finding_ids(f) {
             keys.push(format!("{name}:{}", value.to_ascii_lowercase()));
         }

@@ -120,6 +120,18 @@ struct AgentList {
 
 /// The inventory files that `paths` name: files as given, and every
 /// `*.yaml`/`*.yml` below a directory, sorted.
+/// A binding name as correlation compares it: ASCII letters lowercased,
+/// separators (`_`, `-`, `.`, spaces) dropped, so that `NPM_TOKEN`,
+/// `npm_token`, `npmToken`, `NpmToken` and `npm-token` are one name, as
+/// code, Helm values and Terraform spell one variable.
+pub fn binding_key(name: &str) -> String {
+    name.trim()
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {
@@ -298,6 +310,21 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Identity>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binding_names_compare_without_case_or_separators() {
+        let k = binding_key("NPM_TOKEN");
+        for n in [
+            "npm_token",
+            "npmToken",
+            "NpmToken",
+            "npm-token",
+            " npm.token ",
+        ] {
+            assert_eq!(binding_key(n), k, "{n}");
+        }
+        assert_ne!(binding_key("NPM_TOKEN_OLD"), k);
+    }
 
     /// The example identity of SPEC.md, exactly as written there.
     const SEED: &str = include_str!("../../testdata/inventory/seed.yaml");

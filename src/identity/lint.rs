@@ -231,7 +231,10 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
             let selectors = [
                 c.fingerprint.as_ref().map(|f| ("fingerprint", f.clone())),
                 c.key_id.as_ref().map(|k| ("key_id", k.clone())),
-                c.env.as_ref().map(|e| ("env", format!("{provider} {e}"))),
+                c.env.as_ref().map(|e| {
+                    let key = crate::identity::inventory::binding_key(e);
+                    ("env", format!("{provider} {key}"))
+                }),
             ];
             for sel in selectors.into_iter().flatten() {
                 match creds.get(&sel) {
@@ -287,6 +290,20 @@ pub fn lint(ids: &[Identity], today: Date) -> Vec<Issue> {
             );
         }
         for c in &id.credentials {
+            // A fingerprint is `sha256:…` (an example may shorten the hex);
+            // anything else is likely the secret itself. Never shown.
+            if c.fingerprint
+                .as_deref()
+                .is_some_and(|fp| !fp.trim().starts_with("sha256:"))
+            {
+                warn(
+                    "fingerprint-not-sha256",
+                    "a credential's fingerprint does not start with `sha256:`: it looks like \
+                     a raw secret; if it is one, rotate it, and put its fingerprint \
+                     (`keytrace fingerprint < secret`) in the inventory instead"
+                        .into(),
+                );
+            }
             for k in c.unknown.keys() {
                 warn(
                     "unknown-key",
@@ -310,13 +327,16 @@ fn join(items: &[&String]) -> String {
         .join(", ")
 }
 
+/// `sha256:` and 64 hex digits: what `keytrace fingerprint` prints.
+fn is_fingerprint(v: &str) -> bool {
+    v.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// A credential selector for a message: a fingerprint whole (it is one),
 /// anything else as [`shown_value`] shows values.
 fn selector_shown(v: &str) -> std::borrow::Cow<'_, str> {
-    let is_fingerprint = v
-        .strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    if is_fingerprint {
+    if is_fingerprint(v) {
         std::borrow::Cow::Borrowed(v)
     } else {
         shown_value(v)

@@ -49,8 +49,9 @@ fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
         .as_deref()
         .is_some_and(|k| f.key_id.as_deref() == Some(k.trim()));
     let by_env = c.env.as_deref().is_some_and(|e| {
-        f.binding.as_deref() == Some(e)
-            || f.locations.iter().any(|l| l.binding.as_deref() == Some(e))
+        let e = inventory::binding_key(e);
+        let same = |b: Option<&String>| b.is_some_and(|b| inventory::binding_key(b) == e);
+        same(f.binding.as_ref()) || f.locations.iter().any(|l| same(l.binding.as_ref()))
     });
     by_fingerprint || by_key_id || by_env
 }

@@ -84,6 +84,92 @@ impl Reporter for Human {
     }
 }
 
+/// Findings per owner, most first, the unowned last: who has work to do.
+fn owner_rollup(report: &ScanReport, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let mut by: std::collections::BTreeMap<Option<&str>, (usize, usize)> = Default::default();
+    for f in &report.findings {
+        let owner = f.owner.as_deref().filter(|_| f.identity.is_some());
+        let e = by.entry(owner).or_default();
+        e.0 += 1;
+        e.1 += usize::from(f.lifetime == Lifetime::Long);
+    }
+    let mut rows: Vec<_> = by.into_iter().collect();
+    rows.sort_by_key(|(o, (n, _))| (o.is_none(), std::cmp::Reverse(*n), *o));
+    writeln!(out, "Per owner:")?;
+    for (owner, (n, long)) in rows {
+        let name = match owner {
+            Some(o) => format!("{:<24}", t(o)),
+            None => p.yellow(&format!("{:<24}", "unowned")),
+        };
+        writeln!(out, "  {name} {} ({long} long-lived)", plural(n, "finding"))?;
+    }
+    writeln!(out)
+}
+
+/// A line of a finding's locations in human output.
+enum Shown<'a> {
+    /// A location, and how its commit is introduced (`introduced in`, `in`).
+    At(&'a crate::finding::Location, &'static str),
+    /// Later versions of a file that carry the secret, counted.
+    More(usize),
+}
+
+/// The locations a person reads: per path, where the secret was introduced
+/// (the commit that brought it), where it is now (the working tree, or the
+/// version at HEAD), and a count of the versions in between. `all` lists
+/// every location, as JSON keeps them.
+fn shown_locations(locations: &[crate::finding::Location], all: bool) -> Vec<Shown<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < locations.len() {
+        let key = (&locations[i].repo, &locations[i].path);
+        let end = locations[i..]
+            .iter()
+            .position(|l| (&l.repo, &l.path) != key)
+            .map_or(locations.len(), |n| i + n);
+        let group = &locations[i..end];
+        i = end;
+        let history = group.iter().filter(|l| l.commit.is_some()).count();
+        if all {
+            out.extend(group.iter().map(|l| Shown::At(l, "in")));
+            continue;
+        }
+        let introduced: Vec<&crate::finding::Location> = group
+            .iter()
+            .filter(|l| l.introduced == Some(true) || (history == 1 && l.commit.is_some()))
+            .collect();
+        out.extend(introduced.iter().map(|l| Shown::At(l, "introduced in")));
+        // Now: the working tree's copy (unless it stands where the secret
+        // was introduced: that line says it), else the version at HEAD.
+        let now: Vec<&crate::finding::Location> = group
+            .iter()
+            .filter(|l| l.commit.is_none())
+            .filter(|l| {
+                !introduced
+                    .iter()
+                    .any(|i| (i.line, i.column, i.at_head) == (l.line, l.column, true))
+            })
+            .collect();
+        let head = group
+            .iter()
+            .find(|l| l.commit.is_some() && l.introduced != Some(true) && l.at_head);
+        let mut listed = introduced.len();
+        let worktree = group.iter().any(|l| l.commit.is_none());
+        if !worktree {
+            if let Some(h) = head {
+                out.push(Shown::At(h, "still at HEAD in"));
+                listed += 1;
+            }
+        }
+        out.extend(now.iter().map(|l| Shown::At(l, "")));
+        let more = history.saturating_sub(listed);
+        if more > 0 {
+            out.push(Shown::More(more));
+        }
+    }
+    out
+}
+
 /// With an inventory, findings are grouped by owner, then identity, with the
 /// unowned ones last; without one, they are listed in path order.
 fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::Result<()> {
@@ -221,28 +307,38 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             .map(|r| format!("{} {}", r.id, r.title))
             .collect();
         writeln!(out, "  risks        {}", risks.join("; "))?;
-        for (i, l) in f.locations.iter().enumerate() {
+        let shown = shown_locations(&f.locations, opts.all_locations);
+        for (i, line) in shown.iter().enumerate() {
             let head = if i == 0 {
                 "  found at     "
             } else {
                 "               "
             };
-            let mut at = p.cyan(&format!("{}:{}:{}", t(&l.path), l.line, l.column));
-            if l.encoding.is_some() {
-                at.push_str(" (base64-encoded)");
-            }
-            if let Some(c) = &l.commit {
-                let short: String = c.chars().take(12).collect();
-                at.push_str(&format!(" in {}", t(&short)));
-                if let Some(a) = &l.author {
-                    at.push_str(&format!(" by {}", t(a)));
+            let text = match line {
+                Shown::At(l, note) => {
+                    let mut at = p.cyan(&format!("{}:{}:{}", t(&l.path), l.line, l.column));
+                    if l.encoding.is_some() {
+                        at.push_str(" (base64-encoded)");
+                    }
+                    if let Some(c) = &l.commit {
+                        let short: String = c.chars().take(12).collect();
+                        at.push_str(&format!(" {note} {}", t(&short)));
+                        if let Some(a) = &l.author {
+                            at.push_str(&format!(" by {}", t(a)));
+                        }
+                        if let Some(d) = &l.date {
+                            let day: String = d.chars().take(10).collect();
+                            at.push_str(&format!(" on {}", t(&day)));
+                        }
+                    }
+                    at
                 }
-                if let Some(d) = &l.date {
-                    let day: String = d.chars().take(10).collect();
-                    at.push_str(&format!(" on {}", t(&day)));
-                }
-            }
-            writeln!(out, "{head}{at}")?;
+                Shown::More(n) => p.dim(&format!(
+                    "+{n} later version{} of the file carrying it (--all-locations lists them)",
+                    if *n == 1 { "" } else { "s" }
+                )),
+            };
+            writeln!(out, "{head}{text}")?;
         }
         writeln!(out)?;
     }
@@ -273,6 +369,9 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             }
         }
         writeln!(out)?;
+    }
+    if grouped && !report.findings.is_empty() {
+        owner_rollup(report, &p, out)?;
     }
     let s = &report.stats;
     let locations: usize = report.findings.iter().map(|f| f.locations.len()).sum();

@@ -49,6 +49,9 @@ pub struct ReportOptions {
     pub color: bool,
     /// Threads that may serialise findings (0 or 1: the calling thread).
     pub threads: usize,
+    /// Human output: every location, not the introducing commit, the
+    /// current place and a count of the versions between.
+    pub all_locations: bool,
 }
 
 /// One output format. The findings already hold the full secret only if the

@@ -17,7 +17,7 @@ const SNIFF: usize = 8192;
 /// Overlap between chunks of a huge file: longer than any secret we match.
 pub const CHUNK_OVERLAP: usize = 64 * 1024;
 /// Chunks are never larger than this, whatever the size limit.
-const MAX_CHUNK: u64 = 16 << 20;
+pub(crate) const MAX_CHUNK: u64 = 16 << 20;
 
 #[derive(Debug, Clone)]
 pub struct FsOptions {
@@ -361,29 +361,7 @@ pub fn read_file<S: Sink>(
         if let Err(e) = file.read_to_end(buf) {
             return sink.problem(ScanError::error(&origin.path, io_message(&e)));
         }
-        if is_binary(buf) || super::magic::detect(buf).is_some() {
-            return sink.binary(origin, buf);
-        }
-        // The ASCII check is the faster one, and most text passes it.
-        if !buf.is_ascii() {
-            if let Err(e) = std::str::from_utf8(buf) {
-                sink.problem(ScanError::warning(
-                    &origin.path,
-                    format!(
-                        "invalid UTF-8 at byte {}; scanned as raw bytes",
-                        e.valid_up_to()
-                    ),
-                ));
-            }
-        }
-        sink.chunk(Chunk {
-            origin,
-            data: buf,
-            line_base: 0,
-            column_base: 0,
-            keep_before: buf.len(),
-        });
-        sink.input_done(origin, buf.len() as u64);
+        whole(origin, buf, sink);
     } else {
         // A large archive is opened as it lies on disk.
         let mut head = Vec::with_capacity(512);
@@ -409,6 +387,35 @@ pub fn read_file<S: Sink>(
     if buf.capacity() > MAX_CHUNK as usize {
         *buf = Vec::new(); // do not keep a huge buffer for small files
     }
+}
+
+/// An input read whole (a file up to the size limit, standard input):
+/// binary ones (a NUL in the first bytes, or an archive's magic) go to the
+/// sink's binary path, text is one chunk.
+pub(crate) fn whole<S: Sink>(origin: &Origin, data: &[u8], sink: &mut S) {
+    if is_binary(data) || super::magic::detect(data).is_some() {
+        return sink.binary(origin, data);
+    }
+    // The ASCII check is the faster one, and most text passes it.
+    if !data.is_ascii() {
+        if let Err(e) = std::str::from_utf8(data) {
+            sink.problem(ScanError::warning(
+                &origin.path,
+                format!(
+                    "invalid UTF-8 at byte {}; scanned as raw bytes",
+                    e.valid_up_to()
+                ),
+            ));
+        }
+    }
+    sink.chunk(Chunk {
+        origin,
+        data,
+        line_base: 0,
+        column_base: 0,
+        keep_before: data.len(),
+    });
+    sink.input_done(origin, data.len() as u64);
 }
 
 /// Opens `path` for reading without waiting: a FIFO swapped in for a file

@@ -9,6 +9,7 @@ pub mod fs;
 pub mod git;
 pub mod image;
 pub mod magic;
+pub mod stdin;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -212,11 +212,16 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
     let mut findings: Vec<Finding> = Vec::with_capacity(groups.len());
     let mut sightings: Vec<Sighting> = Vec::with_capacity(groups.len());
     for (_, (mut f, s)) in groups {
+        // Marked anew over the merged locations (an export carries marks).
+        for l in &mut f.locations {
+            l.introduced = None;
+        }
         f.locations.sort_by(|a, b| {
             (&a.repo, &a.path, a.line, a.column, &a.commit)
                 .cmp(&(&b.repo, &b.path, b.line, b.column, &b.commit))
         });
         f.locations.dedup();
+        crate::finding::mark_introduced(&mut f.locations);
         f.at_head = f.locations.iter().any(|l| l.at_head);
         f.first_seen = f.locations.iter().filter_map(|l| l.date.clone()).min();
         f.binding = f.locations.iter().find_map(|l| l.binding.clone());

@@ -92,8 +92,11 @@ fn is_url(s: &str) -> bool {
     }
 }
 
-/// `https://user:tok@github.com/org/repo.git` → `https://github.com/org/repo.git`.
+/// `https://user:tok@github.com/org/repo.git?token=t` →
+/// `https://github.com/org/repo.git`: no user-info, query or fragment (a
+/// token rides in either), as logs, stores and reports show a URL.
 pub fn strip_userinfo(url: &str) -> String {
+    let url = url.split(['?', '#']).next().unwrap_or(url);
     if let Some(scheme_end) = url.find("://") {
         let rest = &url[scheme_end + 3..];
         let host_end = rest.find('/').unwrap_or(rest.len());
@@ -105,8 +108,15 @@ pub fn strip_userinfo(url: &str) -> String {
     url.to_string()
 }
 
-/// `https://github.com/org/repo.git`, `git@github.com:org/repo` and
-/// `ssh://git@github.com/org/repo/` all name `github.com/org/repo`.
+/// Forges whose repository paths are case-insensitive: their names are
+/// lowercased whole, so `Org/Repo` and `org/repo` are one repository.
+const CASELESS_HOSTS: [&str; 4] = ["github.com", "gitlab.com", "bitbucket.org", "dev.azure.com"];
+
+/// `https://github.com/org/repo.git`, `git@github.com:org/repo`,
+/// `ssh://git@github.com/org/repo/` and `https://github.com/Org/Repo` all
+/// name `github.com/org/repo`: the host lowercased (and the path too on a
+/// forge that ignores its case), without credentials, query, `.git` or a
+/// trailing slash.
 pub fn url_name(url: &str) -> String {
     let url = strip_userinfo(url.trim());
     let rest = match url.find("://") {
@@ -119,7 +129,24 @@ pub fn url_name(url: &str) -> String {
     };
     let rest = rest.trim_end_matches('/');
     let rest = rest.strip_suffix(".git").unwrap_or(rest);
-    rest.trim_start_matches('/').to_string()
+    let rest = rest.trim_start_matches('/');
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.to_ascii_lowercase();
+    // `ssh://git@github.com:22/...`, `https://github.com:443/...`.
+    let bare = host
+        .strip_suffix(":22")
+        .or_else(|| host.strip_suffix(":443"))
+        .unwrap_or(&host);
+    let path = if CASELESS_HOSTS.contains(&bare) {
+        path.to_ascii_lowercase()
+    } else {
+        path.to_string()
+    };
+    if path.is_empty() {
+        bare.to_string()
+    } else {
+        format!("{bare}/{path}")
+    }
 }
 
 /// The repositories a repos file lists: one a line, `#` starts a comment.
@@ -317,6 +344,10 @@ pub fn is_not_found(message: &str) -> bool {
 fn scrub(message: &str, url: &str) -> String {
     let clean = strip_userinfo(url);
     let mut m = message.replace(url, &clean);
+    // A query or fragment of the URL (a `?token=`), wherever it is quoted.
+    if let Some(i) = url.find(['?', '#']) {
+        m = m.replace(&url[i..], "");
+    }
     let mut from = 0;
     while let Some(i) = m[from..].find("://") {
         let start = from + i + 3;
@@ -547,9 +578,24 @@ mod tests {
             "https://x-access-token:abc@github.com/org/repo",
             "ssh://git@github.com/org/repo/",
             "git@github.com:org/repo.git",
+            "https://GitHub.com/Org/Repo.git",
+            "https://github.com/org/repo?token=abc",
+            "ssh://git@github.com:22/org/repo.git",
         ] {
             assert_eq!(url_name(u), "github.com/org/repo", "{u}");
         }
+        // A server whose paths may be case-sensitive keeps their case.
+        assert_eq!(
+            url_name("https://Git.Example/Org/Repo"),
+            "git.example/Org/Repo"
+        );
+        let spec = RepoSpec::parse("https://git.example/o/r.git?private_token=tok3n#x");
+        assert!(!spec.name.contains("tok3n") && !spec.display_source().contains("tok3n"));
+        let m = scrub(
+            "GET https://git.example/o/r.git?private_token=tok3n#x: 401",
+            "https://git.example/o/r.git?private_token=tok3n#x",
+        );
+        assert!(!m.contains("tok3n"), "{m}");
         assert_eq!(
             strip_userinfo("https://u:p@h.example/a@b"),
             "https://h.example/a@b"

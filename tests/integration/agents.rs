@@ -505,3 +505,68 @@ fn code_owners_come_from_codeowners_and_backstage_catalogs() {
         r.stdout
     );
 }
+
+/// An inventory's `env: NPM_TOKEN` claims the secret however the code
+/// spells the name: `npm_token`, `npmToken`, `NpmToken`, `npm-token`. A
+/// `fingerprint` that holds a raw secret is a warning that does not print it.
+#[test]
+fn binding_names_match_across_spellings() {
+    let mut fakes = Fakes::new(0x5e11);
+    let dir = tempfile::tempdir().unwrap();
+    let spellings = [
+        ("a.env", "npm_token={}\n"),
+        ("b.ts", "const npmToken = \"{}\";\n"),
+        ("c.cs", "var NpmToken = \"{}\";\n"),
+        ("values.yaml", "npm-token: {}\n"),
+        ("d.env", "NPM_TOKEN={}\n"),
+    ];
+    let mut tokens = Vec::new();
+    for (file, line) in spellings {
+        let t = fakes.npm();
+        write(dir.path(), file, line.replace("{}", &t));
+        tokens.push(t);
+    }
+    // A name that only shares letters with another is not the same name.
+    let other = fakes.npm();
+    write(dir.path(), "e.env", format!("NPM_TOKEN_OLD={other}\n"));
+    let raw = fakes.github("ghp");
+    let inventory = dir.path().join("inventory");
+    write(
+        &inventory,
+        "agents.yaml",
+        format!(
+            "agent: publisher\nowner: release-team\nidentity_type: ci_job\ncredentials:\n  - env: NPM_TOKEN\n  - fingerprint: {raw}\n"
+        ),
+    );
+    let (_, v) = scan_json(
+        dir.path(),
+        &["--agents", inventory.to_str().unwrap(), "--no-history"],
+    );
+    let findings = v["findings"].as_array().unwrap();
+    for t in &tokens {
+        let fp = keytrace::base::secret::fingerprint(t.as_bytes());
+        let f = findings
+            .iter()
+            .find(|f| f["fingerprint"] == fp.as_str())
+            .unwrap_or_else(|| panic!("{t} not found: {findings:?}"));
+        assert_eq!(f["identity"], "publisher", "{}", f["locations"][0]["path"]);
+    }
+    let fp = keytrace::base::secret::fingerprint(other.as_bytes());
+    let f = findings
+        .iter()
+        .find(|f| f["fingerprint"] == fp.as_str())
+        .unwrap();
+    assert!(f["identity"].is_null(), "NPM_TOKEN_OLD is another name");
+    let r = run(
+        &[
+            "agents",
+            "check",
+            inventory.join("agents.yaml").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(r.stdout.contains("fingerprint-not-sha256"), "{}", r.stdout);
+    assert!(r.stdout.contains("looks like a raw secret"), "{}", r.stdout);
+    assert!(!r.stdout.contains(&raw) && !r.stderr.contains(&raw));
+    assert!(!v.to_string().contains(&raw));
+}

@@ -917,3 +917,79 @@ fn a_scan_leaves_the_repository_as_it_was() {
         assert_eq!(listing(repo), before, "{} changed", repo.display());
     }
 }
+
+/// A secret in a file edited many times is introduced once: JSON marks the
+/// first version's location `introduced: true` and the later ones `false`
+/// (all kept); human output shows the introducing commit, where the secret
+/// is now and a count of the versions between, unless `--all-locations`.
+#[test]
+fn locations_tell_where_a_secret_was_introduced() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"], "2025-01-01T00:00:00Z");
+    let secret = Fakes::new(0x1a7).github("ghp");
+    let mut first = String::new();
+    for i in 0..6 {
+        let mut text = String::new();
+        for j in 0..i {
+            text.push_str(&format!("# change {j}\n"));
+        }
+        text.push_str(&format!("GITHUB_TOKEN={secret}\n"));
+        write(d, "deploy/app.env", &text);
+        write(d, "README", format!("version {i}\n"));
+        let date = format!("2025-01-{:02}T10:00:00Z", 2 + i);
+        let c = commit(d, &format!("edit {i}"), &date);
+        if i == 0 {
+            first = c;
+        }
+    }
+    let (_, v) = scan_json(d, &[]);
+    let f = finding(&v, &secret);
+    let locations = f["locations"].as_array().unwrap();
+    let history: Vec<&Value> = locations
+        .iter()
+        .filter(|l| !l["commit"].is_null())
+        .collect();
+    assert_eq!(history.len(), 6, "every version is kept in JSON");
+    let introduced: Vec<&Value> = history
+        .iter()
+        .copied()
+        .filter(|l| l["introduced"] == true)
+        .collect();
+    assert_eq!(introduced.len(), 1);
+    assert_eq!(introduced[0]["commit"], first.as_str());
+    assert_eq!(introduced[0]["line"], 1);
+    assert!(history.iter().filter(|l| l["introduced"] == false).count() == 5);
+    assert!(locations
+        .iter()
+        .filter(|l| l["commit"].is_null())
+        .all(|l| l.get("introduced").is_none()));
+
+    let human = |extra: &[&str]| {
+        let mut args = vec!["scan", "--color", "never"];
+        args.extend_from_slice(extra);
+        args.push(d.to_str().unwrap());
+        crate::run(&args, None).stdout
+    };
+    let short = &first[..12];
+    let text = human(&[]);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("app.env")).collect();
+    assert_eq!(lines.len(), 2, "introduced, and where it is now:\n{text}");
+    assert!(
+        lines[0].contains(&format!("introduced in {short}")),
+        "{text}"
+    );
+    assert!(lines[0].contains("on 2025-01-02"), "{text}");
+    assert!(
+        lines[1].contains("app.env:6:"),
+        "the working tree's line: {text}"
+    );
+    assert!(text.contains("+5 later versions of the file"), "{text}");
+    let all = human(&["--all-locations"]);
+    assert_eq!(
+        all.lines().filter(|l| l.contains("app.env")).count(),
+        7,
+        "{all}"
+    );
+    assert!(!all.contains("later versions"));
+}

@@ -4,61 +4,20 @@
 //! hang fails the test instead of stalling the suite.
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
 use keytrace::testkit::fakes::Fakes;
 use serde_json::Value;
 
 use crate::{keytrace, write};
 
-/// A run that the watchdog ended.
-struct Ended {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use crate::cli_extras::Ended;
 
 /// Runs keytrace with `args` in `cwd`, its stdin a pipe kept open (so that
 /// reading `/dev/stdin` would wait forever); kills it after `limit`.
 fn run_guarded(args: &[&str], cwd: &Path, limit: Duration) -> Ended {
-    let mut c: Command = keytrace();
-    c.args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child: Child = c.spawn().expect("run keytrace");
-    let _stdin = child.stdin.take();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = out.read_to_end(&mut s);
-        s
-    });
-    let ereader = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        let _ = err.read_to_end(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("keytrace {args:?} did not finish within {limit:?}: it hangs");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Ended {
-        code,
-        stdout: String::from_utf8_lossy(&reader.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&ereader.join().unwrap()).into_owned(),
-    }
+    crate::cli_extras::run_guarded(args, cwd, None, limit)
 }
 
 const LIMIT: Duration = Duration::from_secs(60);

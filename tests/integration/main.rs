@@ -6,6 +6,7 @@ mod archives;
 mod bad_input;
 mod baseline;
 mod ci;
+mod cli_extras;
 mod deploy;
 mod formats;
 mod history;

@@ -684,6 +684,7 @@ impl Store {
                         .get::<_, Option<String>>(12)?
                         .and_then(|c| serde_json::from_str(&c).ok())
                         .unwrap_or_default(),
+                    introduced: None,
                     relative: String::new(),
                 },
             ))
