@@ -33,6 +33,39 @@ pub struct ProjectFile {
     /// Inventory files or directories, relative to the settings file.
     #[serde(default)]
     pub agents: Vec<PathBuf>,
+    /// Credentials the repository holds on purpose (`[[intended]]`).
+    #[serde(default)]
+    pub intended: Vec<Intended>,
+}
+
+/// `[[intended]]`: credentials a repository holds on purpose (a scanner's
+/// rule examples, a library's published test vectors), by path. They are
+/// found, counted by reason in `stats.intended`, and not reported.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intended {
+    /// Path globs, relative to the scan root.
+    pub paths: Vec<String>,
+    /// Why, as the report says it.
+    pub reason: String,
+}
+
+/// An `[[intended]]` entry compiled for one scan root.
+#[derive(Debug, Clone)]
+pub struct IntendedSet {
+    /// The scan root, as locations show it.
+    pub root: String,
+    pub globs: globset::GlobSet,
+    pub reason: String,
+}
+
+impl IntendedSet {
+    /// Whether `l` lies under the root and matches a glob.
+    pub fn covers(&self, l: &crate::finding::Location) -> bool {
+        let under =
+            self.root.is_empty() || self.root == "." || Path::new(&l.path).starts_with(&self.root);
+        under && self.globs.is_match(&l.relative)
+    }
 }
 
 /// What not to report.
@@ -320,6 +353,8 @@ pub struct Config {
     pub show_secrets: bool,
     /// Human output lists every location (`--all-locations`).
     pub all_locations: bool,
+    /// What the scanned trees hold on purpose (`[[intended]]`).
+    pub intended: Vec<IntendedSet>,
     pub progress: bool,
     pub color: bool,
     pub baseline: Option<crate::baseline::Baseline>,
@@ -373,6 +408,7 @@ impl Config {
         let mut repo_rule_files: Vec<String> = Vec::new();
         let mut agent_paths = args.agents.clone();
         let mut skip = Vec::new();
+        let mut intended = Vec::new();
         let mut allow_values = Vec::new();
         let mut disabled = Vec::new();
         let mut trust = RangeTrust::default();
@@ -420,6 +456,36 @@ impl Config {
                 message: e.to_string(),
             })?;
             skip.push((root.clone(), globs));
+            for entry in &pf.intended {
+                // A range scan trusts only what the base already declared.
+                if at_base
+                    .as_ref()
+                    .is_some_and(|b| !b.intended.contains(entry))
+                {
+                    continue;
+                }
+                if entry.reason.trim().is_empty() || entry.paths.is_empty() {
+                    return Err(Error::Config {
+                        path: file.clone(),
+                        message: "[[intended]]: each entry needs `paths` and a `reason`".into(),
+                    });
+                }
+                let mut globs = GlobSetBuilder::new();
+                for g in &entry.paths {
+                    globs.add(Glob::new(g).map_err(|e| Error::Config {
+                        path: file.clone(),
+                        message: format!("intended.paths: {e}"),
+                    })?);
+                }
+                intended.push(IntendedSet {
+                    root: crate::source::display_path(root),
+                    globs: globs.build().map_err(|e| Error::Config {
+                        path: file.clone(),
+                        message: e.to_string(),
+                    })?,
+                    reason: entry.reason.trim().to_string(),
+                });
+            }
             for v in &pf.allow.values {
                 allow_values.push(Regex::new(v).map_err(|e| Error::Config {
                     path: file.clone(),
@@ -553,6 +619,7 @@ impl Config {
             output: args.output.clone(),
             show_secrets: args.show_secrets,
             all_locations: args.all_locations,
+            intended,
             progress: !args.no_progress && std::io::stderr().is_terminal(),
             color,
             baseline,

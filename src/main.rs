@@ -80,6 +80,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Scan(args) => {
             keytrace::source::git::init_offline();
             let config = Config::from_scan_args(&args)?;
+            // A report that could not be written is known before the scan.
+            if let Some(dir) = config.output.as_deref().and_then(|o| o.parent()) {
+                if !dir.as_os_str().is_empty() && !dir.is_dir() {
+                    anyhow::bail!(
+                        "--output: {} is not a directory: the report could not be written",
+                        dir.display()
+                    );
+                }
+            }
             if config.stdin && io::stdin().is_terminal() {
                 eprintln!("keytrace: reading standard input to scan (end it with Ctrl-D)");
             }

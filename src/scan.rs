@@ -430,6 +430,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             }
         }
     }
+    let intended = drop_intended(&mut findings, &config.intended);
     // Live checks, before correlation: the risks read their results.
     let mut verified = None;
     if let (Some(v), false) = (&config.verify, config.verify_plan) {
@@ -472,6 +473,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
             skipped_binary: harvest.skipped_binary,
             suppressed,
             rules: rules.len(),
+            intended,
         },
         errors,
         fatal,
@@ -509,4 +511,48 @@ fn assign_code_owners(part: &mut [crate::finding::Finding], stdin: bool) {
             f.locations.insert(i, l);
         }
     }
+}
+
+/// Drops the findings whose every location an `[[intended]]` entry of a
+/// scanned tree's `.keytrace.toml` covers, and counts them by reason (the
+/// reason of the entry that covers the first location).
+fn drop_intended(
+    findings: &mut Vec<crate::finding::Finding>,
+    sets: &[crate::config::IntendedSet],
+) -> Vec<crate::report::IntendedCount> {
+    if sets.is_empty() {
+        return Vec::new();
+    }
+    let mut counts: Vec<u64> = vec![0; sets.len()];
+    findings.retain(|f| {
+        let mut first = None;
+        for l in &f.locations {
+            match sets.iter().position(|s| s.covers(l)) {
+                Some(i) => {
+                    first.get_or_insert(i);
+                }
+                None => return true,
+            }
+        }
+        match first {
+            Some(i) => {
+                counts[i] += 1;
+                false
+            }
+            None => true,
+        }
+    });
+    let mut out: Vec<crate::report::IntendedCount> = Vec::new();
+    for (set, n) in sets.iter().zip(counts) {
+        match out.iter_mut().find(|c| c.reason == set.reason) {
+            Some(c) => c.findings += n,
+            None if n > 0 => out.push(crate::report::IntendedCount {
+                reason: set.reason.clone(),
+                findings: n,
+            }),
+            None => {}
+        }
+    }
+    out.retain(|c| c.findings > 0);
+    out
 }

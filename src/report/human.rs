@@ -414,6 +414,17 @@ fn write(report: &ScanReport, opts: ReportOptions, out: &mut dyn Write) -> io::R
             plural(s.suppressed as usize, "finding")
         )?;
     }
+    if !s.intended.is_empty() {
+        let n: u64 = s.intended.iter().map(|c| c.findings).sum();
+        writeln!(
+            out,
+            "{} held on purpose ([[intended]] in .keytrace.toml), not shown:",
+            plural(n as usize, "finding")
+        )?;
+        for c in &s.intended {
+            writeln!(out, "  {:>6}  {}", c.findings, t(&c.reason))?;
+        }
+    }
     if s.skipped_binary > 0 {
         writeln!(
             out,

@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use crate::rules::RuleSet;
 pub use crate::source::{ScanError, Severity};
-pub use model::{ReportOptions, Reporter, ScanReport, Stats};
+pub use model::{IntendedCount, ReportOptions, Reporter, ScanReport, Stats};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

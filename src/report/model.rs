@@ -22,6 +22,17 @@ pub struct Stats {
     /// Findings a baseline accepted, and so not reported.
     pub suppressed: u64,
     pub rules: usize,
+    /// Findings the scanned tree's `[[intended]]` entries cover, by
+    /// reason: found, not reported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intended: Vec<IntendedCount>,
+}
+
+/// How many findings one reason of `[[intended]]` covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IntendedCount {
+    pub reason: String,
+    pub findings: u64,
 }
 
 /// Everything a scan hands to a reporter.

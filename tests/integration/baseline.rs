@@ -123,3 +123,101 @@ fn fail_on_policies() {
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["findings"].as_array().unwrap().len(), 1);
 }
+
+/// `[[intended]]` in `.keytrace.toml`: credentials a tree holds on purpose
+/// are found, counted by reason and not reported; a finding with one place
+/// outside the entry's paths is reported; an entry a pushed range adds is
+/// not trusted by a range scan of it.
+#[test]
+fn intended_credentials_are_counted_not_reported() {
+    use crate::history::{commit, git};
+    let mut f = keytrace::testkit::fakes::Fakes::new(0x1e7d);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let date = "2025-02-01T00:00:00Z";
+    git(d, &["init", "-q", "-b", "main"], date);
+    let (ex1, ex2, shared, real) = (f.github("ghp"), f.npm(), f.github("ghp"), f.npm());
+    write(
+        d,
+        "rules/acme.toml",
+        format!("examples = ['{ex1}', '{ex2}']\n"),
+    );
+    write(d, "fixtures/shared.env", format!("TOKEN={shared}\n"));
+    write(
+        d,
+        "deploy/app.env",
+        format!("TOKEN={shared}\nNPM_TOKEN={real}\n"),
+    );
+    write(
+        d,
+        ".keytrace.toml",
+        "[[intended]]\npaths = [\"rules/*.toml\"]\nreason = \"rule examples\"\n\n\
+         [[intended]]\npaths = [\"fixtures/**\"]\nreason = \"test fixtures\"\n",
+    );
+    let base = commit(d, "one", date);
+    let (code, v) = crate::scan_json(d, &[]);
+    assert_eq!(code, 1, "{v}");
+    let fps: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["fingerprint"].as_str().unwrap())
+        .collect();
+    let fp = |s: &str| keytrace::base::secret::fingerprint(s.as_bytes());
+    assert_eq!(fps.len(), 2, "{v}");
+    assert!(
+        fps.contains(&fp(&shared).as_str()),
+        "also outside fixtures/"
+    );
+    assert!(fps.contains(&fp(&real).as_str()));
+    assert_eq!(
+        v["stats"]["intended"],
+        serde_json::json!([{"reason": "rule examples", "findings": 2}])
+    );
+    let human = crate::run(&["scan", "--color", "never", d.to_str().unwrap()], None);
+    assert!(
+        human.stdout.contains("2 findings held on purpose")
+            && human.stdout.contains("rule examples"),
+        "{}",
+        human.stdout
+    );
+    // A range that adds an entry covering its own new secret: not trusted,
+    // while the base's entry still covers what it covered.
+    let pushed = f.github("ghp");
+    write(d, "src/new.env", format!("TOKEN={pushed}\n"));
+    write(
+        d,
+        "rules/more.toml",
+        format!("examples = ['{}']\n", f.npm()),
+    );
+    write(
+        d,
+        ".keytrace.toml",
+        "[[intended]]\npaths = [\"rules/*.toml\"]\nreason = \"rule examples\"\n\n\
+         [[intended]]\npaths = [\"src/**\"]\nreason = \"nothing to see\"\n",
+    );
+    commit(d, "two", date);
+    let (code, v) = crate::scan_json(d, &["--since", &base]);
+    assert_eq!(code, 1, "{v}");
+    let found: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [fp(&pushed).as_str()], "{v}");
+    assert_eq!(
+        v["stats"]["intended"],
+        serde_json::json!([{"reason": "rule examples", "findings": 1}])
+    );
+    // A scan that is not a range honours the file as it stands.
+    let (_, v) = crate::scan_json(d, &["--no-history"]);
+    assert!(
+        v["stats"]["intended"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reason"] == "nothing to see" && c["findings"] == 1),
+        "{v}"
+    );
+}

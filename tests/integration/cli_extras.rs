@@ -430,3 +430,28 @@ fn a_fifo_given_as_a_path_is_reported_not_read() {
         .unwrap()
         .contains("device"));
 }
+
+/// `-o` into a directory that does not exist fails before the scan, with
+/// exit 2, not after it.
+#[test]
+fn output_into_a_missing_directory_fails_first() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.env", "x=1\n");
+    let out = dir.path().join("no/such/dir/report.json");
+    let r = run(
+        &[
+            "scan",
+            "-o",
+            out.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is not a directory"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("files"),
+        "nothing was scanned: {}",
+        r.stderr
+    );
+}

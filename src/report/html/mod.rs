@@ -26,8 +26,9 @@ pub const CELL_HIGH: [u8; 3] = [0xb9, 0x1c, 0x1c];
 const FIRST_LOCATIONS: usize = 3;
 
 /// The page's sections, in order, by their `id` (tests and links find them so).
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "totals",
+    "fix-first",
     "owners",
     "unowned",
     "risk-matrix",
@@ -62,6 +63,7 @@ pub fn write(report: &SweepReport, out: &mut dyn Write) -> io::Result<()> {
     let mut w = io::BufWriter::new(out);
     head(&mut w, report)?;
     totals(&mut w, report)?;
+    fix_first(&mut w, report)?;
     owners(&mut w, report)?;
     unowned(&mut w, report)?;
     risk_matrix(&mut w, report)?;
@@ -127,7 +129,12 @@ svg .axis{stroke:#c3cad3;stroke-width:1}
 ";
 
 fn owner_label(o: Option<&str>) -> &str {
-    o.unwrap_or("Unowned")
+    match o {
+        None => "Unowned",
+        // An identity claims it, but its `owner:` is empty.
+        Some(s) if s.trim().is_empty() => "(owner not named)",
+        Some(s) => s,
+    }
 }
 
 /// At most `n` characters, with an ellipsis when cut: SVG text does not wrap.
@@ -391,6 +398,68 @@ fn first_seen_html(f: &Finding) -> String {
         Some(d) => format!("<span title=\"{}\">{}</span>", escape(d), escape(date(d))),
         None => dash(),
     }
+}
+
+/// Rows the "fix first" list shows at most; the rest are counted.
+const FIX_FIRST: usize = 50;
+
+/// Why a finding is among the first to fix, most urgent first: live at its
+/// last check, an administrative key, a long-lived key of an offboarded
+/// identity, a long-lived key nobody owns. None: not urgent.
+fn urgency(f: &crate::finding::Finding) -> Option<(u8, &'static str)> {
+    let live = f
+        .verification
+        .as_ref()
+        .is_some_and(|v| v.state == crate::rules::verify::State::Live);
+    let long = f.lifetime == crate::base::kinds::Lifetime::Long;
+    let offboarded = f.risks.iter().any(|r| r.id == "NHI1") && f.identity.is_some();
+    if live {
+        Some((0, "live at its last check"))
+    } else if f.privilege.as_deref() == Some("admin") {
+        Some((1, "an administrative key"))
+    } else if long && offboarded {
+        Some((
+            2,
+            "long-lived, held by an offboarded or unreviewed identity",
+        ))
+    } else if long && f.owner.is_none() {
+        Some((3, "long-lived and nobody owns it"))
+    } else {
+        None
+    }
+}
+
+/// The findings to fix first, with why, before the charts.
+fn fix_first(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    writeln!(w, "<section id=\"fix-first\"><h2>Fix first</h2>")?;
+    let mut urgent: Vec<(u8, &str, &crate::finding::Finding)> = r
+        .findings
+        .iter()
+        .filter_map(|s| urgency(&s.finding).map(|(n, why)| (n, why, &s.finding)))
+        .collect();
+    urgent.sort_by(|a, b| (a.0, &a.2.first_seen).cmp(&(b.0, &b.2.first_seen)));
+    let rows: Vec<Vec<String>> = urgent
+        .iter()
+        .take(FIX_FIRST)
+        .map(|(_, why, f)| {
+            vec![
+                td(why),
+                td(&f.rule),
+                td_code(&f.redacted),
+                td(owner_label(f.owner.as_deref())),
+                td_html(locations_html(f)),
+            ]
+        })
+        .collect();
+    table(w, &["Why", "Rule", "Secret", "Owner", "Locations"], &rows)?;
+    if urgent.len() > FIX_FIRST {
+        writeln!(
+            w,
+            "<p class=\"muted\">and {} more of these below.</p>",
+            urgent.len() - FIX_FIRST
+        )?;
+    }
+    writeln!(w, "</section>")
 }
 
 fn unowned(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {

@@ -156,7 +156,7 @@ fn empty_report_renders_with_none() {
         assert!(p.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
     // Every section but the totals says "none".
-    assert_eq!(p.matches("<p class=\"none\">none</p>").count(), 7);
+    assert_eq!(p.matches("<p class=\"none\">none</p>").count(), 8);
     assert!(!p.contains("<svg"));
     assert!(!p.contains("NaN") && !p.contains("inf"));
     // Nothing was checked live: no live card or column.
@@ -193,4 +193,39 @@ fn report_draws_sections_and_charts_without_secrets() {
         assert!(!p.contains(secret.as_str()), "full secret in page");
         assert!(!p.contains(&secret[4..20]), "part of a secret in page");
     }
+}
+
+#[test]
+fn fix_first_lists_urgent_keys_and_names_an_empty_owner() {
+    let mut r = empty();
+    // Long-lived and unowned: urgent. Owned, with an empty owner name, and
+    // not otherwise urgent: not listed, but labelled.
+    r.findings = vec![
+        finding(
+            "ghp_unownedAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            None,
+            "r1",
+            true,
+        ),
+        finding(
+            "ghp_ownedBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+            Some(""),
+            "r2",
+            false,
+        ),
+    ];
+    let p = page(&r);
+    let start = p.find("<section id=\"fix-first\">").unwrap();
+    let section = &p[start..start + p[start..].find("</section>").unwrap()];
+    assert!(
+        section.contains("long-lived and nobody owns it"),
+        "{section}"
+    );
+    assert_eq!(
+        section.matches("<tr>").count(),
+        2,
+        "a header and one row: {section}"
+    );
+    assert_eq!(owner_label(Some(" ")), "(owner not named)");
+    assert!(!p.contains("ghp_unownedAAAA"), "no secret in the page");
 }
