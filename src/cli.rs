@@ -609,6 +609,25 @@ pub enum AgentsCommand {
         #[arg(long, value_enum, default_value_t = ListFormat::Human)]
         format: ListFormat,
     },
+    /// Draft an inventory from a scan: one identity per group of
+    /// credentials that belong together, claimed by fingerprint (never the
+    /// secret), owners from CODEOWNERS or Backstage where known, identity
+    /// types guessed and marked so. With an inventory (--agents, or one the
+    /// scan discovers), only what no identity claims yet.
+    Init {
+        /// Files and directories to scan (default: .).
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Write the draft to FILE (default: standard output).
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The inventory that exists already (repeatable).
+        #[arg(long, value_name = "FILE|DIR")]
+        agents: Vec<PathBuf>,
+        /// Skip git history.
+        #[arg(long)]
+        no_history: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

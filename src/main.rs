@@ -217,6 +217,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Rules(RulesCommand::Check { files }) => check_rules(&files),
         Command::Verify(args) => verify_one(&args),
         Command::Agents(AgentsCommand::Check { paths, format }) => check_agents(&paths, format),
+        Command::Agents(AgentsCommand::Init {
+            paths,
+            output,
+            agents,
+            no_history,
+        }) => init_agents(&paths, output.as_deref(), &agents, no_history),
         Command::Fingerprint => {
             println!("{}", fingerprint(&read_secret()?));
             Ok(CLEAN)
@@ -435,6 +441,58 @@ fn read_stdin(input: &mut Vec<u8>) -> io::Result<()> {
     read?;
     input.extend_from_slice(line.as_bytes());
     Ok(())
+}
+
+/// `keytrace agents init`: scans as `keytrace scan` would, and drafts the
+/// identities its unclaimed findings need.
+fn init_agents(
+    paths: &[std::path::PathBuf],
+    output: Option<&std::path::Path>,
+    agents: &[std::path::PathBuf],
+    no_history: bool,
+) -> anyhow::Result<u8> {
+    let mut argv: Vec<std::ffi::OsString> =
+        vec!["keytrace".into(), "scan".into(), "--no-progress".into()];
+    if no_history {
+        argv.push("--no-history".into());
+    }
+    for a in agents {
+        argv.push("--agents".into());
+        argv.push(a.into());
+    }
+    // Paths last, after `--`, so that a path starting with `-` stays one.
+    argv.push("--".into());
+    argv.extend(paths.iter().map(Into::into));
+    let Command::Scan(args) = Cli::try_parse_from(argv)?.command else {
+        unreachable!("a scan")
+    };
+    keytrace::source::git::init_offline();
+    let config = Config::from_scan_args(&args)?;
+    let report = scan::run(&config)?;
+    if let Some(f) = &report.fatal {
+        anyhow::bail!("{f}");
+    }
+    let taken: std::collections::BTreeSet<String> = config
+        .inventory
+        .iter()
+        .flat_map(|i| i.identities.iter().map(|id| id.agent.clone()))
+        .collect();
+    let yaml = keytrace::identity::draft::draft(&report.findings, &taken);
+    let unclaimed = report
+        .findings
+        .iter()
+        .filter(|f| f.identity.is_none())
+        .count();
+    match output {
+        Some(path) => std::fs::write(path, &yaml)?,
+        None => io::stdout().lock().write_all(yaml.as_bytes())?,
+    }
+    eprintln!(
+        "keytrace: {} identities drafted for {unclaimed} unclaimed findings ({} already claimed)",
+        yaml.lines().filter(|l| l.starts_with("agent: ")).count(),
+        report.findings.len() - unclaimed
+    );
+    Ok(CLEAN)
 }
 
 fn check_agents(paths: &[std::path::PathBuf], format: ListFormat) -> anyhow::Result<u8> {

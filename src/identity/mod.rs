@@ -3,6 +3,7 @@
 //! risks it shows. Receives findings and, if given, the inventory; hands on
 //! findings with `identity`, `owner` and `risks` set, and the `identities`
 //! section of the report.
+pub mod draft;
 pub mod index;
 pub mod inventory;
 pub mod lint;

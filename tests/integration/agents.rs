@@ -570,3 +570,111 @@ fn binding_names_match_across_spellings() {
     assert!(!r.stdout.contains(&raw) && !r.stderr.contains(&raw));
     assert!(!v.to_string().contains(&raw));
 }
+
+/// `agents init` drafts an inventory from a scan; scanning with it leaves
+/// no finding unclaimed, `agents check` reads it and asks for the reviews;
+/// run again with it, it drafts only what is new.
+#[test]
+fn agents_init_drafts_an_inventory_that_claims_every_finding() {
+    let mut f = Fakes::new(0x1417);
+    let repo = tempfile::tempdir().unwrap();
+    let d = repo.path();
+    let secrets = [f.npm(), f.stripe("sk"), f.github("ghp"), f.slack_bot()];
+    write(
+        d,
+        ".github/workflows/release.yml",
+        format!(
+            "jobs:\n  publish:\n    env:\n      NPM_TOKEN: {}\n",
+            secrets[0]
+        ),
+    );
+    write(
+        d,
+        "services/billing/.env",
+        format!("STRIPE_SECRET_KEY={}\n", secrets[1]),
+    );
+    write(
+        d,
+        "agents/triage/mcp.json",
+        format!("{{\"env\": {{\"GITHUB_TOKEN\": \"{}\"}}}}\n", secrets[2]),
+    );
+    write(
+        d,
+        "deploy/k8s/chatops.yaml",
+        format!("slack_token: {}\n", secrets[3]),
+    );
+    write(
+        d,
+        ".github/CODEOWNERS",
+        "/services/billing/ @acme/payments\n",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let draft = out.path().join("agents.yaml");
+    let r = run(
+        &[
+            "agents",
+            "init",
+            "--no-history",
+            "-o",
+            draft.to_str().unwrap(),
+            d.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("4 identities drafted"), "{}", r.stderr);
+    let text = std::fs::read_to_string(&draft).unwrap();
+    for s in &secrets {
+        assert!(!text.contains(s.as_str()), "a secret in the draft");
+    }
+    for kind in ["ci_job", "service_account", "ai_agent", "workload_identity"] {
+        assert!(
+            text.contains(&format!("identity_type: {kind}   # a guess")),
+            "{kind}: {text}"
+        );
+    }
+    assert!(text.contains("owner: \"@acme/payments\""), "{text}");
+    // Scanning with the draft: every finding is claimed.
+    let (_, v) = scan_json(d, &["--no-history", "--agents", draft.to_str().unwrap()]);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 4, "{v}");
+    assert!(findings.iter().all(|f| !f["identity"].is_null()), "{v}");
+    // `agents check` reads it and asks for every review.
+    let r = run(&["agents", "check", draft.to_str().unwrap()], None);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("review-missing").count(),
+        4,
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("4 identities"), "{}", r.stdout);
+    // A new credential: the next draft holds only it.
+    let new = f.github("ghp");
+    write(d, "tools/sync.py", format!("GITHUB_TOKEN = \"{new}\"\n"));
+    let r = run(
+        &[
+            "agents",
+            "init",
+            "--no-history",
+            "--agents",
+            draft.to_str().unwrap(),
+            d.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("agent: "))
+            .count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains(&keytrace::base::secret::fingerprint(new.as_bytes())));
+    assert!(r.stderr.contains("(4 already claimed)"), "{}", r.stderr);
+}
