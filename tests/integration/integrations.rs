@@ -57,6 +57,40 @@ fn action_scan_step_scans_the_push_and_writes_sarif() {
     assert!(steps.iter().any(|s| s["uses"]
         .as_str()
         .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif"))));
+    // The binary comes from the cache when it holds this build: the
+    // install step runs only on a miss, and its result is saved.
+    let by_name = |n: &str| steps.iter().find(|s| s["name"].as_str() == Some(n)).unwrap();
+    assert!(by_name("Restore keytrace from the cache")["uses"]
+        .as_str()
+        .unwrap()
+        .starts_with("actions/cache/restore"));
+    for n in ["Install keytrace", "Keep keytrace in the cache"] {
+        assert_eq!(
+            by_name(n)["if"].as_str(),
+            Some("${{ steps.cache.outputs.cache-hit != 'true' }}"),
+            "{n}"
+        );
+    }
+    // The key names the version, read from Cargo.toml as the step does.
+    let key_script = by_name("Key of this keytrace build")["run"].as_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let gh_output = out.path().join("out");
+    let ok = Command::new("bash")
+        .args(["-e", "-c", key_script])
+        .env("GITHUB_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("GITHUB_OUTPUT", &gh_output)
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("GITHUB_ACTION_REF", "v1")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let key = std::fs::read_to_string(&gh_output).unwrap();
+    assert!(
+        key.starts_with(&format!("key=keytrace-Linux-X64-{}-v1-", env!("CARGO_PKG_VERSION"))),
+        "{key}"
+    );
     let scan = steps
         .iter()
         .find(|s| s["id"].as_str() == Some("scan"))
