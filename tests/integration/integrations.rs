@@ -59,7 +59,12 @@ fn action_scan_step_scans_the_push_and_writes_sarif() {
         .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif"))));
     // The binary comes from the cache when it holds this build: the
     // install step runs only on a miss, and its result is saved.
-    let by_name = |n: &str| steps.iter().find(|s| s["name"].as_str() == Some(n)).unwrap();
+    let by_name = |n: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"].as_str() == Some(n))
+            .unwrap()
+    };
     assert!(by_name("Restore keytrace from the cache")["uses"]
         .as_str()
         .unwrap()
@@ -72,7 +77,9 @@ fn action_scan_step_scans_the_push_and_writes_sarif() {
         );
     }
     // The key names the version, read from Cargo.toml as the step does.
-    let key_script = by_name("Key of this keytrace build")["run"].as_str().unwrap();
+    let key_script = by_name("Key of this keytrace build")["run"]
+        .as_str()
+        .unwrap();
     let out = tempfile::tempdir().unwrap();
     let gh_output = out.path().join("out");
     let ok = Command::new("bash")
@@ -88,7 +95,10 @@ fn action_scan_step_scans_the_push_and_writes_sarif() {
     assert!(ok);
     let key = std::fs::read_to_string(&gh_output).unwrap();
     assert!(
-        key.starts_with(&format!("key=keytrace-Linux-X64-{}-v1-", env!("CARGO_PKG_VERSION"))),
+        key.starts_with(&format!(
+            "key=keytrace-Linux-X64-{}-v1-",
+            env!("CARGO_PKG_VERSION")
+        )),
         "{key}"
     );
     let scan = steps
