@@ -499,6 +499,13 @@ fn html_report_renders_in_chromium() {
     }
     assert!(dom.matches("<svg").count() >= 3, "DOM lacks the charts");
     assert!(dom.contains("Unowned") && dom.contains("archived-mobile"));
+    // All findings: owner → repository → identity, collapsible, no script.
+    let findings = &dom[dom.find("id=\"findings\"").unwrap()..];
+    assert!(
+        findings.matches("<details").count() >= 3,
+        "the grouped view"
+    );
+    assert!(findings.contains("<summary>") && !dom.contains("<script"));
 
     let out_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
     std::fs::create_dir_all(&out_dir).unwrap();

@@ -92,42 +92,6 @@ fn head(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     )
 }
 
-const CSS: &str = "
-:root{--ink:#1f2933;--muted:#616e7c;--line:#dde2e8;--bg:#f5f7fa;--warn:#b45309}
-*{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}
-header{background:#1f2933;color:#fff;padding:18px 32px}
-header h1{margin:0;font-size:21px;font-weight:600}
-header p{margin:4px 0 0;color:#cbd2d9;font-size:13px}
-main{max-width:1200px;margin:0 auto;padding:24px 32px 48px}
-section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 22px;margin:0 0 20px}
-h2{margin:0 0 12px;font-size:16px;font-weight:600}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
-.card{border:1px solid var(--line);border-radius:6px;padding:10px 14px;background:#fafbfc}
-.card .n{font-size:28px;font-weight:650;font-variant-numeric:tabular-nums}
-.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card.warn .n{color:var(--warn)}
-table{border-collapse:collapse;width:100%;font-size:13px;margin-top:8px}
-th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}
-th{color:var(--muted);font-weight:600;font-size:12px;background:#fafbfc}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;background:#f1f3f5;padding:1px 4px;border-radius:3px}
-.none,.muted{color:var(--muted)}
-.none{font-style:italic}
-.warn-text{color:var(--warn);font-weight:600}
-.tag{display:inline-block;padding:0 6px;border-radius:9px;background:#eef2ff;color:#3730a3;font-size:11px;margin:0 3px 2px 0}
-.chart{overflow-x:auto}
-svg{display:block}
-svg text{font-size:12px;fill:var(--ink)}
-svg text.light{fill:#fff}
-svg text.warn{fill:var(--warn);font-weight:600}
-svg .axis{stroke:#c3cad3;stroke-width:1}
-.bar{fill:{BAR}}
-.bar.unowned{fill:{UNOWNED_BAR}}
-.age-bar{fill:{AGE_BAR}}
-.cell{stroke:#fff;stroke-width:2}
-";
-
 fn owner_label(o: Option<&str>) -> &str {
     match o {
         None => "Unowned",
@@ -702,47 +666,92 @@ fn failed(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     writeln!(w, "</section>")
 }
 
+/// Every finding, grouped owner → repository → identity in collapsible
+/// sections (`<details>`: no script), each with its count; the unowned
+/// last. A finding in several repositories is under each.
 fn all_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
+    use std::collections::BTreeMap;
     writeln!(w, "<section id=\"findings\"><h2>All findings</h2>")?;
-    let rows: Vec<Vec<String>> = r
-        .findings
-        .iter()
-        .map(|s| {
-            let f = &s.finding;
-            vec![
-                td(&f.rule),
-                td(&f.provider),
-                td_code(&f.redacted),
-                identity_text(f).map_or_else(|| td_html(dash()), |i| td(&i)),
-                td_html(owner_html(f.owner.as_deref())),
-                td_html(risks_html(f)),
-                td_num(f.locations.len()),
-                if f.at_head {
-                    td_html("<span class=\"warn-text\">yes</span>".to_string())
-                } else {
-                    td("no")
-                },
-                td_html(repos_html(f)),
-            ]
-        })
-        .collect();
-    table(
-        w,
-        &[
-            "Rule",
-            "Provider",
-            "Secret",
-            "Identity",
-            "Owner",
-            "Risks",
-            "#Locations",
-            "At HEAD",
-            "Repositories",
-        ],
-        &rows,
-    )?;
+    if r.findings.is_empty() {
+        none(w)?;
+        return writeln!(w, "</section>");
+    }
+    type Ids<'a> = BTreeMap<String, Vec<&'a Finding>>;
+    let mut tree: BTreeMap<(bool, String), (usize, BTreeMap<String, Ids>)> = BTreeMap::new();
+    for s in &r.findings {
+        let f = &s.finding;
+        let owner = (
+            f.owner.is_none(),
+            owner_label(f.owner.as_deref()).to_string(),
+        );
+        let node = tree.entry(owner).or_default();
+        node.0 += 1;
+        let identity = identity_text(f).unwrap_or_else(|| "no identity".into());
+        let mut in_repos: Vec<&str> = repos(f).into_iter().collect();
+        if in_repos.is_empty() {
+            in_repos.push("(no repository)");
+        }
+        for repo in in_repos {
+            let ids = node.1.entry(repo.to_string()).or_default();
+            ids.entry(identity.clone()).or_default().push(f);
+        }
+    }
+    let count = |n: usize| format!("<span class=\"count\">{n}</span>");
+    for ((unowned, owner), (n, by_repo)) in &tree {
+        let class = if *unowned { " class=\"warn-text\"" } else { "" };
+        writeln!(
+            w,
+            "<details><summary><b{class}>{}</b> {}</summary>",
+            escape(owner),
+            count(*n)
+        )?;
+        for (repo, ids) in by_repo {
+            let k: usize = ids.values().map(Vec::len).sum();
+            writeln!(
+                w,
+                "<details><summary>{} {}</summary>",
+                escape(repo),
+                count(k)
+            )?;
+            for (identity, fs) in ids {
+                writeln!(
+                    w,
+                    "<details><summary>{} {}</summary>",
+                    escape(identity),
+                    count(fs.len())
+                )?;
+                let rows: Vec<Vec<String>> = fs
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            td(&f.rule),
+                            td_code(&f.redacted),
+                            td_html(risks_html(f)),
+                            td_num(f.locations.len()),
+                            if f.at_head {
+                                td_html("<span class=\"warn-text\">yes</span>".to_string())
+                            } else {
+                                td("no")
+                            },
+                        ]
+                    })
+                    .collect();
+                table(
+                    w,
+                    &["Rule", "Secret", "Risks", "#Locations", "At HEAD"],
+                    &rows,
+                )?;
+                writeln!(w, "</details>")?;
+            }
+            writeln!(w, "</details>")?;
+        }
+        writeln!(w, "</details>")?;
+    }
     writeln!(w, "</section>")
 }
+
+mod style;
+use style::CSS;
 
 #[cfg(test)]
 mod tests;

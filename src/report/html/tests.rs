@@ -229,3 +229,49 @@ fn fix_first_lists_urgent_keys_and_names_an_empty_owner() {
     assert_eq!(owner_label(Some(" ")), "(owner not named)");
     assert!(!p.contains("ghp_unownedAAAA"), "no secret in the page");
 }
+
+#[test]
+fn all_findings_are_grouped_by_owner_repository_and_identity() {
+    let mut r = empty();
+    r.findings = vec![
+        finding(
+            "ghp_aaaaAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            Some("platform"),
+            "r1",
+            true,
+        ),
+        finding(
+            "ghp_bbbbBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+            Some("platform"),
+            "r2",
+            true,
+        ),
+        finding(
+            "ghp_ccccCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
+            None,
+            "r1",
+            false,
+        ),
+    ];
+    let p = page(&r);
+    let start = p.find("<section id=\"findings\">").unwrap();
+    let section = &p[start..start + p[start..].find("</section>").unwrap()];
+    // platform (2) → r1, r2 → an identity each; Unowned (1) → r1 → none.
+    assert_eq!(
+        section.matches("<details>").count(),
+        2 + 2 + 2 + 1 + 1,
+        "{section}"
+    );
+    assert_eq!(
+        section.matches("<details>").count(),
+        section.matches("</details>").count()
+    );
+    let platform = section
+        .find("<b>platform</b> <span class=\"count\">2</span>")
+        .unwrap();
+    let unowned = section
+        .find("<b class=\"warn-text\">Unowned</b> <span class=\"count\">1</span>")
+        .unwrap();
+    assert!(platform < unowned, "the unowned last");
+    assert!(section.contains("no identity"));
+}
