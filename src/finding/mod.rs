@@ -203,23 +203,21 @@ impl Finding {
 pub fn mark_introduced(locations: &mut [Location]) {
     use std::collections::HashMap;
     // Commit dates are UTC RFC 3339 (`…Z`): their text sorts as time does.
-    let when = |l: &Location| l.date.clone().unwrap_or_else(|| "~".into());
-    let mut first: HashMap<(Option<&str>, &str), (String, usize)> = HashMap::new();
-    for (i, l) in locations.iter().enumerate() {
-        if l.commit.is_none() {
-            continue;
-        }
-        let t = when(l);
-        first
+    let mut first: HashMap<(Option<&str>, &str), (&str, usize)> = HashMap::new();
+    for (i, l) in locations
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.commit.is_some())
+    {
+        let t = l.date.as_deref().unwrap_or("~");
+        let e = first
             .entry((l.repo.as_deref(), l.path.as_str()))
-            .and_modify(|e| {
-                if t < e.0 {
-                    *e = (t.clone(), i);
-                }
-            })
             .or_insert((t, i));
+        if t < e.0 {
+            *e = (t, i);
+        }
     }
-    let chosen: std::collections::HashSet<usize> = first.values().map(|&(_, i)| i).collect();
+    let chosen: std::collections::HashSet<usize> = first.into_values().map(|(_, i)| i).collect();
     for (i, l) in locations.iter_mut().enumerate() {
         l.introduced = l.commit.is_some().then(|| chosen.contains(&i));
     }

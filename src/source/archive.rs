@@ -390,7 +390,15 @@ impl<S: Sink> Walk<'_, S> {
         if let Err(e) = scanned {
             self.broken(prefix, &e);
         }
-        if depth >= self.opts.max_depth {
+        self.layers_too_deep(prefix, depth);
+        true
+    }
+
+    /// Whether an image's layers at `depth` are past the depth limit; if so
+    /// it says so as a warning of the image.
+    fn layers_too_deep(&mut self, prefix: &str, depth: usize) -> bool {
+        let deep = depth >= self.opts.max_depth;
+        if deep {
             self.sink.problem(ScanError::warning(
                 prefix,
                 format!(
@@ -399,7 +407,7 @@ impl<S: Sink> Walk<'_, S> {
                 ),
             ));
         }
-        true
+        deep
     }
 
     /// A problem that ends the reading of an archive.
@@ -484,14 +492,7 @@ impl<S: Sink> Walk<'_, S> {
                 Err(e) => self.broken(&format!("{prefix}!{name}"), &e),
             }
         }
-        if depth >= self.opts.max_depth {
-            self.sink.problem(ScanError::warning(
-                prefix,
-                format!(
-                    "image layers nested deeper than {}: not opened (--max-archive-depth)",
-                    self.opts.max_depth
-                ),
-            ));
+        if self.layers_too_deep(prefix, depth) {
             return;
         }
         let mut hidden = Hidden::default();

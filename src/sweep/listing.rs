@@ -609,33 +609,8 @@ fn page(kind: Kind, reply: &Reply) -> Option<Page> {
                 .collect();
             Some((repos, text(&body, "next")))
         }
-        Kind::AzureDevOpsOrg => {
-            // A page of projects: their names, as `full_name`s.
-            let projects = body
-                .get("value")?
-                .as_array()?
-                .iter()
-                .filter_map(|p| {
-                    Some(Listed {
-                        full_name: text(p, "name")?,
-                        clone_url: String::new(),
-                        fork: false,
-                        archived: false,
-                        topics: Vec::new(),
-                    })
-                })
-                .collect();
-            let token = reply
-                .headers
-                .iter()
-                .find(|(k, _)| k == "x-ms-continuationtoken")
-                .map(|(_, v)| v.trim().to_string())
-                .filter(|v| !v.is_empty());
-            Some((
-                projects,
-                token.map(|t| format!("#continuation={}", enc(&t))),
-            ))
-        }
+        // Listed by project: see [`azure`].
+        Kind::AzureDevOpsOrg => None,
     }
 }
 
@@ -647,11 +622,19 @@ fn azure(api: &Api, org: &str, tell: &mut dyn FnMut(&str)) -> Result<Vec<Listed>
     let mut url = first.clone();
     for _ in 0..MAX_PAGES {
         let reply = api.get(&url, tell)?;
-        let (page_projects, next) = page(Kind::AzureDevOpsOrg, &reply)
-            .ok_or_else(|| api.fail("an answer that is not the API's JSON"))?;
-        projects.extend(page_projects.into_iter().map(|p| p.full_name));
-        match next.and_then(|n| n.strip_prefix("#continuation=").map(str::to_string)) {
-            Some(token) => url = format!("{first}&continuationToken={token}"),
+        let body: Value = serde_json::from_slice(&reply.body)
+            .map_err(|_| api.fail("an answer that is not the API's JSON"))?;
+        let page = body.get("value").and_then(Value::as_array);
+        projects.extend(page.into_iter().flatten().filter_map(|p| text(p, "name")));
+        // More projects: the continuation token in a header.
+        let token = reply
+            .headers
+            .iter()
+            .find(|(k, _)| k == "x-ms-continuationtoken")
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty());
+        match token {
+            Some(t) => url = format!("{first}&continuationToken={}", enc(t)),
             None => break,
         }
     }
