@@ -310,6 +310,7 @@ impl Collector {
         };
         if f.key_id.is_none() {
             f.key_id = m.key_id;
+            f.drop_key_id_if_secret();
         }
         if f.companion.is_none() {
             f.companion = m.facts.companion;

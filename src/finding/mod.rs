@@ -160,6 +160,20 @@ impl Finding {
         self.rule = SUPPRESSION_RULE.into();
     }
 
+    /// Drops a `key_id` that is the whole secret (a lone AWS access key id,
+    /// say): `key_id` names the secret beside it, and without
+    /// `--show-secrets` no finding's whole value is written. An inventory
+    /// `key_id` still claims such a finding, by fingerprint.
+    pub fn drop_key_id_if_secret(&mut self) {
+        if self
+            .key_id
+            .as_ref()
+            .is_some_and(|k| crate::base::secret::fingerprint(k.as_bytes()) == self.fingerprint)
+        {
+            self.key_id = None;
+        }
+    }
+
     /// Takes in `other`, the same secret found by the same rule elsewhere:
     /// its locations, and what it knows that this one does not.
     pub fn absorb(&mut self, other: Finding) {

@@ -35,7 +35,14 @@ impl Inventory {
                         .as_ref()
                         .map(|f| format!("fp:{}", f.trim().to_ascii_lowercase())),
                 );
-                keys.extend(c.key_id.as_ref().map(|k| format!("key:{}", k.trim())));
+                if let Some(k) = &c.key_id {
+                    keys.push(format!("key:{}", k.trim()));
+                    // A lone key id is a finding whose secret is the id.
+                    keys.push(format!(
+                        "fp:{}",
+                        crate::base::secret::fingerprint(k.trim().as_bytes())
+                    ));
+                }
                 keys.extend(
                     c.env
                         .as_ref()

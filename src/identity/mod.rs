@@ -45,10 +45,11 @@ fn claims(c: &inventory::CredentialRef, f: &Finding) -> bool {
         .fingerprint
         .as_deref()
         .is_some_and(|fp| fp.trim().eq_ignore_ascii_case(&f.fingerprint));
-    let by_key_id = c
-        .key_id
-        .as_deref()
-        .is_some_and(|k| f.key_id.as_deref() == Some(k.trim()));
+    let by_key_id = c.key_id.as_deref().is_some_and(|k| {
+        let k = k.trim();
+        f.key_id.as_deref() == Some(k)
+            || crate::base::secret::fingerprint(k.as_bytes()) == f.fingerprint
+    });
     let by_env = c.env.as_deref().is_some_and(|e| {
         let e = inventory::binding_key(e);
         let same = |b: Option<&String>| b.is_some_and(|b| inventory::binding_key(b) == e);

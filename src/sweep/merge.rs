@@ -185,6 +185,8 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
             sighting: s,
             ..
         } = sf;
+        // Stores written before key ids equal to the secret were dropped.
+        f.drop_key_id_if_secret();
         if !s.in_history {
             for l in &mut f.locations {
                 l.at_head = false;

@@ -270,6 +270,57 @@ agents:
             .starts_with("not used as the agent inventory")));
 }
 
+/// An AWS access key id found alone is the finding's secret: it is not
+/// written whole (no `key_id`, a shortened `redacted`), and an inventory
+/// entry listing it as `key_id` still claims it.
+#[test]
+fn a_lone_key_id_is_claimed_by_its_key_id_and_not_printed() {
+    let mut f = Fakes::new(91);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lone = f.aws_key_id("AKIA");
+    write(d, "ops/old.env", format!("AWS_ACCESS_KEY_ID={lone}\n"));
+    let recent = Date(Date::today().0 - 10).to_string();
+    write(
+        d,
+        "inventory/agents.yaml",
+        format!(
+            "agent: deployer\nowner: infra-team\nidentity_type: ci_job\nauth: static_api_key\n\
+             review_cycle: quarterly\nlast_review: {recent}\n\
+             credentials: [{{provider: aws, key_id: {lone}}}]\n"
+        ),
+    );
+    let inv = d.join("inventory");
+    for format in ["json", "human", "sarif", "jsonl"] {
+        let r = run(
+            &[
+                "scan",
+                "--format",
+                format,
+                "--agents",
+                inv.to_str().unwrap(),
+                d.join("ops").to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(r.code, 1, "{format}: {}", r.stderr);
+        assert!(
+            !r.stdout.contains(&lone) && !r.stderr.contains(&lone),
+            "{format} prints the lone key id whole:\n{}",
+            r.stdout
+        );
+    }
+    let (_, v) = scan_json(&d.join("ops"), &["--agents", inv.to_str().unwrap()]);
+    let found = &v["findings"][0];
+    assert_eq!(found["rule"], "aws-access-key-id", "{v:#}");
+    assert!(found["key_id"].is_null(), "{found:#}");
+    assert_eq!(found["identity"], "deployer", "{found:#}");
+    assert_eq!(found["owner"], "infra-team");
+    // With --show-secrets, the value is there, as the secret.
+    let (_, v) = scan_json(&d.join("ops"), &["--show-secrets"]);
+    assert_eq!(v["findings"][0]["secret"], lone.as_str());
+}
+
 #[test]
 fn agents_check_and_malformed_inventories() {
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/inventory/seed.yaml");
