@@ -22,9 +22,6 @@ const CELL_LOW: [u8; 3] = [0xfe, 0xe2, 0xe2];
 /// The largest count's cell. Public so the browser test can count its pixels.
 pub const CELL_HIGH: [u8; 3] = [0xb9, 0x1c, 0x1c];
 
-/// How many locations the unowned table lists before "+N more".
-const FIRST_LOCATIONS: usize = 3;
-
 /// The page's sections, in order, by their `id` (tests and links find them so).
 pub const SECTIONS: [&str; 9] = [
     "totals",
@@ -37,22 +34,6 @@ pub const SECTIONS: [&str; 9] = [
     "failed",
     "findings",
 ];
-
-/// Escapes text for HTML content and quoted attributes alike.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 fn hex(c: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
@@ -90,128 +71,6 @@ fn head(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         escape(&r.generated),
         r.version
     )
-}
-
-fn owner_label(o: Option<&str>) -> &str {
-    match o {
-        None => "Unowned",
-        // An identity claims it, but its `owner:` is empty.
-        Some(s) if s.trim().is_empty() => "(owner not named)",
-        Some(s) => s,
-    }
-}
-
-/// At most `n` characters, with an ellipsis when cut: SVG text does not wrap.
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// The date part of an RFC 3339 time.
-fn date(s: &str) -> &str {
-    s.get(..10).unwrap_or(s)
-}
-
-fn none(w: &mut impl Write) -> io::Result<()> {
-    writeln!(w, "<p class=\"none\">none</p>")
-}
-
-/// A table of pre-rendered cells, or "none" without rows.
-fn table(w: &mut impl Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    if rows.is_empty() {
-        return none(w);
-    }
-    write!(w, "<table><thead><tr>")?;
-    for h in headers {
-        // A leading '#' marks a numeric column.
-        match h.strip_prefix('#') {
-            Some(h) => write!(w, "<th class=\"num\">{}</th>", escape(h))?,
-            None => write!(w, "<th>{}</th>", escape(h))?,
-        }
-    }
-    writeln!(w, "</tr></thead><tbody>")?;
-    for row in rows {
-        writeln!(w, "<tr>{}</tr>", row.concat())?;
-    }
-    writeln!(w, "</tbody></table>")
-}
-
-fn td(text: &str) -> String {
-    format!("<td>{}</td>", escape(text))
-}
-
-fn td_num(n: usize) -> String {
-    format!("<td class=\"num\">{n}</td>")
-}
-
-fn td_code(text: &str) -> String {
-    format!("<td><code>{}</code></td>", escape(text))
-}
-
-/// A cell holding HTML the caller already escaped.
-fn td_html(html: String) -> String {
-    format!("<td>{html}</td>")
-}
-
-fn dash() -> String {
-    "<span class=\"muted\">—</span>".to_string()
-}
-
-fn owner_html(o: Option<&str>) -> String {
-    match o {
-        Some(o) => escape(o),
-        None => "<span class=\"warn-text\">Unowned</span>".to_string(),
-    }
-}
-
-fn risks_html(f: &Finding) -> String {
-    if f.risks.is_empty() {
-        return dash();
-    }
-    f.risks
-        .iter()
-        .map(|r| {
-            format!(
-                "<span class=\"tag\" title=\"{}\">{}</span>",
-                escape(&format!("{}: {}", r.title, r.reason)),
-                escape(r.id)
-            )
-        })
-        .collect()
-}
-
-fn identity_text(f: &Finding) -> Option<String> {
-    let v = f.identity.as_ref()?;
-    Some(match v {
-        serde_json::Value::Null => return None,
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(a) => a
-            .iter()
-            .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    })
-}
-
-fn repos(f: &Finding) -> BTreeSet<&str> {
-    f.locations
-        .iter()
-        .filter_map(|l| l.repo.as_deref())
-        .collect()
-}
-
-fn repos_html(f: &Finding) -> String {
-    let r = repos(f);
-    if r.is_empty() {
-        return dash();
-    }
-    r.iter().map(|s| escape(s)).collect::<Vec<_>>().join("<br>")
 }
 
 fn totals(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
@@ -330,40 +189,6 @@ fn owners(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     writeln!(w, "</section>")
 }
 
-fn locations_html(f: &Finding) -> String {
-    let mut parts: Vec<String> = f
-        .locations
-        .iter()
-        .take(FIRST_LOCATIONS)
-        .map(|l| {
-            let repo = l
-                .repo
-                .as_deref()
-                .map(|r| format!("{} ", escape(r)))
-                .unwrap_or_default();
-            format!("{repo}<code>{}:{}</code>", escape(&l.path), l.line)
-        })
-        .collect();
-    if f.locations.len() > FIRST_LOCATIONS {
-        parts.push(format!(
-            "<span class=\"muted\">+{} more</span>",
-            f.locations.len() - FIRST_LOCATIONS
-        ));
-    }
-    if parts.is_empty() {
-        dash()
-    } else {
-        parts.join("<br>")
-    }
-}
-
-fn first_seen_html(f: &Finding) -> String {
-    match &f.first_seen {
-        Some(d) => format!("<span title=\"{}\">{}</span>", escape(d), escape(date(d))),
-        None => dash(),
-    }
-}
-
 /// Rows the "fix first" list shows at most; the rest are counted.
 const FIX_FIRST: usize = 50;
 
@@ -426,13 +251,47 @@ fn fix_first(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     writeln!(w, "</section>")
 }
 
+/// Rows the unowned and the new tables show at most; every finding is in
+/// the grouped view below (a flat table of 14,000 rows took Chromium 14 s).
+const UNOWNED_ROWS: usize = 100;
+
+/// Keeps the `n` findings to look at first: urgent, then at HEAD, then the
+/// oldest; stable, so the report's order breaks ties.
+fn first_to_look_at<T>(all: &mut Vec<T>, n: usize, finding: impl Fn(&T) -> &Finding) {
+    all.sort_by_key(|t| {
+        let f = finding(t);
+        (
+            urgency(f).map_or(u8::MAX, |u| u.0),
+            !f.at_head,
+            f.first_seen.clone(),
+        )
+    });
+    all.truncate(n);
+}
+
 fn unowned(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     writeln!(w, "<section id=\"unowned\"><h2>Unowned credentials</h2>")?;
-    let rows: Vec<Vec<String>> = r
+    let mut all: Vec<&Finding> = r
         .findings
         .iter()
         .map(|s| &s.finding)
         .filter(|f| f.owner.is_none())
+        .collect();
+    if all.len() > UNOWNED_ROWS {
+        let at_head = all.iter().filter(|f| f.at_head).count();
+        let in_repos: BTreeSet<&str> = all.iter().flat_map(|f| repos(f)).collect();
+        writeln!(
+            w,
+            "<p>{} unowned credentials, {at_head} of them still at HEAD, in {} repositories. \
+             The {UNOWNED_ROWS} to look at first: urgent, then at HEAD, then the oldest. \
+             Every one is under <a href=\"#findings-unowned\">All findings → Unowned</a>.</p>",
+            all.len(),
+            in_repos.len()
+        )?;
+        first_to_look_at(&mut all, UNOWNED_ROWS, |f| f);
+    }
+    let rows: Vec<Vec<String>> = all
+        .into_iter()
         .map(|f| {
             vec![
                 td(&f.rule),
@@ -615,10 +474,24 @@ fn new_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         w,
         "<section id=\"new\"><h2>New since the previous sweep</h2>"
     )?;
-    let rows: Vec<Vec<String>> = r
-        .findings
-        .iter()
-        .filter(|s| s.sweep.new)
+    let mut all: Vec<&SweptFinding> = r.findings.iter().filter(|s| s.sweep.new).collect();
+    if all.len() > UNOWNED_ROWS {
+        writeln!(
+            w,
+            "<p>{} findings are new{}. The {UNOWNED_ROWS} to look at first: urgent, \
+             then at HEAD, then the oldest. Every one is under \
+             <a href=\"#findings\">All findings</a>.</p>",
+            all.len(),
+            if all.len() == r.findings.len() {
+                " (every one: the first sweep)"
+            } else {
+                ""
+            }
+        )?;
+        first_to_look_at(&mut all, UNOWNED_ROWS, |s| &s.finding);
+    }
+    let rows: Vec<Vec<String>> = all
+        .into_iter()
         .map(|s: &SweptFinding| {
             let f = &s.finding;
             vec![
@@ -698,10 +571,14 @@ fn all_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     }
     let count = |n: usize| format!("<span class=\"count\">{n}</span>");
     for ((unowned, owner), (n, by_repo)) in &tree {
-        let class = if *unowned { " class=\"warn-text\"" } else { "" };
+        let (class, id) = if *unowned {
+            (" class=\"warn-text\"", " id=\"findings-unowned\"")
+        } else {
+            ("", "")
+        };
         writeln!(
             w,
-            "<details><summary><b{class}>{}</b> {}</summary>",
+            "<details{id}><summary><b{class}>{}</b> {}</summary>",
             escape(owner),
             count(*n)
         )?;
@@ -720,29 +597,30 @@ fn all_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
                     escape(identity),
                     count(fs.len())
                 )?;
-                let rows: Vec<Vec<String>> = fs
-                    .iter()
-                    .map(|f| {
-                        vec![
-                            td(&f.rule),
-                            td_code(&f.redacted),
-                            // Ids only: the reasons are in the tables above,
-                            // and a large organisation has many rows here.
-                            td(&f.risks.iter().map(|r| r.id).collect::<Vec<_>>().join(" ")),
-                            td_num(f.locations.len()),
-                            if f.at_head {
-                                td_html("<span class=\"warn-text\">yes</span>".to_string())
-                            } else {
-                                td("no")
-                            },
-                        ]
-                    })
-                    .collect();
-                table(
+                // Written lean (end tags of cells and rows are optional in
+                // HTML): 100,000 rows live here.
+                writeln!(
                     w,
-                    &["Rule", "Secret", "Risks", "#Locations", "At HEAD"],
-                    &rows,
+                    "<table><thead><tr><th>Rule<th>Secret<th>Risks\
+                     <th class=num>Locations<th>At HEAD<tbody>"
                 )?;
+                for f in fs {
+                    let risks: Vec<&str> = f.risks.iter().map(|r| r.id).collect();
+                    writeln!(
+                        w,
+                        "<tr><td>{}<td><code>{}</code><td>{}<td class=num>{}{}",
+                        escape(&f.rule),
+                        escape(&f.redacted),
+                        risks.join(" "),
+                        f.locations.len(),
+                        if f.at_head {
+                            "<td class=warn-text>yes"
+                        } else {
+                            "<td>no"
+                        }
+                    )?;
+                }
+                writeln!(w, "</table>")?;
                 writeln!(w, "</details>")?;
             }
             writeln!(w, "</details>")?;
@@ -752,7 +630,10 @@ fn all_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     writeln!(w, "</section>")
 }
 
+mod cells;
 mod style;
+pub use cells::escape;
+use cells::*;
 use style::CSS;
 
 #[cfg(test)]

@@ -258,12 +258,12 @@ fn all_findings_are_grouped_by_owner_repository_and_identity() {
     let section = &p[start..start + p[start..].find("</section>").unwrap()];
     // platform (2) → r1, r2 → an identity each; Unowned (1) → r1 → none.
     assert_eq!(
-        section.matches("<details>").count(),
+        section.matches("<details").count(),
         2 + 2 + 2 + 1 + 1,
         "{section}"
     );
     assert_eq!(
-        section.matches("<details>").count(),
+        section.matches("<details").count(),
         section.matches("</details>").count()
     );
     let platform = section
@@ -274,4 +274,43 @@ fn all_findings_are_grouped_by_owner_repository_and_identity() {
         .unwrap();
     assert!(platform < unowned, "the unowned last");
     assert!(section.contains("no identity"));
+}
+
+/// Past `UNOWNED_ROWS`, the unowned and the new tables show the findings to
+/// look at first and count the rest; the grouped view keeps every one.
+#[test]
+fn long_tables_keep_the_first_to_look_at_and_the_grouped_view_all() {
+    let mut r = empty();
+    let n = UNOWNED_ROWS + 30;
+    r.findings = (0..n)
+        .map(|i| {
+            let mut s = finding(&format!("ghp_{i:036}"), None, "r1", true);
+            // The last one is the only one still at HEAD: it comes first.
+            s.finding.at_head = i == n - 1;
+            s
+        })
+        .collect();
+    let p = page(&r);
+    let section = |id: &str| {
+        let start = p.find(&format!("<section id=\"{id}\">")).unwrap();
+        p[start..start + p[start..].find("</section>").unwrap()].to_string()
+    };
+    let unowned = section("unowned");
+    assert_eq!(
+        unowned.matches("<tr>").count(),
+        1 + UNOWNED_ROWS,
+        "{unowned}"
+    );
+    assert!(unowned.contains(&format!("{n} unowned credentials, 1 of them still at HEAD")));
+    assert!(unowned.contains("href=\"#findings-unowned\""));
+    let last = redact(format!("ghp_{:036}", n - 1).as_bytes());
+    let first_row = &unowned[unowned.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    assert!(first_row.contains(&last), "at HEAD first: {first_row}");
+    let new = section("new");
+    assert_eq!(new.matches("<tr>").count(), 1 + UNOWNED_ROWS);
+    assert!(new.contains(&format!("{n} findings are new (every one: the first sweep)")));
+    let grouped = section("findings");
+    assert!(grouped.contains("<details id=\"findings-unowned\">"));
+    assert_eq!(grouped.matches("<tr><td>github-pat<td>").count(), n);
 }
