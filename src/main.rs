@@ -89,6 +89,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     );
                 }
             }
+            if config.progress {
+                clear_progress_on_interrupt();
+            }
             if config.stdin && io::stdin().is_terminal() {
                 eprintln!("keytrace: reading standard input to scan (end it with Ctrl-D)");
             }
@@ -245,6 +248,22 @@ fn print_all(text: &[u8]) -> io::Result<()> {
     unless_pipe_closed(out.write_all(text).and_then(|()| out.flush()))
 }
 
+/// Ctrl-C while a progress line is drawn on the terminal: the line is
+/// cleared, then keytrace exits 130 as a shell reports an interrupt (killed
+/// by SIGINT, it would leave the line on screen). The progress line is
+/// written through the standard error lock, held here until the exit, so
+/// that no frame is drawn after the clear.
+fn clear_progress_on_interrupt() {
+    // Without the handler (one is set already), Ctrl-C still stops
+    // keytrace: the default.
+    let _ = ctrlc::set_handler(|| {
+        let mut e = io::stderr().lock();
+        let _ = e.write_all(b"\r\x1b[2K");
+        let _ = e.flush();
+        std::process::exit(130);
+    });
+}
+
 /// `keytrace sweep`: a bar per repository on a terminal, else one JSON line
 /// per repository on stderr; the summary as JSON on stdout. Exits 0 once the
 /// sweep ran, whatever it found or failed to reach: both are in the store.
@@ -253,6 +272,7 @@ fn sweep(args: &keytrace::cli::SweepArgs) -> anyhow::Result<u8> {
     config.list(&mut |message| eprintln!("keytrace: {message}"))?;
     let total = keytrace::sweep::selected(&config).len() as u64;
     let bar = (!args.no_progress && io::stderr().is_terminal()).then(|| {
+        clear_progress_on_interrupt();
         let pb = indicatif::ProgressBar::new(total);
         pb.set_style(
             indicatif::ProgressStyle::with_template(

@@ -13,6 +13,7 @@ mod history;
 mod hostile;
 mod html;
 mod integrations;
+mod interrupt;
 mod keystores;
 mod layout;
 mod mock_https;
