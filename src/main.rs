@@ -249,19 +249,39 @@ fn print_all(text: &[u8]) -> io::Result<()> {
 }
 
 /// Ctrl-C while a progress line is drawn on the terminal: the line is
-/// cleared, then keytrace exits 130 as a shell reports an interrupt (killed
-/// by SIGINT, it would leave the line on screen). The progress line is
-/// written through the standard error lock, held here until the exit, so
-/// that no frame is drawn after the clear.
+/// cleared, then keytrace ends as SIGINT's default would (which would leave
+/// the line on screen). The line is cleared under the standard error lock,
+/// through which the progress line is drawn, so that no frame comes after.
 fn clear_progress_on_interrupt() {
     // Without the handler (one is set already), Ctrl-C still stops
     // keytrace: the default.
     let _ = ctrlc::set_handler(|| {
+        // Another thread may hold standard error for long (a terminal
+        // paused with Ctrl-S): Ctrl-C stops keytrace all the same.
+        std::thread::spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            die_of_interrupt();
+        });
         let mut e = io::stderr().lock();
         let _ = e.write_all(b"\r\x1b[2K");
         let _ = e.flush();
-        std::process::exit(130);
+        die_of_interrupt();
     });
+}
+
+/// Ends keytrace killed by SIGINT, as without a handler: a shell loop
+/// around it stops too (an exit status of 130 would tell the shell that
+/// keytrace handled the interrupt itself), and no exit handlers run while
+/// other threads work.
+fn die_of_interrupt() -> ! {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition and raising a signal have
+    // no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+        libc::raise(libc::SIGINT);
+    }
+    std::process::exit(130)
 }
 
 /// `keytrace sweep`: a bar per repository on a terminal, else one JSON line

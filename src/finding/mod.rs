@@ -165,11 +165,13 @@ impl Finding {
     /// `--show-secrets` no finding's whole value is written. An inventory
     /// `key_id` still claims such a finding, by fingerprint.
     pub fn drop_key_id_if_secret(&mut self) {
-        if self
-            .key_id
-            .as_ref()
-            .is_some_and(|k| crate::base::secret::fingerprint(k.as_bytes()) == self.fingerprint)
-        {
+        let raw = self.raw.expose();
+        let is_secret = |k: &String| match raw.is_empty() {
+            false => k.as_bytes() == raw,
+            // Read back from a store or an export: no raw secret.
+            true => crate::base::secret::fingerprint(k.as_bytes()) == self.fingerprint,
+        };
+        if self.key_id.as_ref().is_some_and(is_secret) {
             self.key_id = None;
         }
     }

@@ -71,12 +71,17 @@ pub fn load_jsonl(path: &Path) -> Result<Contents> {
             Record::Finding {
                 repo,
                 sweep,
-                finding,
-            } => out.findings.push(StoredFinding {
-                repo,
-                finding: *finding,
-                sighting: sweep,
-            }),
+                mut finding,
+            } => {
+                // An export written before key ids equal to the secret
+                // were dropped.
+                finding.drop_key_id_if_secret();
+                out.findings.push(StoredFinding {
+                    repo,
+                    finding: *finding,
+                    sighting: sweep,
+                })
+            }
             Record::Problem(p) => out.problems.push(p),
         }
     }
@@ -185,8 +190,6 @@ pub fn report(contents: Contents, settings: &ReportSettings) -> SweepReport {
             sighting: s,
             ..
         } = sf;
-        // Stores written before key ids equal to the secret were dropped.
-        f.drop_key_id_if_secret();
         if !s.in_history {
             for l in &mut f.locations {
                 l.at_head = false;

@@ -258,11 +258,13 @@ const UNOWNED_ROWS: usize = 100;
 /// Keeps the `n` findings to look at first: urgent, then at HEAD, then the
 /// oldest; stable, so the report's order breaks ties.
 fn first_to_look_at<T>(all: &mut Vec<T>, n: usize, finding: impl Fn(&T) -> &Finding) {
-    all.sort_by_key(|t| {
+    all.sort_by_cached_key(|t| {
         let f = finding(t);
         (
             urgency(f).map_or(u8::MAX, |u| u.0),
             !f.at_head,
+            // Undated last.
+            f.first_seen.is_none(),
             f.first_seen.clone(),
         )
     });
@@ -478,15 +480,10 @@ fn new_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
     if all.len() > UNOWNED_ROWS {
         writeln!(
             w,
-            "<p>{} findings are new{}. The {UNOWNED_ROWS} to look at first: urgent, \
+            "<p>{} findings are new. The {UNOWNED_ROWS} to look at first: urgent, \
              then at HEAD, then the oldest. Every one is under \
              <a href=\"#findings\">All findings</a>.</p>",
             all.len(),
-            if all.len() == r.findings.len() {
-                " (every one: the first sweep)"
-            } else {
-                ""
-            }
         )?;
         first_to_look_at(&mut all, UNOWNED_ROWS, |s| &s.finding);
     }

@@ -719,6 +719,7 @@ impl Store {
                 ));
                 continue;
             };
+            finding.drop_key_id_if_secret();
             let name = repo_names.get(&repo).cloned().unwrap_or_default();
             let mut locs = locations.remove(&id).unwrap_or_default();
             for l in &mut locs {

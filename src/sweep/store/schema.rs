@@ -94,4 +94,15 @@ CREATE TABLE listings (
     PRIMARY KEY (sweep, name)
 ) WITHOUT ROWID;
 "#,
+    // A key id that is the whole secret is no longer kept: these rules'
+    // `key_id` capture is their whole secret (a lone access key id). Stores
+    // of other rules are cleaned as they are read (`drop_key_id_if_secret`).
+    r#"
+UPDATE findings SET data = json_set(data, '$.key_id', NULL)
+WHERE rule IN ('aws-access-key-id', 'aws-temporary-access-key-id',
+               'alibaba-access-key-id', 'exoscale-api-key', 'scaleway-access-key',
+               'tencent-secret-id', 'tigris-access-key-id',
+               'yandex-cloud-static-access-key-id')
+  AND json_extract(data, '$.key_id') IS NOT NULL;
+"#,
 ];
