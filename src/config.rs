@@ -310,6 +310,19 @@ fn roots(
     Ok((roots, stdin))
 }
 
+/// The globs of `what` (`allow.paths`) in the settings file `file`.
+fn glob_set(file: &Path, what: &str, globs: &[String]) -> Result<globset::GlobSet> {
+    let bad = |message: String| Error::Config {
+        path: file.to_path_buf(),
+        message,
+    };
+    let mut set = GlobSetBuilder::new();
+    for g in globs {
+        set.add(Glob::new(g).map_err(|e| bad(format!("{what}: {e}")))?);
+    }
+    set.build().map_err(|e| bad(e.to_string()))
+}
+
 /// What a path that is neither a file nor a directory is.
 fn special_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
     if meta.is_file() || meta.is_dir() {
@@ -443,19 +456,10 @@ impl Config {
                 repo_rule_files.extend(pf.rules.iter().map(|r| base.join(r).display().to_string()));
             }
             agent_paths.extend(pf.agents.iter().map(|a| base.join(a)));
-            let mut globs = GlobSetBuilder::new();
-            for g in &pf.allow.paths {
-                let glob = Glob::new(g).map_err(|e| Error::Config {
-                    path: file.clone(),
-                    message: format!("allow.paths: {e}"),
-                })?;
-                globs.add(glob);
-            }
-            let globs = globs.build().map_err(|e| Error::Config {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
-            skip.push((root.clone(), globs));
+            skip.push((
+                root.clone(),
+                glob_set(file, "allow.paths", &pf.allow.paths)?,
+            ));
             for entry in &pf.intended {
                 // A range scan trusts only what the base already declared.
                 if at_base
@@ -470,19 +474,9 @@ impl Config {
                         message: "[[intended]]: each entry needs `paths` and a `reason`".into(),
                     });
                 }
-                let mut globs = GlobSetBuilder::new();
-                for g in &entry.paths {
-                    globs.add(Glob::new(g).map_err(|e| Error::Config {
-                        path: file.clone(),
-                        message: format!("intended.paths: {e}"),
-                    })?);
-                }
                 intended.push(IntendedSet {
                     root: crate::source::display_path(root),
-                    globs: globs.build().map_err(|e| Error::Config {
-                        path: file.clone(),
-                        message: e.to_string(),
-                    })?,
+                    globs: glob_set(file, "intended.paths", &entry.paths)?,
                     reason: entry.reason.trim().to_string(),
                 });
             }

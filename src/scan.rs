@@ -445,7 +445,7 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         config.fs.threads,
         |part| {
             if config.code_owners {
-                assign_code_owners(part, config.stdin);
+                crate::identity::owners::Owners::default().assign(part);
             }
         },
     );
@@ -479,38 +479,6 @@ pub fn run(config: &Config) -> Result<ScanReport> {
         fatal,
         verified,
     })
-}
-
-/// Sets the code owners of findings from their places in the scanned
-/// trees. What was read from standard input lies in no tree: its locations
-/// are set aside meanwhile, lest the CODEOWNERS of the working directory
-/// claim `<stdin>`.
-fn assign_code_owners(part: &mut [crate::finding::Finding], stdin: bool) {
-    let mut owners = crate::identity::owners::Owners::default();
-    if !stdin {
-        return owners.assign(part);
-    }
-    let from_stdin = |l: &crate::finding::Location| {
-        l.commit.is_none()
-            && l.container
-                .first()
-                .map_or(l.path == source::stdin::NAME, |c| c == source::stdin::NAME)
-    };
-    let mut aside = Vec::new();
-    for f in part.iter_mut() {
-        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut f.locations)
-            .into_iter()
-            .enumerate()
-            .partition(|(_, l)| from_stdin(l));
-        f.locations = kept.into_iter().map(|(_, l)| l).collect();
-        aside.push(taken);
-    }
-    owners.assign(part);
-    for (f, taken) in part.iter_mut().zip(aside) {
-        for (i, l) in taken {
-            f.locations.insert(i, l);
-        }
-    }
 }
 
 /// Drops the findings whose every location an `[[intended]]` entry of a
@@ -553,6 +521,5 @@ fn drop_intended(
             None => {}
         }
     }
-    out.retain(|c| c.findings > 0);
     out
 }

@@ -52,6 +52,16 @@ fn guess(path: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// A location's path below its scan root (the path itself where it has
+/// no root).
+fn shown_path(l: &crate::finding::Location) -> &str {
+    if l.relative.is_empty() {
+        &l.path
+    } else {
+        &l.relative
+    }
+}
+
 /// Text fit for a YAML comment: one line, no control characters.
 fn comment(s: &str) -> String {
     s.chars()
@@ -99,12 +109,10 @@ pub fn draft(findings: &[Finding], taken: &BTreeSet<String>) -> String {
         let Some(l) = f.locations.first() else {
             continue;
         };
-        let path = if l.relative.is_empty() {
-            &l.path
-        } else {
-            &l.relative
-        };
-        let dir = path.rsplit_once('/').map_or("", |d| d.0).to_string();
+        let dir = shown_path(l)
+            .rsplit_once('/')
+            .map_or("", |d| d.0)
+            .to_string();
         let binding = f.binding.as_deref().map(binding_key).unwrap_or_default();
         groups
             .entry((f.provider.clone(), binding, dir))
@@ -117,26 +125,23 @@ pub fn draft(findings: &[Finding], taken: &BTreeSet<String>) -> String {
         let first = members[0];
         let last_dir = dir.rsplit('/').next().unwrap_or("");
         let binding = first.binding.as_deref().unwrap_or("");
-        let mut name = slug(&[last_dir.trim_start_matches('.'), binding, &provider]);
-        if names.contains(&name) {
-            let base = name.clone();
-            let mut n = 2;
-            while names.contains(&name) {
-                name = format!("{base}-{n}");
-                n += 1;
+        let base = slug(&[last_dir.trim_start_matches('.'), binding, &provider]);
+        let mut name = base.clone();
+        for n in 2.. {
+            if !names.contains(&name) {
+                break;
             }
+            name = format!("{base}-{n}");
         }
         names.insert(name.clone());
         let (rel, where_) = first
             .locations
             .first()
             .map(|l| {
-                let rel = if l.relative.is_empty() {
-                    l.path.clone()
-                } else {
-                    l.relative.clone()
-                };
-                (rel.clone(), format!("{rel}:{}", l.line))
+                (
+                    shown_path(l).to_string(),
+                    format!("{}:{}", shown_path(l), l.line),
+                )
             })
             .unwrap_or_default();
         let (kind, why) = guess(&rel);

@@ -118,8 +118,6 @@ struct AgentList {
     agents: Vec<Identity>,
 }
 
-/// The inventory files that `paths` name: files as given, and every
-/// `*.yaml`/`*.yml` below a directory, sorted.
 /// A binding name as correlation compares it: ASCII letters lowercased,
 /// separators (`_`, `-`, `.`, spaces) dropped, so that `NPM_TOKEN`,
 /// `npm_token`, `npmToken`, `NpmToken` and `npm-token` are one name, as
@@ -132,6 +130,8 @@ pub fn binding_key(name: &str) -> String {
         .collect()
 }
 
+/// The inventory files that `paths` name: files as given, and every
+/// `*.yaml`/`*.yml` below a directory, sorted.
 pub fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for p in paths {

@@ -12,7 +12,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Deserialize;
 
 use crate::base::files::{cap, read_capped_text};
-use crate::finding::{CodeOwner, Finding};
+use crate::finding::{CodeOwner, Finding, Location};
 
 const CATALOG_FILES: [&str; 2] = ["catalog-info.yaml", "catalog-info.yml"];
 const CODEOWNERS_FILES: [&str; 4] = [
@@ -39,14 +39,24 @@ pub struct Owners {
     codeowners: HashMap<PathBuf, Option<(String, Vec<OwnersRule>)>>,
 }
 
+/// A location in what `keytrace scan -` read on standard input (or in an
+/// archive that came so).
+fn from_stdin(l: &Location) -> bool {
+    use crate::source::stdin::NAME;
+    l.commit.is_none() && l.container.first().map_or(l.path == NAME, |c| c == NAME)
+}
+
 impl Owners {
     /// Sets `code_owners` on every finding from its locations' files.
     pub fn assign(&mut self, findings: &mut [Finding]) {
         for f in findings.iter_mut() {
             let mut found: Vec<CodeOwner> = Vec::new();
             for l in &f.locations {
-                if l.repo.is_some() {
-                    continue; // a sweep location: no work tree to read
+                // A sweep location, or what came on standard input: no
+                // work tree to read (the working directory's CODEOWNERS
+                // does not own `<stdin>`).
+                if l.repo.is_some() || from_stdin(l) {
+                    continue;
                 }
                 let Some(root) = l.path.strip_suffix(&l.relative) else {
                     continue;

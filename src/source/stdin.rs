@@ -1,6 +1,6 @@
 //! Standard input as one input (`keytrace scan -`), named [`NAME`] in
 //! locations, with lines and columns as a file's. It is read as a file of
-//! its length is read by [`super::fs::read_file`]: up to the size limit
+//! its length would be by [`super::fs::read_file`]: up to the size limit
 //! whole, and handed to the sink as text, or as binary (a NUL in its first
 //! bytes, or an archive's magic bytes: the sink opens archives); past the
 //! limit, in overlapping chunks through [`super::fs::read_chunks`], so that

@@ -253,7 +253,7 @@ fn fix_first(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
 
 /// Rows the unowned and the new tables show at most; every finding is in
 /// the grouped view below (a flat table of 14,000 rows took Chromium 14 s).
-const UNOWNED_ROWS: usize = 100;
+const FIRST_ROWS: usize = 100;
 
 /// Keeps the `n` findings to look at first: urgent, then at HEAD, then the
 /// oldest; stable, so the report's order breaks ties.
@@ -279,18 +279,18 @@ fn unowned(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         .map(|s| &s.finding)
         .filter(|f| f.owner.is_none())
         .collect();
-    if all.len() > UNOWNED_ROWS {
+    if all.len() > FIRST_ROWS {
         let at_head = all.iter().filter(|f| f.at_head).count();
         let in_repos: BTreeSet<&str> = all.iter().flat_map(|f| repos(f)).collect();
         writeln!(
             w,
             "<p>{} unowned credentials, {at_head} of them still at HEAD, in {} repositories. \
-             The {UNOWNED_ROWS} to look at first: urgent, then at HEAD, then the oldest. \
+             The {FIRST_ROWS} to look at first: urgent, then at HEAD, then the oldest. \
              Every one is under <a href=\"#findings-unowned\">All findings → Unowned</a>.</p>",
             all.len(),
             in_repos.len()
         )?;
-        first_to_look_at(&mut all, UNOWNED_ROWS, |f| f);
+        first_to_look_at(&mut all, FIRST_ROWS, |f| f);
     }
     let rows: Vec<Vec<String>> = all
         .into_iter()
@@ -477,15 +477,15 @@ fn new_findings(w: &mut impl Write, r: &SweepReport) -> io::Result<()> {
         "<section id=\"new\"><h2>New since the previous sweep</h2>"
     )?;
     let mut all: Vec<&SweptFinding> = r.findings.iter().filter(|s| s.sweep.new).collect();
-    if all.len() > UNOWNED_ROWS {
+    if all.len() > FIRST_ROWS {
         writeln!(
             w,
-            "<p>{} findings are new. The {UNOWNED_ROWS} to look at first: urgent, \
+            "<p>{} findings are new. The {FIRST_ROWS} to look at first: urgent, \
              then at HEAD, then the oldest. Every one is under \
              <a href=\"#findings\">All findings</a>.</p>",
             all.len(),
         )?;
-        first_to_look_at(&mut all, UNOWNED_ROWS, |s| &s.finding);
+        first_to_look_at(&mut all, FIRST_ROWS, |s| &s.finding);
     }
     let rows: Vec<Vec<String>> = all
         .into_iter()

@@ -276,12 +276,12 @@ fn all_findings_are_grouped_by_owner_repository_and_identity() {
     assert!(section.contains("no identity"));
 }
 
-/// Past `UNOWNED_ROWS`, the unowned and the new tables show the findings to
+/// Past `FIRST_ROWS`, the unowned and the new tables show the findings to
 /// look at first and count the rest; the grouped view keeps every one.
 #[test]
 fn long_tables_keep_the_first_to_look_at_and_the_grouped_view_all() {
     let mut r = empty();
-    let n = UNOWNED_ROWS + 30;
+    let n = FIRST_ROWS + 30;
     r.findings = (0..n)
         .map(|i| {
             let mut s = finding(&format!("ghp_{i:036}"), None, "r1", true);
@@ -296,11 +296,7 @@ fn long_tables_keep_the_first_to_look_at_and_the_grouped_view_all() {
         p[start..start + p[start..].find("</section>").unwrap()].to_string()
     };
     let unowned = section("unowned");
-    assert_eq!(
-        unowned.matches("<tr>").count(),
-        1 + UNOWNED_ROWS,
-        "{unowned}"
-    );
+    assert_eq!(unowned.matches("<tr>").count(), 1 + FIRST_ROWS, "{unowned}");
     assert!(unowned.contains(&format!("{n} unowned credentials, 1 of them still at HEAD")));
     assert!(unowned.contains("href=\"#findings-unowned\""));
     let last = redact(format!("ghp_{:036}", n - 1).as_bytes());
@@ -308,7 +304,7 @@ fn long_tables_keep_the_first_to_look_at_and_the_grouped_view_all() {
     let first_row = &first_row[..first_row.find("</tr>").unwrap()];
     assert!(first_row.contains(&last), "at HEAD first: {first_row}");
     let new = section("new");
-    assert_eq!(new.matches("<tr>").count(), 1 + UNOWNED_ROWS);
+    assert_eq!(new.matches("<tr>").count(), 1 + FIRST_ROWS);
     assert!(new.contains(&format!("{n} findings are new.")));
     let grouped = section("findings");
     assert!(grouped.contains("<details id=\"findings-unowned\">"));
